@@ -1,0 +1,84 @@
+"""Hydra at the edge: typed schemas, the config folder, and turning a DictConfig into dataclasses.
+
+Only the entries (`__main__`, `record`, `replay`, `evaluate`, `bench`) import this module; the
+library below them takes plain dataclasses, so it is usable from Python without Hydra.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+from irlkit.envs import EnvConfig
+from irlkit.errors import IrlkitError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def config_dir() -> str:
+    """`conf/` inside an installed wheel, else the checkout's top-level `conf/`."""
+    inside = _PACKAGE_DIR / "conf"
+    if inside.is_dir():
+        return str(inside)
+    return str(_PACKAGE_DIR.parent / "conf")
+
+
+_registered = False
+_SCHEMAS: dict[tuple[Optional[str], str], Any] = {("env", "env_schema"): EnvConfig}
+
+
+def add_schema(group: Optional[str], name: str, node: Any) -> None:
+    """Modules that own a config group add their schema here before `register_schemas` runs."""
+    _SCHEMAS[(group, name)] = node
+
+
+def register_schemas() -> None:
+    """Put every typed schema into Hydra's ConfigStore (once per process)."""
+    global _registered
+    if _registered:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    for (group, name), node in _SCHEMAS.items():
+        cs.store(group=group, name=name, node=node)
+    _registered = True
+
+
+T = TypeVar("T")
+
+
+def to_dataclass(cls: type[T], cfg: Any) -> T:
+    """A DictConfig (or dict) as the library's dataclass, unknown keys refused by name."""
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise IrlkitError(f"unknown key(s) {unknown} for {cls.__name__}; known keys: {sorted(names)}")
+    return cls(**data)  # type: ignore[call-arg]
+
+
+def run_entry(fn: Callable[[], Any]) -> None:
+    """Run an entry point; user mistakes become one paragraph on stderr and exit code 2."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        fn()
+    except IrlkitError as err:
+        print(f"irlkit: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except (HydraException, OmegaConfBaseException) as err:
+        print(f"irlkit: config error: {_hydra_message(err)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _hydra_message(err: BaseException) -> str:
+    text = str(err).strip().replace("\n", " ")
+    if "Could not find" in text or "not found" in text:
+        text += " (List the choices with --help; config groups live in conf/.)"
+    return text

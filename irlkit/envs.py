@@ -1,0 +1,116 @@
+"""Making environments from an env config, the same way for training, recording and evaluation.
+
+What is recorded is what is trained on and what is scored: the recorder, the trainer and the
+evaluator all build their envs here from one `EnvConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Optional
+
+import gymnasium as gym
+import numpy as np
+
+from irlkit.errors import IrlkitError
+
+# Packages whose import registers envs; each is optional except seals.
+_ENV_PACKAGES = {"seals/": "seals"}
+_EXTRAS_HINT = {
+    "LunarLander": "pip install 'box2d' (gymnasium's box2d-py pin does not build here; the box2d wheel does)",
+    "seals/Ant": "pip install 'mujoco>=2.3,<4'",
+    "seals/HalfCheetah": "pip install 'mujoco>=2.3,<4'",
+    "seals/Hopper": "pip install 'mujoco>=2.3,<4'",
+    "seals/Swimmer": "pip install 'mujoco>=2.3,<4'",
+    "seals/Walker2d": "pip install 'mujoco>=2.3,<4'",
+}
+
+
+@dataclasses.dataclass
+class EnvConfig:
+    """One task: which gymnasium env, how episodes end, and which demos go with it."""
+
+    name: str = "cartpole"
+    """The config name users type (`env=cartpole`)."""
+    id: str = "seals/CartPole-v0"
+    """gymnasium id."""
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Passed to `gymnasium.make`."""
+    demos: str = "cartpole_expert"
+    """Default dataset in the demos store for this env."""
+    horizon: str = "fixed"
+    """`fixed` when every episode has the same length (seals envs, Pendulum); `variable` when an
+    episode can end early (MountainCarContinuous, LunarLander). Adversarial and preference
+    algorithms then run with imitation's `allow_variable_horizon` on purpose, with a notice."""
+    max_episode_steps: Optional[int] = None
+    """Overrides the env's own time limit."""
+    n_envs: int = 8
+    """Vectorized envs for on-policy learners."""
+    tabular: bool = False
+    """A tabular MDP (seals CliffWorld): the only kind MCE IRL accepts."""
+    teleop: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Key map and action settings for the teleop recorder (see irlkit.teleop)."""
+
+
+def _import_env_package(env_id: str) -> None:
+    import seals  # noqa: F401  (registers seals/* ids; always a dependency)
+
+    for prefix, module in _ENV_PACKAGES.items():
+        if env_id.startswith(prefix):
+            importlib.import_module(module)
+
+
+def _explain(env_id: str, err: Exception) -> IrlkitError:
+    for key, hint in _EXTRAS_HINT.items():
+        if key in env_id:
+            return IrlkitError(f"cannot make env {env_id!r}: {err}. It needs an extra package: {hint}.")
+    return IrlkitError(
+        f"cannot make env {env_id!r}: {err}. Check the id in the env config (conf/env/), or pick one of the "
+        "shipped env configs with env=<name>."
+    )
+
+
+def make_env(cfg: EnvConfig, *, render_mode: Optional[str] = None) -> gym.Env:
+    """A single env, for recording, replay and per-episode evaluation."""
+    _import_env_package(cfg.id)
+    kwargs = dict(cfg.kwargs)
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        env = gym.make(cfg.id, max_episode_steps=cfg.max_episode_steps, **kwargs)
+    except (gym.error.Error, ImportError, ModuleNotFoundError, AttributeError, TypeError) as err:
+        raise _explain(cfg.id, err) from None
+    return env
+
+
+def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
+    """A vectorized env seeded from `seed`, with imitation's `RolloutInfoWrapper` for its rollouts."""
+    from imitation.data.wrappers import RolloutInfoWrapper
+    from imitation.util.util import make_vec_env
+
+    _import_env_package(cfg.id)
+    try:
+        return make_vec_env(
+            cfg.id,
+            rng=np.random.default_rng(seed),
+            n_envs=n_envs or cfg.n_envs,
+            max_episode_steps=cfg.max_episode_steps,
+            post_wrappers=[lambda env, _: RolloutInfoWrapper(env)],
+            env_make_kwargs=dict(cfg.kwargs),
+        )
+    except (gym.error.Error, ImportError, ModuleNotFoundError, AttributeError) as err:
+        raise _explain(cfg.id, err) from None
+
+
+def env_spec_json(env: gym.Env) -> dict[str, Any]:
+    """The env's registration as JSON, stored with datasets so readers know what made them."""
+    spec = env.spec
+    if spec is None:
+        return {}
+    try:
+        import json
+
+        return json.loads(spec.to_json())
+    except (ValueError, TypeError, AttributeError):
+        return {"id": spec.id, "max_episode_steps": spec.max_episode_steps}
