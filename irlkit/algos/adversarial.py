@@ -1,0 +1,122 @@
+"""GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018): a discriminator learns a reward, PPO learns
+a policy against it. Both are imitation's trainers; irlkit supplies the budget loop."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from imitation.algorithms.adversarial.airl import AIRL
+from imitation.algorithms.adversarial.common import AdversarialTrainer
+from imitation.algorithms.adversarial.gail import GAIL
+from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
+from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
+from imitation.util import networks
+
+from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
+
+
+@dataclasses.dataclass
+class AdversarialConfig:
+    name: str = "gail"
+    budget: int = 200_000
+    """Environment steps of the generator."""
+    demo_batch_size: int = 1024
+    """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
+    n_disc_updates_per_round: int = 4
+    gen_replay_buffer_capacity: Optional[int] = None
+    """Generator samples kept for the discriminator; None = one round's worth."""
+    disc_lr: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """AIRL only: the shaping potential's hidden layers."""
+    normalize_input: bool = True
+    """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action_space) -> RewardNet:
+    """The discriminator's reward net; also used to rebuild it from a saved state dict."""
+    norm = networks.RunningNorm if cfg.normalize_input else None
+    if kind == "airl":
+        return BasicShapedRewardNet(
+            observation_space,
+            action_space,
+            reward_hid_sizes=tuple(cfg.reward_net_arch),
+            potential_hid_sizes=tuple(cfg.potential_net_arch),
+            discount_factor=cfg.ppo.gamma,
+            normalize_input_layer=norm,
+        )
+    return BasicRewardNet(observation_space, action_space, hid_sizes=tuple(cfg.reward_net_arch), normalize_input_layer=norm)
+
+
+def reward_for_eval(kind: str, train_net: RewardNet) -> RewardNet:
+    """The reward each method actually recovers: AIRL's unshaped g(s, a), GAIL's -log(1 - D)."""
+    if kind == "airl":
+        return train_net.base  # type: ignore[attr-defined]
+    return RewardNetFromDiscriminatorLogit(train_net)
+
+
+class AdversarialIRLTrainer(Trainer):
+    budget_unit = "env_steps"
+
+    def __init__(self, cfg: AdversarialConfig, ctx: RunContext, kind: str):
+        reward_net = make_reward_net(cfg, kind, ctx.observation_space, ctx.action_space)
+        cls: type[AdversarialTrainer] = AIRL if kind == "airl" else GAIL
+        self._gen = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        self._adv = cls(
+            demonstrations=ctx.demos.to_transitions(),
+            demo_batch_size=cfg.demo_batch_size,
+            venv=ctx.venv,
+            gen_algo=self._gen,
+            reward_net=reward_net,
+            n_disc_updates_per_round=cfg.n_disc_updates_per_round,
+            gen_replay_buffer_capacity=cfg.gen_replay_buffer_capacity,
+            disc_opt_kwargs={"lr": cfg.disc_lr},
+            custom_logger=ctx.logger,
+            log_dir=str(ctx.run_dir / "logs"),
+            allow_variable_horizon=ctx.variable_horizon,
+        )
+        self._steps = 0
+        self._kind = kind
+
+    def train(self, budget: int, progress: Progress) -> None:
+        # imitation's own train() runs the same rounds behind its own tqdm bar; running them here
+        # lets one progress bar count env steps for every algorithm.
+        per_round = self._adv.gen_train_timesteps
+        n_rounds = max(1, budget // per_round)
+        for _ in range(n_rounds):
+            self._adv.train_gen(per_round)
+            for _ in range(self._adv.n_disc_updates_per_round):
+                with networks.training(self._adv.reward_train):
+                    self._adv.train_disc()
+            self._adv.logger.dump(self._adv._global_step)
+            self._steps += per_round
+            progress(per_round)
+
+    @property
+    def policy(self):
+        return self._gen.policy
+
+    @property
+    def reward_net(self):
+        return self._adv.reward_train
+
+    @property
+    def eval_reward_net(self):
+        return reward_for_eval(self._kind, self._adv.reward_train)
+
+    @property
+    def env_steps(self) -> int:
+        return self._steps
+
+    def sb3_algo(self):
+        return self._gen
+
+
+def build_gail(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:
+    return AdversarialIRLTrainer(cfg, ctx, "gail")
+
+
+def build_airl(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:
+    return AdversarialIRLTrainer(cfg, ctx, "airl")

@@ -1,0 +1,226 @@
+"""One trainer protocol over imitation's algorithms, whose `train()` signatures all differ.
+
+Every algorithm is built by a `build(cfg, ctx) -> Trainer` function from its typed config and a
+`RunContext` holding what the run made once (env, vec env, demos, rng, logger). A `Trainer` is
+trained with a single budget and a progress callback, and exposes the same artifacts: an SB3
+policy and, when the algorithm learns one, a reward net.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+
+from irlkit.envs import EnvConfig
+
+Progress = Callable[[int], None]
+"""Called with the number of budget units just completed (for the progress bar)."""
+
+
+@dataclasses.dataclass
+class PPOConfig:
+    """The PPO learner used as generator (GAIL, AIRL), preference learner and density RL agent.
+
+    Names follow SB3 (and the PPO paper, Schulman et al. 2017)."""
+
+    learning_rate: float = 3e-4
+    n_steps: int = 2048
+    """Steps per env per rollout."""
+    batch_size: int = 64
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    normalize_advantage: bool = True
+
+
+@dataclasses.dataclass
+class RunContext:
+    """Everything a builder needs, made once per run by `irlkit.train`."""
+
+    env_cfg: EnvConfig
+    venv: Any
+    """SB3 VecEnv (imitation's make_vec_env, with RolloutInfoWrapper)."""
+    demos: Any
+    """irlkit.store.Dataset (possibly a selection view)."""
+    rng: np.random.Generator
+    seed: int
+    logger: Any
+    """imitation HierarchicalLogger writing CSV and TensorBoard into the run folder."""
+    run_dir: Path
+    variable_horizon: bool = False
+    feedback: Optional[dict[str, Any]] = None
+    """The `feedback` config group as a dict: who answers preference queries."""
+
+    @property
+    def observation_space(self) -> spaces.Space:
+        return self.venv.observation_space
+
+    @property
+    def action_space(self) -> spaces.Space:
+        return self.venv.action_space
+
+
+class Trainer(abc.ABC):
+    """What every algorithm looks like from the outside."""
+
+    budget_unit: str = "env_steps"
+    """What `train(budget)` counts: env_steps, batches or iterations."""
+
+    @abc.abstractmethod
+    def train(self, budget: int, progress: Progress) -> None:
+        """Spend `budget` units, calling `progress(done_now)` as work completes."""
+
+    @property
+    @abc.abstractmethod
+    def policy(self) -> BasePolicy:
+        """The learned policy (an SB3 policy)."""
+
+    @property
+    def reward_net(self) -> Optional[th.nn.Module]:
+        """The learned reward net, for algorithms that learn one."""
+        return None
+
+    @property
+    def eval_reward_net(self) -> Optional[th.nn.Module]:
+        """The reward to compare with the env's true reward (may differ from the trained net)."""
+        return self.reward_net
+
+    @property
+    def env_steps(self) -> int:
+        """Env transitions the learner itself sampled (0 for purely offline methods)."""
+        return 0
+
+    def save(self, run_dir: Path) -> dict[str, str]:
+        """Write artifacts into the run folder; returns {artifact: file name} for artifacts.json."""
+        files = {"policy": "policy.zip"}
+        save_policy_zip(self.policy, run_dir / "policy.zip", self.sb3_algo())
+        net = self.reward_net
+        if net is not None:
+            th.save(net.state_dict(), run_dir / "reward_net.pt")
+            files["reward_net"] = "reward_net.pt"
+        return files
+
+    def sb3_algo(self) -> Optional[BaseAlgorithm]:
+        """The SB3 algorithm owning the policy, when there is one (saved as is)."""
+        return None
+
+
+def make_ppo(cfg: PPOConfig, venv: Any, *, seed: int, logger: Any = None):
+    from stable_baselines3 import PPO
+
+    algo = PPO(
+        "MlpPolicy",
+        venv,
+        learning_rate=cfg.learning_rate,
+        n_steps=cfg.n_steps,
+        batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs,
+        gamma=cfg.gamma,
+        gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_range,
+        ent_coef=cfg.ent_coef,
+        vf_coef=cfg.vf_coef,
+        max_grad_norm=cfg.max_grad_norm,
+        normalize_advantage=cfg.normalize_advantage,
+        policy_kwargs={"net_arch": list(cfg.net_arch)},
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+    if logger is not None:
+        algo.set_logger(logger)
+    return algo
+
+
+def mlp_policy(observation_space: spaces.Space, action_space: spaces.Space, net_arch: list[int]) -> ActorCriticPolicy:
+    """An SB3 actor-critic MLP, the policy type every irlkit algorithm saves."""
+    return ActorCriticPolicy(
+        observation_space=observation_space,
+        action_space=action_space,
+        lr_schedule=lambda _: 0.0,  # BC and DAgger bring their own optimizer
+        net_arch=list(net_arch),
+    )
+
+
+def save_policy_zip(policy: BasePolicy, path: Path, algo: Optional[BaseAlgorithm] = None) -> None:
+    """Save as an SB3 `.zip` that `PPO.load(path)` opens, whatever algorithm learned it.
+
+    Offline learners (BC, DAgger) have no SB3 algorithm; their ActorCriticPolicy is placed in a
+    PPO shell so users load every irlkit policy the same way."""
+    if algo is not None:
+        algo.save(path)
+        _write_kind(path, type(algo).__name__)
+        return
+    from stable_baselines3 import PPO
+
+    assert isinstance(policy, ActorCriticPolicy), type(policy)
+    shell = PPO(
+        "MlpPolicy",
+        _spaces_venv(policy.observation_space, policy.action_space),
+        policy_kwargs={"net_arch": policy.net_arch},
+        device="cpu",
+        n_steps=8,
+        batch_size=8,
+    )
+    shell.policy.load_state_dict(policy.state_dict())
+    shell.save(path)
+    _write_kind(path, "PPO")
+
+
+def _write_kind(path: Path, kind: str) -> None:
+    (path.parent / "policy.json").write_text(json.dumps({"file": path.name, "sb3_class": kind}) + "\n")
+
+
+def load_policy(run_dir: Path) -> BasePolicy:
+    """The policy of a finished run (any irlkit algorithm)."""
+    import stable_baselines3 as sb3
+
+    meta = json.loads((run_dir / "policy.json").read_text())
+    if meta["sb3_class"] == "tabular":
+        from gymnasium import spaces as gspaces
+
+        from irlkit.algos.mce_irl import OneHotTabularPolicy
+
+        pi = np.load(run_dir / meta["file"], allow_pickle=False)
+        n_states, n_actions = pi.shape[1], pi.shape[2]
+        return OneHotTabularPolicy(
+            state_space=gspaces.Box(0.0, 1.0, (n_states,)),
+            action_space=gspaces.Discrete(n_actions),
+            pi=pi,
+            rng=np.random.default_rng(0),
+        )
+    cls = getattr(sb3, meta["sb3_class"])
+    return cls.load(run_dir / meta["file"], device="cpu").policy
+
+
+def _spaces_venv(observation_space: spaces.Space, action_space: spaces.Space) -> Any:
+    """Just enough of a VecEnv for SB3 to build a model shell around a finished policy."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    class _SpacesOnly(gym.Env):
+        def __init__(self) -> None:
+            self.observation_space = observation_space
+            self.action_space = action_space
+
+        def reset(self, *, seed=None, options=None):
+            return observation_space.sample(), {}
+
+        def step(self, action):
+            return observation_space.sample(), 0.0, True, False, {}
+
+    return DummyVecEnv([_SpacesOnly])

@@ -1,0 +1,97 @@
+"""DAgger (Ross et al. 2011): the learner drives, an expert labels the states it visits.
+
+The expert is an SB3 policy trained or cached by irlkit (`irlkit.experts`); a person can stand in
+for it through the corrections loop."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from imitation.algorithms import bc
+from imitation.algorithms.dagger import LinearBetaSchedule, SimpleDAggerTrainer
+
+from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
+
+
+@dataclasses.dataclass
+class DAggerConfig:
+    name: str = "dagger"
+    budget: int = 10_000
+    """Environment steps collected across all rounds."""
+    round_steps: int = 2000
+    """Minimum env steps per round (each round relabels, then retrains BC on everything so far)."""
+    beta_rampdown_rounds: int = 5
+    """Rounds over which control moves from expert to learner (linear schedule)."""
+    bc_epochs_per_round: int = 4
+    use_demos: bool = True
+    """Start from the dataset's demonstrations as round 0."""
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    ent_weight: float = 1e-3
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    expert_seed: int = 0
+
+
+class DAggerTrainer(Trainer):
+    budget_unit = "env_steps"
+
+    def __init__(self, cfg: DAggerConfig, ctx: RunContext):
+        from irlkit.experts import load_or_train_expert
+
+        self._cfg = cfg
+        expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed)
+        bc_trainer = bc.BC(
+            observation_space=ctx.observation_space,
+            action_space=ctx.action_space,
+            rng=ctx.rng,
+            policy=mlp_policy(ctx.observation_space, ctx.action_space, cfg.net_arch),
+            batch_size=cfg.batch_size,
+            optimizer_kwargs={"lr": cfg.learning_rate},
+            ent_weight=cfg.ent_weight,
+            device="cpu",
+            custom_logger=ctx.logger,
+        )
+        initial = ctx.demos.to_trajectories() if cfg.use_demos else None
+        self._initial_steps = sum(len(t) for t in initial) if initial else 0
+        self._dagger = SimpleDAggerTrainer(
+            venv=ctx.venv,
+            scratch_dir=ctx.run_dir / "dagger",
+            expert_policy=expert.policy,
+            rng=ctx.rng,
+            expert_trajs=initial,
+            bc_trainer=bc_trainer,
+            beta_schedule=LinearBetaSchedule(cfg.beta_rampdown_rounds),
+            custom_logger=ctx.logger,
+        )
+        self._steps = 0
+
+    def train(self, budget: int, progress: Progress) -> None:
+        # One round per call of imitation's train(): it stops once a round reaches round_steps.
+        while self._steps < budget:
+            before = self._labelled_steps()
+            self._dagger.train(
+                total_timesteps=self._cfg.round_steps,
+                rollout_round_min_timesteps=self._cfg.round_steps,
+                rollout_round_min_episodes=1,
+                bc_train_kwargs={"n_epochs": self._cfg.bc_epochs_per_round, "log_rollouts_venv": None},
+            )
+            done = self._labelled_steps() - before
+            self._steps += done
+            progress(done)
+
+    def _labelled_steps(self) -> int:
+        """Expert-labelled steps gathered so far (the dataset's own demos not counted)."""
+        self._dagger._try_load_demos()
+        return sum(len(t) for t in self._dagger._all_demos) - self._initial_steps
+
+    @property
+    def policy(self):
+        return self._dagger.policy
+
+    @property
+    def env_steps(self) -> int:
+        return self._steps
+
+
+def build(cfg: DAggerConfig, ctx: RunContext) -> DAggerTrainer:
+    return DAggerTrainer(cfg, ctx)

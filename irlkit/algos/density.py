@@ -1,0 +1,82 @@
+"""Density-based reward (imitation's DensityAlgorithm): reward = log-density of the demos'
+state-action pairs under a kernel density estimate, then PPO on that reward."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from imitation.algorithms.density import DensityAlgorithm, DensityType
+
+from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
+
+
+@dataclasses.dataclass
+class DensityConfig:
+    name: str = "density"
+    budget: int = 100_000
+    """Environment steps of the PPO learner."""
+    density_type: str = "state_action"
+    """state, state_action or state_state (which pairs the density is estimated over)."""
+    kernel: str = "gaussian"
+    kernel_bandwidth: float = 0.5
+    standardise_inputs: bool = True
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+_DENSITY_TYPES = {
+    "state": DensityType.STATE_DENSITY,
+    "state_action": DensityType.STATE_ACTION_DENSITY,
+    "state_state": DensityType.STATE_STATE_DENSITY,
+}
+
+
+class DensityTrainer(Trainer):
+    budget_unit = "env_steps"
+
+    def __init__(self, cfg: DensityConfig, ctx: RunContext):
+        from irlkit.errors import IrlkitError
+
+        if cfg.density_type not in _DENSITY_TYPES:
+            raise IrlkitError(f"algo.density_type={cfg.density_type!r}: choose one of {sorted(_DENSITY_TYPES)}")
+        self._ppo = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        self._density = DensityAlgorithm(
+            venv=ctx.venv,
+            rng=ctx.rng,
+            demonstrations=ctx.demos.to_trajectories(),
+            density_type=_DENSITY_TYPES[cfg.density_type],
+            kernel=cfg.kernel,
+            kernel_bandwidth=cfg.kernel_bandwidth,
+            rl_algo=self._ppo,
+            standardise_inputs=cfg.standardise_inputs,
+            custom_logger=ctx.logger,
+            allow_variable_horizon=ctx.variable_horizon,
+        )
+        self._density.train()  # fits the density once; cheap next to the RL that follows
+        self._steps = 0
+        self._chunk = cfg.ppo.n_steps * ctx.venv.num_envs
+
+    def train(self, budget: int, progress: Progress) -> None:
+        while self._steps < budget:
+            n = min(self._chunk, budget - self._steps)
+            self._density.train_policy(n, reset_num_timesteps=False)
+            self._steps += n
+            progress(n)
+
+    @property
+    def policy(self):
+        return self._ppo.policy
+
+    @property
+    def eval_reward_net(self):
+        return self._density  # a RewardFn: (obs, acts, next_obs, dones) -> rewards
+
+    @property
+    def env_steps(self) -> int:
+        return self._steps
+
+    def sb3_algo(self):
+        return self._ppo
+
+
+def build(cfg: DensityConfig, ctx: RunContext) -> DensityTrainer:
+    return DensityTrainer(cfg, ctx)

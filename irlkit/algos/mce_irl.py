@@ -1,0 +1,109 @@
+"""Maximum causal entropy IRL (Ziebart et al. 2010) on a tabular MDP with known dynamics.
+
+imitation's MCEIRL works on state indices; seals' CliffWorld emits one-hot observations (its
+observation matrix is the identity), so demos and the learned policy go through `argmax`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
+from imitation.data.types import Trajectory
+from imitation.rewards.reward_nets import BasicRewardNet
+
+from irlkit.algos.base import Progress, RunContext, Trainer
+from irlkit.errors import IrlkitError
+
+
+@dataclasses.dataclass
+class MCEIRLConfig:
+    name: str = "mce_irl"
+    budget: int = 200
+    """Gradient iterations of the reward (each runs soft value iteration over the whole MDP)."""
+    learning_rate: float = 0.05
+    discount: float = 1.0
+    linf_eps: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=list)
+    """Hidden layers of the state reward; [] is a linear (tabular) reward."""
+
+
+class OneHotTabularPolicy(TabularPolicy):
+    """A TabularPolicy fed the env's one-hot observations instead of state indices."""
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        obs = np.asarray(observation)
+        states = obs.argmax(axis=-1) if obs.ndim >= 2 else obs
+        return super().predict(states, state, episode_start, deterministic)
+
+
+class MCEIRLTrainer(Trainer):
+    budget_unit = "iterations"
+
+    def __init__(self, cfg: MCEIRLConfig, ctx: RunContext):
+        if not ctx.env_cfg.tabular:
+            raise IrlkitError(
+                f"algo=mce_irl needs a tabular MDP with known dynamics, but env={ctx.env_cfg.name} is not "
+                "one (its config has tabular: false). Use env=cliff_world."
+            )
+        from irlkit.envs import make_env
+
+        self._mdp = make_env(ctx.env_cfg).unwrapped
+        trajs = [
+            Trajectory(obs=np.asarray(t.obs).argmax(axis=1), acts=np.asarray(t.acts), infos=None, terminal=t.terminal)
+            for t in ctx.demos.to_trajectories()
+        ]
+        self._reward_net = BasicRewardNet(
+            self._mdp.state_space,
+            self._mdp.action_space,
+            hid_sizes=list(cfg.reward_net_arch),
+            use_action=False,
+            use_next_state=False,
+            use_done=False,
+        )
+        self._mce = MCEIRL(
+            trajs,
+            self._mdp,
+            self._reward_net,
+            rng=ctx.rng,
+            optimizer_kwargs={"lr": cfg.learning_rate},
+            discount=cfg.discount,
+            linf_eps=cfg.linf_eps,
+            log_interval=None,
+            custom_logger=ctx.logger,
+        )
+        self._rng = ctx.rng
+
+    def train(self, budget: int, progress: Progress) -> None:
+        chunk = 10
+        done = 0
+        while done < budget:
+            n = min(chunk, budget - done)
+            self._mce.train(max_iter=n)
+            done += n
+            progress(n)
+
+    @property
+    def policy(self):
+        pi = self._mce.policy.pi
+        return OneHotTabularPolicy(
+            state_space=self._mdp.observation_space, action_space=self._mdp.action_space, pi=pi, rng=self._rng
+        )
+
+    @property
+    def reward_net(self):
+        return self._reward_net
+
+    def save(self, run_dir: Path) -> dict[str, str]:
+        import torch as th
+
+        np.save(run_dir / "policy.npy", self._mce.policy.pi)
+        (run_dir / "policy.json").write_text(json.dumps({"file": "policy.npy", "sb3_class": "tabular"}) + "\n")
+        th.save(self._reward_net.state_dict(), run_dir / "reward_net.pt")
+        return {"policy": "policy.npy", "reward_net": "reward_net.pt"}
+
+
+def build(cfg: MCEIRLConfig, ctx: RunContext) -> MCEIRLTrainer:
+    return MCEIRLTrainer(cfg, ctx)

@@ -1,0 +1,177 @@
+"""Preference comparisons (Christiano et al. 2017): a reward model learns from which of two
+fragments an annotator prefers; PPO learns from the reward model.
+
+The annotator is pluggable through imitation's own seam, a `PreferenceGatherer`: the synthetic
+one here (for benchmarks), a person in the browser or a saved preference dataset elsewhere
+(`irlkit.feedback`), registered in `GATHERERS` by name."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from imitation.algorithms import preference_comparisons as pc
+from imitation.data.types import TrajectoryWithRewPair
+from imitation.rewards.reward_nets import BasicRewardNet
+from imitation.util import networks
+
+from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
+from irlkit.errors import IrlkitError
+
+
+@dataclasses.dataclass
+class FeedbackConfig:
+    """Who answers the preference queries (the top-level `feedback` config group).
+
+    Each kind of annotator has its own schema with `kind` first; this one is the synthetic one."""
+
+    kind: str = "synthetic"
+    """synthetic (from the env's reward), or another registered gatherer (human, dataset)."""
+    noise: float = 0.1
+    """Synthetic annotator's Boltzmann temperature as a fraction of the spread of fragment returns
+    in the first batch, so one number means the same noise on every env (imitation issue #821);
+    0 gives a perfectly rational annotator."""
+
+
+@dataclasses.dataclass
+class PreferenceConfig:
+    name: str = "preference"
+    budget: int = 100_000
+    """Environment steps of the PPO learner."""
+    total_comparisons: int = 500
+    num_iterations: int = 10
+    fragment_length: int = 50
+    transition_oversampling: float = 1.0
+    initial_comparison_frac: float = 0.1
+    initial_epoch_multiplier: float = 4.0
+    exploration_frac: float = 0.05
+    reward_epochs: int = 3
+    reward_lr: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    query_schedule: str = "hyperbolic"
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+class ScaledSyntheticGatherer(pc.SyntheticGatherer):
+    """imitation's synthetic annotator with a temperature in units of the return spread.
+
+    A fixed temperature of 1 is near-noiseless on CartPole (returns in the hundreds) and pure noise
+    on an env with rewards of 0.01; scaling by the spread of the first batch fixes that."""
+
+    def __init__(self, noise: float, rng: np.random.Generator, logger: Any = None):
+        super().__init__(temperature=0.0, rng=rng, custom_logger=logger, sample=True)
+        self.noise = noise
+        self._scaled = noise == 0
+
+    def __call__(self, fragment_pairs: Sequence[TrajectoryWithRewPair]) -> np.ndarray:
+        if not self._scaled:
+            r1, r2 = self._reward_sums(fragment_pairs)
+            spread = float(np.ptp(np.concatenate([r1, r2])))
+            self.temperature = self.noise * spread if spread > 0 else self.noise
+            self._scaled = True
+            self.logger.record("preferences/temperature", self.temperature)
+        return super().__call__(fragment_pairs)
+
+
+GathererFactory = Callable[[PreferenceConfig, dict[str, Any], RunContext], pc.PreferenceGatherer]
+"""(algo config, the `feedback` config as a dict, run context) -> an imitation PreferenceGatherer."""
+
+
+def _synthetic(cfg: PreferenceConfig, feedback: dict[str, Any], ctx: RunContext) -> pc.PreferenceGatherer:
+    return ScaledSyntheticGatherer(float(feedback.get("noise", 0.1)), ctx.rng, ctx.logger)
+
+
+GATHERERS: dict[str, GathererFactory] = {"synthetic": _synthetic}
+"""Annotators by name; `irlkit.feedback` adds `human` and `dataset` when imported."""
+
+
+def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
+    try:
+        import irlkit.feedback  # noqa: F401  (registers the human and dataset annotators)
+    except ImportError:
+        pass
+    feedback = dict(ctx.feedback or {"kind": "synthetic"})
+    kind = feedback.get("kind", "synthetic")
+    if kind not in GATHERERS:
+        raise IrlkitError(f"feedback={kind!r} is not a known annotator; choose one of {sorted(GATHERERS)}")
+    return GATHERERS[kind](cfg, feedback, ctx)
+
+
+class PreferenceTrainer(Trainer):
+    budget_unit = "env_steps"
+
+    def __init__(self, cfg: PreferenceConfig, ctx: RunContext):
+        self._cfg = cfg
+        self._reward_net = BasicRewardNet(
+            ctx.observation_space,
+            ctx.action_space,
+            hid_sizes=tuple(cfg.reward_net_arch),
+            normalize_input_layer=networks.RunningNorm,
+        )
+        self._ppo = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        generator = pc.AgentTrainer(
+            algorithm=self._ppo,
+            reward_fn=self._reward_net,
+            venv=ctx.venv,
+            exploration_frac=cfg.exploration_frac,
+            rng=ctx.rng,
+            custom_logger=ctx.logger,
+        )
+        self.gatherer = _gatherer(cfg, ctx)
+        self._pc = pc.PreferenceComparisons(
+            generator,
+            self._reward_net,
+            num_iterations=cfg.num_iterations,
+            fragmenter=pc.RandomFragmenter(rng=ctx.rng, warning_threshold=0, custom_logger=ctx.logger),
+            preference_gatherer=self.gatherer,
+            reward_trainer=pc.BasicRewardTrainer(
+                preference_model=pc.PreferenceModel(self._reward_net),
+                loss=pc.CrossEntropyRewardLoss(),
+                epochs=cfg.reward_epochs,
+                lr=cfg.reward_lr,
+                rng=ctx.rng,
+                custom_logger=ctx.logger,
+            ),
+            fragment_length=cfg.fragment_length,
+            transition_oversampling=cfg.transition_oversampling,
+            initial_comparison_frac=cfg.initial_comparison_frac,
+            initial_epoch_multiplier=cfg.initial_epoch_multiplier,
+            custom_logger=ctx.logger,
+            allow_variable_horizon=ctx.variable_horizon,
+            rng=ctx.rng,
+            query_schedule=cfg.query_schedule,
+        )
+        self._steps = 0
+
+    def train(self, budget: int, progress: Progress) -> None:
+        per_iter = budget // self._cfg.num_iterations
+
+        def on_iteration(_: int) -> None:
+            self._steps += per_iter
+            progress(per_iter)
+
+        self._pc.train(total_timesteps=budget, total_comparisons=self._cfg.total_comparisons, callback=on_iteration)
+        rest = budget - self._steps
+        if rest > 0:  # imitation spends the remainder in its first iteration
+            self._steps += rest
+            progress(rest)
+
+    @property
+    def policy(self):
+        return self._ppo.policy
+
+    @property
+    def reward_net(self):
+        return self._reward_net
+
+    @property
+    def env_steps(self) -> int:
+        return self._steps
+
+    def sb3_algo(self):
+        return self._ppo
+
+
+def build(cfg: PreferenceConfig, ctx: RunContext) -> PreferenceTrainer:
+    return PreferenceTrainer(cfg, ctx)
