@@ -1,0 +1,39 @@
+"""Teleoperation: a person (or a stand-in script) drives an env and every finished episode is stored.
+
+    from irlkit.envs import EnvConfig
+    from irlkit.teleop import RecorderConfig, record
+    summary = record(RecorderConfig(env=cfg, dataset="cartpole_teleop", operator="op-7"))
+
+Modules: `keymap` (the `teleop:` section of env configs), `inputs` (keyboard, gamepad, scripted),
+`window` (the pygame window and HUD), `recorder` (the fixed-rate loop). The store is written only
+through `irlkit.store`; nothing here imports Hydra.
+"""
+
+from irlkit.teleop.inputs import (
+    Control,
+    GamepadInput,
+    InputDevice,
+    KeyboardInput,
+    RecorderState,
+    ScriptedInput,
+    Status,
+)
+from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap, parse_keymap
+from irlkit.teleop.recorder import Recorder, RecorderConfig, RecordingSummary, record
+
+__all__ = [
+    "ContinuousKeyMap",
+    "Control",
+    "DiscreteKeyMap",
+    "GamepadInput",
+    "InputDevice",
+    "KeyboardInput",
+    "Recorder",
+    "RecorderConfig",
+    "RecorderState",
+    "RecordingSummary",
+    "ScriptedInput",
+    "Status",
+    "parse_keymap",
+    "record",
+]

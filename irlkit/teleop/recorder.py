@@ -1,0 +1,370 @@
+"""The teleop recorder: a fixed-rate loop that steps the env, shows it, and stores each episode.
+
+Why our own loop rather than `gymnasium.utils.play`: play() reuses one seed for every reset, hands
+its callback an `(obs, info)` tuple on the first step, forces matplotlib's TkAgg backend, and its
+MountainCar key map uses pygame-1 key codes. The flow follows LeRobot's recorder instead: an
+unrecorded waiting phase before each episode, keys to keep, re-record and stop.
+
+Every finished episode is committed to the store at once (an atomic segment), so Ctrl-C, a closed
+window, SIGTERM or even SIGKILL lose at most the episode in progress. SIGINT and SIGTERM are turned
+into a clean stop at the next frame, so no commit is ever cut in half by KeyboardInterrupt.
+
+The recorder takes plain dataclasses; the Hydra entry `python -m irlkit.record` builds them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from irlkit.envs import EnvConfig, env_spec_json, make_env
+from irlkit.errors import IrlkitError
+from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
+from irlkit.teleop.inputs import (
+    CONTROL_LEGEND,
+    Control,
+    GamepadInput,
+    InputDevice,
+    KeyboardInput,
+    RecorderState,
+    Status,
+)
+from irlkit.teleop.keymap import parse_keymap
+from irlkit.teleop.window import Window, render_frame
+
+log = logging.getLogger("irlkit.teleop")
+
+INPUTS = ("keyboard", "gamepad")
+
+
+@dataclasses.dataclass
+class RecorderConfig:
+    """One recording session."""
+
+    env: EnvConfig
+    """The env to drive, including its `teleop` key map."""
+    dataset: str
+    """Dataset name in the store root, or a path; created when missing (its spaces must match)."""
+    operator: str
+    """Pseudonym of the person at the controls (never a real name)."""
+    episodes: int = 5
+    """Episodes to keep before the recorder stops by itself."""
+    fps: Optional[float] = None
+    """Steps per second; default the env's `render_fps`."""
+    input: str = "keyboard"
+    """keyboard or gamepad (ignored when a device object is passed to `Recorder`)."""
+    seed: Optional[int] = None
+    """Seeds the generator of per-episode seeds; None draws fresh entropy. Each episode's own
+    seed is stored either way, so every episode can be replayed."""
+    store_root: Optional[str] = None
+    """Root folder of the demos store; None uses IRLKIT_DEMOS or the default root."""
+    description: str = ""
+    """Description for a dataset created by this session."""
+    source: str = "teleop"
+    """Stored provenance; `teleop` for a person, `script` or `correction` for other loops."""
+    keep_discarded: bool = False
+    """Store re-recorded and discarded attempts too, flagged `discarded` (loaders skip them)."""
+    realtime: bool = True
+    """False steps as fast as possible (tests, benchmarks); the stored fps stays `fps`."""
+    max_window: tuple[int, int] = (960, 640)
+    """Largest window size in pixels; frames are scaled to fit."""
+
+
+@dataclasses.dataclass
+class RecordingSummary:
+    """What a session did, for the entry's closing message and for benchmarks."""
+
+    dataset: str
+    kept: list[str] = dataclasses.field(default_factory=list)
+    discarded: int = 0
+    frames_dropped: int = 0
+    stopped_by: str = "done"
+    """done, quit (Esc), window closed, SIGINT or SIGTERM."""
+    lost_steps: int = 0
+    """Steps of the episode in progress when the session stopped (not stored)."""
+    fps: float = 0.0
+    timings: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"frame": [], "step": [], "render": [], "record": [], "commit": []})
+    """Seconds per frame of work (before sleeping), per env.step, per render+draw, per recording
+    bookkeeping (action lookup + buffering), and per commit."""
+
+
+def _make_render_env(cfg: EnvConfig) -> Any:
+    try:
+        return make_env(cfg, render_mode="rgb_array")
+    except IrlkitError as err:
+        try:
+            plain = make_env(cfg)
+        except IrlkitError:
+            raise err from None
+        modes = plain.metadata.get("render_modes", [])
+        plain.close()
+        raise IrlkitError(
+            f"env {cfg.name!r} ({cfg.id}) cannot render frames: it offers render modes {modes}, and teleop "
+            "needs 'rgb_array'. Record on an env that renders, or wrap this one so it does."
+        ) from None
+
+
+class Recorder:
+    """Drives an env at a fixed rate from an input device and commits every finished episode.
+
+    `on_frame(status)` is called at the start of every frame, before the frame's events are read:
+    tests post pygame events from it, and other tools can watch progress.
+    """
+
+    def __init__(
+        self,
+        config: RecorderConfig,
+        *,
+        device: Optional[InputDevice] = None,
+        on_frame: Optional[Callable[[Status], None]] = None,
+        store: Optional[DemoStore] = None,
+    ):
+        self.config = config
+        check_operator(config.operator)
+        if config.episodes < 1:
+            raise IrlkitError(f"episodes={config.episodes}: record at least one episode")
+        self.env = _make_render_env(config.env)
+        self.name = f"env {config.env.name!r} ({config.env.id})"
+        self.env.reset(seed=0)
+        first = render_frame(self.env, what=self.name)
+        fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
+        if fps is None or float(fps) <= 0:
+            raise IrlkitError(f"{self.name} gives no render_fps; pass fps=<steps per second>")
+        self.fps = float(fps)
+        if device is None:
+            keymap = parse_keymap(config.env.teleop, self.env.action_space, env_name=config.env.name, env_id=config.env.id)
+            if config.input == "keyboard":
+                device = KeyboardInput(keymap, fps=self.fps)
+            elif config.input == "gamepad":
+                device = GamepadInput(keymap, fps=self.fps)
+            else:
+                raise IrlkitError(f"input={config.input!r} is not an input device; choose one of {', '.join(INPUTS)}")
+        self.device = device
+        self.store = store if store is not None else DemoStore(config.store_root)
+        self.dataset: Dataset = self.store.create(
+            config.dataset,
+            env_id=config.env.id,
+            observation_space=self.env.observation_space,
+            action_space=self.env.action_space,
+            env_spec=env_spec_json(self.env),
+            description=config.description or f"{config.source} demonstrations on {config.env.id}",
+            exist_ok=True,
+        )
+        self.on_frame = on_frame
+        self._first_frame_shape = first.shape
+        self._signal: Optional[int] = None
+
+    # ---- signals ---------------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if self._signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: the person really wants out now
+        self._signal = signum
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run(self) -> RecordingSummary:
+        """Record until `episodes` are kept, Esc, a closed window, SIGINT or SIGTERM."""
+        import pygame
+
+        installed: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                installed[sig] = signal.signal(sig, self._on_signal)
+        window = Window(
+            f"irlkit record – {self.config.env.name} ({self.config.env.id})",
+            self._first_frame_shape,
+            max_size=self.config.max_window,
+            hud_lines=4,
+        )
+        try:
+            return self._loop(window, pygame)
+        finally:
+            for sig, handler in installed.items():
+                signal.signal(sig, handler)
+            self.device.close()
+            window.close()
+            self.env.close()
+
+    def _loop(self, window: Window, pygame: Any) -> RecordingSummary:
+        cfg = self.config
+        summary = RecordingSummary(dataset=str(self.dataset.path), fps=self.fps)
+        timings = summary.timings
+        seeds = np.random.default_rng(cfg.seed)
+        period = 1.0 / self.fps
+        state = RecorderState.WAITING
+        frame_no = 0
+        seed = int(seeds.integers(0, 2**31 - 1))
+        obs, _ = self.env.reset(seed=seed)
+        buf_obs: list[np.ndarray] = [np.array(obs, copy=True)]
+        buf_acts: list[Any] = []
+        buf_rews: list[float] = []
+        ret = 0.0
+        dropped = 0
+        started = ""
+        actual_fps = self.fps
+        legend = self.device.legend()
+        deadline = time.perf_counter()
+        last_tick = deadline
+
+        def restart(new_seed: bool) -> None:
+            nonlocal seed, obs, buf_obs, buf_acts, buf_rews, ret, dropped, state
+            if new_seed:
+                seed = int(seeds.integers(0, 2**31 - 1))
+            obs, _ = self.env.reset(seed=seed)
+            buf_obs, buf_acts, buf_rews = [np.array(obs, copy=True)], [], []
+            ret, dropped = 0.0, 0
+            state = RecorderState.WAITING
+            self.device.reset()
+
+        def commit(terminated: bool, truncated: bool, ended_by: str, discarded: bool = False) -> None:
+            t0 = time.perf_counter()
+            meta = EpisodeMeta(
+                source=cfg.source,
+                operator=cfg.operator,
+                device=self.device.device,
+                env_id=cfg.env.id,
+                seed=seed,
+                started_utc=started,
+                ended_utc=utc_now(),
+                fps=self.fps,
+                discarded=discarded,
+                extra={"frames_dropped": dropped, "ended_by": ended_by, "env_name": cfg.env.name},
+            )
+            acts = np.asarray(buf_acts)
+            episode = Episode(
+                obs=np.stack(buf_obs),
+                acts=acts,
+                rews=np.asarray(buf_rews, dtype=np.float64),
+                terminated=terminated,
+                truncated=truncated,
+                meta=meta,
+            )
+            episode_id = self.dataset.append_episode(episode)
+            timings["commit"].append(time.perf_counter() - t0)
+            if discarded:
+                summary.discarded += 1
+                log.info("attempt discarded (%d steps, stored flagged discarded as %s)", len(buf_acts), episode_id)
+            else:
+                summary.kept.append(episode_id)
+                summary.frames_dropped += dropped
+                log.info(
+                    "episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
+                    len(summary.kept), cfg.episodes, len(buf_acts), ret, seed, dropped, episode_id,
+                )
+
+        def drop(reason: str, new_seed: bool) -> None:
+            if buf_acts and cfg.keep_discarded:
+                commit(False, True, reason, discarded=True)
+            else:
+                summary.discarded += 1 if buf_acts else 0
+            restart(new_seed)
+
+        while True:
+            tick = time.perf_counter()
+            frame_no += 1
+            status = Status(state=state, episode=len(summary.kept), step=len(buf_acts), frame=frame_no, kept=len(summary.kept), episode_return=ret)
+            if self.on_frame is not None:
+                self.on_frame(status)
+            events = pygame.event.get()
+            if any(e.type == pygame.QUIT for e in events):
+                summary.stopped_by = "window closed"
+                break
+            if self._signal is not None:
+                summary.stopped_by = signal.Signals(self._signal).name
+                break
+            stop = False
+            for control in self.device.handle(events, status):
+                if control is Control.QUIT:
+                    summary.stopped_by, stop = "quit", True
+                    break
+                if control is Control.START_PAUSE:
+                    if state is RecorderState.WAITING:
+                        state, started = RecorderState.RECORDING, utc_now()
+                        self.device.reset()
+                    elif state is RecorderState.RECORDING:
+                        state = RecorderState.PAUSED
+                    else:
+                        state = RecorderState.RECORDING
+                elif control is Control.RERECORD and state is not RecorderState.WAITING:
+                    drop("rerecord", new_seed=False)
+                elif control is Control.DISCARD:
+                    drop("discard", new_seed=True)
+                elif control is Control.KEEP and buf_acts:
+                    commit(False, True, "operator")
+                    if len(summary.kept) >= cfg.episodes:
+                        stop = True
+                        break
+                    restart(new_seed=True)
+            if stop:
+                break
+
+            if state is RecorderState.RECORDING:
+                t0 = time.perf_counter()
+                action = self.device.action(obs)
+                t1 = time.perf_counter()
+                obs, reward, terminated, truncated, _ = self.env.step(action)
+                t2 = time.perf_counter()
+                buf_acts.append(action)
+                buf_obs.append(np.array(obs, copy=True))
+                buf_rews.append(float(reward))
+                ret += float(reward)
+                timings["step"].append(t2 - t1)
+                timings["record"].append((t1 - t0) + (time.perf_counter() - t2))
+                if terminated or truncated:
+                    commit(bool(terminated), bool(truncated), "env")
+                    if len(summary.kept) >= cfg.episodes:
+                        break
+                    restart(new_seed=True)
+
+            t_render = time.perf_counter()
+            frame = render_frame(self.env, what=self.name)
+            window.show(frame, self._hud(state, summary, len(buf_acts), ret, actual_fps, dropped, legend), state=state.value)
+            done = time.perf_counter()
+            timings["render"].append(done - t_render)
+            timings["frame"].append(done - tick)
+
+            interval = done - last_tick
+            last_tick = done
+            if interval > 0:
+                actual_fps = 0.9 * actual_fps + 0.1 * min(1.0 / interval, 10 * self.fps)
+            if cfg.realtime:
+                deadline += period
+                wait = deadline - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                else:
+                    missed = int(-wait // period)
+                    if missed and state is RecorderState.RECORDING:
+                        dropped += missed
+                    if missed:
+                        deadline = time.perf_counter()  # resync rather than rush to catch up
+
+        summary.lost_steps = len(buf_acts) if state is not RecorderState.WAITING else 0
+        if summary.lost_steps:
+            log.info("episode in progress not stored (%d steps)", summary.lost_steps)
+        return summary
+
+    def _hud(self, state: RecorderState, summary: RecordingSummary, step: int, ret: float, fps: float, dropped: int, legend: str) -> list[str]:
+        k, n = min(len(summary.kept) + 1, self.config.episodes), self.config.episodes
+        if state is RecorderState.WAITING:
+            head = f"WAITING  episode {k} of {n}: press Space to start"
+        elif state is RecorderState.PAUSED:
+            head = f"PAUSED  episode {k} of {n}  step {step}  return {ret:.1f}: Space resumes"
+        else:
+            head = f"RECORDING  episode {k} of {n}  step {step}  return {ret:.1f}"
+        return [
+            head,
+            f"{fps:5.1f} fps (target {self.fps:g})  dropped {dropped}  kept {len(summary.kept)}  operator {self.config.operator}",
+            f"keys: {legend}",
+            CONTROL_LEGEND,
+        ]
+
+
+def record(config: RecorderConfig, **kwargs: Any) -> RecordingSummary:
+    """Build a `Recorder` and run it (keyword arguments go to `Recorder`)."""
+    return Recorder(config, **kwargs).run()
