@@ -114,3 +114,58 @@ def env_spec_json(env: gym.Env) -> dict[str, Any]:
         return json.loads(spec.to_json())
     except (ValueError, TypeError, AttributeError):
         return {"id": spec.id, "max_episode_steps": spec.max_episode_steps}
+
+
+def env_config_dir() -> "Path":
+    """The env YAMLs: the checkout's `conf/env`, or the copy inside the wheel."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "conf" / "env", package / "conf" / "env"):
+        if candidate.is_dir():
+            return candidate
+    raise IrlkitError("cannot find irlkit's env configs (conf/env); the installation is incomplete")
+
+
+def load_env_config(name: str) -> EnvConfig:
+    """The `EnvConfig` of a shipped env YAML (`cartpole`, `pendulum`, ...), read without Hydra.
+
+    For command-line tools that take an env name but do not compose a whole Hydra config.
+    """
+    import yaml
+
+    path = env_config_dir() / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in env_config_dir().glob("*.yaml")))
+        raise IrlkitError(f"no env config named {name!r}; the env configs are: {known}")
+    with open(path, "r", encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    data.pop("defaults", None)
+    known_fields = {f.name for f in dataclasses.fields(EnvConfig)}
+    unknown = set(data) - known_fields
+    if unknown:
+        raise IrlkitError(f"env config {path} has unknown keys {sorted(unknown)}")
+    return EnvConfig(**data)
+
+
+def resolve_env_config(ref: str) -> EnvConfig:
+    """An env config name (`cartpole`) or a gymnasium id (`seals/CartPole-v0`, `Acrobot-v1`).
+
+    A gymnasium id that a shipped env config uses resolves to that config, so its name (and with
+    it the shipped demos and expert) is found either way.
+    """
+    import re
+
+    try:
+        return load_env_config(ref)
+    except IrlkitError:
+        pass
+    for path in sorted(env_config_dir().glob("*.yaml")):
+        cfg = load_env_config(path.stem)
+        if cfg.id == ref:
+            return cfg
+    if "-v" not in ref:
+        known = ", ".join(sorted(p.stem for p in env_config_dir().glob("*.yaml")))
+        raise IrlkitError(f"{ref!r} is neither an env config ({known}) nor a gymnasium id like 'Acrobot-v1'")
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", ref).strip("_").lower()
+    return EnvConfig(name=name, id=ref, demos=f"{name}_demos")
