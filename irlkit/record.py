@@ -74,12 +74,12 @@ def run_record(cfg: DictConfig, **recorder_kwargs: Any) -> Any:
 
     rc = recorder_config(cfg)
     recorder = Recorder(rc, **recorder_kwargs)
-    print(
-        f"Recording {rc.episodes} episode(s) of {rc.env.name} ({rc.env.id}) into {recorder.dataset.path} as "
-        f"{rc.operator}, {recorder.fps:g} steps/s, input {recorder.device.device}. In the window: Space starts.",
-        flush=True,
-    )
     try:
+        print(
+            f"Recording {rc.episodes} episode(s) of {rc.env.name} ({rc.env.id}) into {recorder.dataset.path} as "
+            f"{rc.operator}, {recorder.fps:g} steps/s, input {recorder.device.device}. In the window: Space starts.",
+            flush=True,
+        )
         summary = recorder.run()
     except KeyboardInterrupt:
         print("irlkit: interrupted; every finished episode is stored.", file=sys.stderr)

@@ -9,7 +9,11 @@ Modules: `keymap` (the `teleop:` section of env configs), `inputs` (keyboard, ga
 through `irlkit.store`; nothing here imports Hydra.
 """
 
-from irlkit.teleop.inputs import (
+import os
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep pygame's banner out of the entries' output
+
+from irlkit.teleop.inputs import (  # noqa: E402
     Control,
     GamepadInput,
     InputDevice,
@@ -18,8 +22,8 @@ from irlkit.teleop.inputs import (
     ScriptedInput,
     Status,
 )
-from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap, parse_keymap
-from irlkit.teleop.recorder import Recorder, RecorderConfig, RecordingSummary, record
+from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap, parse_keymap  # noqa: E402
+from irlkit.teleop.recorder import Recorder, RecorderConfig, RecordingSummary, record  # noqa: E402
 
 __all__ = [
     "ContinuousKeyMap",
