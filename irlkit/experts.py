@@ -48,6 +48,44 @@ def _linear(start: float) -> Callable[[float], float]:
     return schedule
 
 
+def _bounds_scaled_extractor():
+    """SB3 features extractor that rescales bounded Box observations to [-1, 1] (see below)."""
+    import torch
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class BoundsScaledExtractor(BaseFeaturesExtractor):
+        """Flatten and rescale each bounded observation dimension to [-1, 1] by the space's bounds.
+
+        MountainCar's velocity lives in [-0.07, 0.07] and its position in [-1.2, 0.6]: unscaled,
+        the value net learns from one input at 1/20 of the other's scale. Scaling inside the policy
+        (instead of VecNormalize) keeps the expert a plain SB3 model acting on raw observations, as
+        the recorder, evaluator and DAgger call it.
+        """
+
+        def __init__(self, observation_space: gym.spaces.Box):
+            super().__init__(observation_space, features_dim=int(np.prod(observation_space.shape)))
+            low = np.asarray(observation_space.low, dtype=np.float64).ravel()
+            high = np.asarray(observation_space.high, dtype=np.float64).ravel()
+            finite = np.isfinite(low) & np.isfinite(high) & (high > low)
+            scale = np.where(finite, 2.0 / np.where(finite, high - low, 1.0), 1.0)
+            shift = np.where(finite, -1.0 - low * scale, 0.0)
+            self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+            self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
+
+        def forward(self, observations: "torch.Tensor") -> "torch.Tensor":
+            return observations.flatten(1) * self.scale + self.shift
+
+    return BoundsScaledExtractor
+
+
+def __getattr__(name: str):
+    # Lazy, so importing irlkit.experts does not import torch; SB3 finds the class by this name
+    # when it loads a saved expert.
+    if name == "BoundsScaledExtractor":
+        return _bounds_scaled_extractor()
+    raise AttributeError(name)
+
+
 @dataclasses.dataclass(frozen=True)
 class ExpertRecipe:
     """How to train an expert for one env: algorithm, budget and hyperparameters, and the return
@@ -253,7 +291,7 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
                 from tqdm.auto import tqdm
 
                 self.bar = tqdm(total=recipe.total_timesteps, desc=f"training {recipe.algo}", unit="step",
-                                file=sys.stderr, dynamic_ncols=True)
+                                file=sys.stderr, dynamic_ncols=True, disable=None)
 
         def _on_step(self) -> bool:
             if self.bar is not None:
@@ -406,7 +444,8 @@ def record_policy_episodes(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_episodes, desc=f"rolling out {device} on {env_cfg.id}", unit="episode", file=sys.stderr)
+        bar = tqdm(total=n_episodes, desc=f"rolling out {device} on {env_cfg.id}", unit="episode", file=sys.stderr,
+                   disable=None)
     try:
         for k in range(n_episodes):
             ep_seed = seed + k
