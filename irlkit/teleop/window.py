@@ -30,7 +30,10 @@ class Window:
             pygame.display.init()
         h, w = int(frame_shape[0]), int(frame_shape[1])
         self.hud_height = HUD_LINE * hud_lines + 8
-        scale = min(max_size[0] / w, (max_size[1] - self.hud_height) / h, 2.0)
+        # Shrink frames that do not fit; enlarge only small ones (short side to 320 px). Enlarging
+        # a 600x400 frame buys nothing and costs every frame's transfer to the display server.
+        fit = min(max_size[0] / w, (max_size[1] - self.hud_height) / h)
+        scale = min(fit, max(1.0, 320.0 / min(w, h)))
         self.frame_size = (max(1, int(w * scale)), max(1, int(h * scale)))
         size = (self.frame_size[0], self.frame_size[1] + self.hud_height)
         try:
