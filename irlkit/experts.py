@@ -406,10 +406,13 @@ class TabularSoftPolicy:
 
 def policy_device_name(policy: Any) -> str:
     """What `EpisodeMeta.device` records for a policy: `sb3:PPO`, `random`, ...."""
-    from stable_baselines3.common.base_class import BaseAlgorithm
+    if isinstance(policy, RandomPolicy):
+        return "random"
+    if "stable_baselines3" in sys.modules:  # an SB3 model implies SB3 is imported; do not import torch for nothing
+        from stable_baselines3.common.base_class import BaseAlgorithm
 
-    if isinstance(policy, BaseAlgorithm):
-        return f"sb3:{type(policy).__name__}"
+        if isinstance(policy, BaseAlgorithm):
+            return f"sb3:{type(policy).__name__}"
     if isinstance(policy, RandomPolicy):
         return "random"
     if isinstance(policy, TabularSoftPolicy):
