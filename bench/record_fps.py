@@ -39,8 +39,12 @@ def main() -> None:
     from irlkit.envs import EnvConfig
     from irlkit.teleop import Recorder, RecorderConfig, RecorderState
 
-    env = EnvConfig(name="cartpole", id="seals/CartPole-v0", max_episode_steps=args.steps,
-                    teleop={"keys": {"left": 0, "right": 1}, "default": 0})
+    env = EnvConfig(
+        name="cartpole",
+        id="seals/CartPole-v0",
+        max_episode_steps=args.steps,
+        teleop={"keys": {"left": 0, "right": 1}, "default": 0},
+    )
     ticks: list[float] = []
     drivers: list[str] = []
 
@@ -57,7 +61,9 @@ def main() -> None:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = RecorderConfig(env=env, dataset=os.path.join(tmp, "bench"), operator="op-bench", episodes=args.episodes, fps=args.fps)
+        cfg = RecorderConfig(
+            env=env, dataset=os.path.join(tmp, "bench"), operator="op-bench", episodes=args.episodes, fps=args.fps
+        )
         recorder = Recorder(cfg, on_frame=person)
         summary = recorder.run()
 

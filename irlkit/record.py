@@ -76,7 +76,7 @@ def run_record(cfg: DictConfig, **recorder_kwargs: Any) -> Any:
     recorder = Recorder(rc, **recorder_kwargs)
     try:
         print(
-            f"Recording {rc.episodes} episode(s) of {rc.env.name} ({rc.env.id}) into {recorder.dataset.path} as "
+            f"Recording {rc.episodes} episode(s) of {rc.env.name} ({rc.env.id}) into {recorder.dataset_path} as "
             f"{rc.operator}, {recorder.fps:g} steps/s, input {recorder.device.device}. In the window: Space starts.",
             flush=True,
         )

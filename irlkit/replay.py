@@ -39,7 +39,9 @@ def run_replay(cfg: DictConfig, **window_kwargs: Any) -> list[Any]:
     from irlkit.teleop.playback import ReplayDivergence, replay_video, replay_window, select_episodes
 
     if not cfg.get("demos"):
-        raise IrlkitError("demos= is required: the dataset to play back, a name in the store root or a path, e.g. demos=cartpole_teleop")
+        raise IrlkitError(
+            "demos= is required: the dataset to play back, a name in the store root or a path, e.g. demos=cartpole_teleop"
+        )
     if cfg.speed <= 0:
         raise IrlkitError(f"speed={cfg.speed}: give a positive playback speed factor")
     dataset = DemoStore(cfg.root).open(str(cfg.demos))
@@ -57,8 +59,11 @@ def run_replay(cfg: DictConfig, **window_kwargs: Any) -> list[Any]:
             print(f"irlkit: warning: {w.message}", flush=True)
     same = sum(r.diverged_at is None for r in results)
     where = f" into {cfg.video}" if cfg.video else ""
-    print(f"Replayed {len(results)} episode(s) of {dataset.name}{where}: {same} matched the stored observations, "
-          f"{len(results) - same} diverged.", flush=True)
+    print(
+        f"Replayed {len(results)} episode(s) of {dataset.name}{where}: {same} matched the stored observations, "
+        f"{len(results) - same} diverged.",
+        flush=True,
+    )
     return results
 
 

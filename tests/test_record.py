@@ -7,7 +7,6 @@ state then flows exactly as from a person: pygame queue -> KeyboardInput -> key 
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
@@ -71,8 +70,12 @@ class Driver:
     A pause is resumed with Space after `resume_after` paused frames.
     """
 
-    def __init__(self, plan: Optional[dict[tuple[int, int], list[Callable[[], None]]]] = None, start: bool = True,
-                 resume_after: int = 5):
+    def __init__(
+        self,
+        plan: Optional[dict[tuple[int, int], list[Callable[[], None]]]] = None,
+        start: bool = True,
+        resume_after: int = 5,
+    ):
         self.plan = {k: list(v) for k, v in (plan or {}).items()}
         self.start = start
         self.resume_after = resume_after
@@ -138,7 +141,11 @@ def test_shipped_key_maps_parse_for_every_env_that_has_one():
         ({"keys": {"left": 0}}, gym.spaces.Discrete(2), "`default` is missing"),
         ({"keys": {"leftt": 0}, "default": 0}, gym.spaces.Discrete(2), "unknown key name 'leftt'"),
         ({"keys": {"space": 1}, "default": 0}, gym.spaces.Discrete(2), "controls the recording"),
-        ({"keys": {"left": 5}, "default": 0}, gym.spaces.Discrete(2), r"keys.left is 5, outside the env's actions 0..1"),
+        (
+            {"keys": {"left": 5}, "default": 0},
+            gym.spaces.Discrete(2),
+            r"keys.left is 5, outside the env's actions 0..1",
+        ),
         ({"keys": {"left": 0}, "default": 0, "speed": 3}, gym.spaces.Discrete(2), r"unknown entries \['speed'\]"),
         ({"axes": []}, gym.spaces.Box(-1, 1, (2,)), "one entry per action dimension"),
         ({"axes": [{"keys": ["left"]}]}, gym.spaces.Box(-1, 1, (1,)), r"\[negative_key, positive_key\]"),
@@ -182,7 +189,13 @@ def test_cartpole_stored_actions_follow_the_keys_held(tmp_path):
     assert ep1.acts.tolist() == [1] * 10 + [0] * 20
     for ep in (ep0, ep1):
         m = ep.meta
-        assert (m.source, m.operator, m.device, m.fps, m.env_id) == ("teleop", "op-test", "keyboard", FPS, "seals/CartPole-v0")
+        assert (m.source, m.operator, m.device, m.fps, m.env_id) == (
+            "teleop",
+            "op-test",
+            "keyboard",
+            FPS,
+            "seals/CartPole-v0",
+        )
         assert ep.truncated and not ep.terminated and len(ep) == 30
         assert m.started_utc < m.ended_utc and m.ended_utc.endswith("Z")
         assert isinstance(m.extra["frames_dropped"], int) and m.extra["ended_by"] == "env"
@@ -214,6 +227,7 @@ def test_mountain_car_continuous_bang_bang_and_ramped_actions(tmp_path):
 
 def test_pause_rerecord_discard_keep_and_quit(tmp_path):
     """Space pauses, Backspace re-records (same seed), Delete discards (fresh seed), Enter keeps, Esc quits."""
+
     def press(key: int) -> Callable[[], None]:
         return lambda: post(pygame.KEYDOWN, key)
 
@@ -226,7 +240,9 @@ def test_pause_rerecord_discard_keep_and_quit(tmp_path):
         (4, 4): [press(pygame.K_ESCAPE)],  # attempt 4: quit after 4 steps
     }
     driver = Driver(plan)
-    summary, ds = record(tmp_path, env_config("cartpole", max_episode_steps=20), driver, episodes=5, keep_discarded=True)
+    summary, ds = record(
+        tmp_path, env_config("cartpole", max_episode_steps=20), driver, episodes=5, keep_discarded=True
+    )
 
     assert not driver.plan and driver.paused_frames == 5
     assert summary.stopped_by == "quit" and summary.lost_steps == 4 and summary.discarded == 2
@@ -248,6 +264,14 @@ def test_closing_the_window_keeps_finished_episodes(tmp_path):
     assert len(ds) == 1 and ds.validate() == []
 
 
+def test_sessions_append_and_a_dataset_of_another_env_is_refused_up_front(tmp_path):
+    record(tmp_path, env_config("cartpole", max_episode_steps=5), Driver(), episodes=1)
+    summary, ds = record(tmp_path, env_config("cartpole", max_episode_steps=5), Driver(), episodes=2)
+    assert len(ds) == 3 and ds.episode(0).meta.episode_id not in summary.kept, "a second session appends"
+    with pytest.raises(IrlkitError, match="recorded on seals/CartPole-v0.*Pick demos recorded on this env"):
+        Recorder(RecorderConfig(env=env_config("mountain_car"), dataset=str(tmp_path / "demos"), operator="op-1"))
+
+
 def test_episode_waits_for_space(tmp_path):
     driver = Driver(start=False)
 
@@ -258,7 +282,9 @@ def test_episode_waits_for_space(tmp_path):
         if status.state is RecorderState.RECORDING and status.step == 2:
             post(pygame.KEYDOWN, pygame.K_ESCAPE)
 
-    cfg = RecorderConfig(env=env_config("cartpole", max_episode_steps=10), dataset=str(tmp_path / "d"), operator="op-1", fps=FPS)
+    cfg = RecorderConfig(
+        env=env_config("cartpole", max_episode_steps=10), dataset=str(tmp_path / "d"), operator="op-1", fps=FPS
+    )
     summary = Recorder(cfg, on_frame=hook).run()
     assert driver.states[:20] == [RecorderState.WAITING] * 20 and RecorderState.RECORDING in driver.states
     assert summary.lost_steps == 2 and summary.kept == []
@@ -273,13 +299,18 @@ def test_gamepad_missing_is_a_clear_error(tmp_path):
     with pytest.raises(IrlkitError, match="no gamepad found.*input=keyboard"):
         GamepadInput(keymap, fps=FPS)
     with pytest.raises(IrlkitError, match="no gamepad found"):
-        Recorder(RecorderConfig(env=env_config("cartpole"), dataset=str(tmp_path / "d"), operator="op-1", input="gamepad"))
+        Recorder(
+            RecorderConfig(env=env_config("cartpole"), dataset=str(tmp_path / "d"), operator="op-1", input="gamepad")
+        )
 
 
 def test_gamepad_stick_dead_zone_and_buttons_through_the_loop(tmp_path):
     """The dummy driver has no gamepad, but JOY* events can be injected: the device reads only events."""
+
     def axis(value: float) -> Callable[[], None]:
-        return lambda: pygame.event.post(pygame.event.Event(pygame.JOYAXISMOTION, joy=0, instance_id=0, axis=0, value=value))
+        return lambda: pygame.event.post(
+            pygame.event.Event(pygame.JOYAXISMOTION, joy=0, instance_id=0, axis=0, value=value)
+        )
 
     env = env_config("mountain_car_continuous", max_episode_steps=12)
     keymap = parse_keymap(env.teleop, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), env_name=env.name)
@@ -296,7 +327,9 @@ def test_gamepad_stick_dead_zone_and_buttons_through_the_loop(tmp_path):
         return lambda: pygame.event.post(pygame.event.Event(kind, joy=0, instance_id=0, button=b))
 
     cart = env_config("cartpole", max_episode_steps=8)
-    pad = GamepadInput(parse_keymap(cart.teleop, gym.spaces.Discrete(2), env_name="cartpole"), fps=FPS, require_device=False)
+    pad = GamepadInput(
+        parse_keymap(cart.teleop, gym.spaces.Discrete(2), env_name="cartpole"), fps=FPS, require_device=False
+    )
     plan = {(0, 2): [button(pygame.JOYBUTTONDOWN, 1)], (0, 5): [button(pygame.JOYBUTTONUP, 1)]}
     cfg = RecorderConfig(env=cart, dataset=str(tmp_path / "c"), operator="op-1", fps=FPS, episodes=1)
     Recorder(cfg, device=pad, on_frame=Driver(plan)).run()
@@ -311,24 +344,48 @@ def _entry_env() -> dict[str, str]:
 
 
 def test_record_help_and_missing_operator():
-    out = subprocess.run([sys.executable, "-m", "irlkit.record", "--help"], capture_output=True, text=True, env=_entry_env(), cwd=REPO, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.record", "--help"],
+        capture_output=True,
+        text=True,
+        env=_entry_env(),
+        cwd=REPO,
+        timeout=60,
+    )
     assert out.returncode == 0
-    for text in ("python -m irlkit.record env=<name> demos=<dataset> operator=<alias>", "episodes=N", "input=DEVICE", "Backspace", "Esc"):
+    for text in (
+        "python -m irlkit.record env=<name> demos=<dataset> operator=<alias>",
+        "episodes=N",
+        "input=DEVICE",
+        "Backspace",
+        "Esc",
+    ):
         assert text in out.stdout
-    out = subprocess.run([sys.executable, "-m", "irlkit.record", "env=mountain_car"], capture_output=True, text=True, env=_entry_env(), cwd=REPO, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.record", "env=mountain_car"],
+        capture_output=True,
+        text=True,
+        env=_entry_env(),
+        cwd=REPO,
+        timeout=60,
+    )
     assert out.returncode == 2
     assert "operator= is required" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_record_entry_composes_the_config_and_records(tmp_path):
     """The Hydra config path end to end, in process so the frame hook can post events."""
-    import irlkit.record as entry
     from hydra.core.config_store import ConfigStore
+
+    import irlkit.record as entry
 
     register_schemas()
     ConfigStore.instance().store(name="record_schema", node=entry.RecordConfig)
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("record", overrides=["env=mountain_car", "operator=op-9", "episodes=1", f"fps={FPS}", "env.max_episode_steps=12"])
+        cfg = compose(
+            "record",
+            overrides=["env=mountain_car", "operator=op-9", "episodes=1", f"fps={FPS}", "env.max_episode_steps=12"],
+        )
     cfg.demos = str(tmp_path / "mc")
     plan = {(0, 4): [down(pygame.K_RIGHT)], (0, 8): [up(pygame.K_RIGHT)]}
     summary = entry.run_record(cfg, on_frame=Driver(plan))
@@ -341,7 +398,11 @@ def test_record_entry_composes_the_config_and_records(tmp_path):
 def test_record_entry_ctrl_c_while_waiting(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "irlkit.record", "env=cartpole", f"demos={tmp_path / 'd'}", "operator=op-1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_entry_env(), cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_entry_env(),
+        cwd=tmp_path,
     )
     line = _read_until(proc, "Recording", timeout=30)
     assert "Space starts" in line
@@ -351,6 +412,7 @@ def test_record_entry_ctrl_c_while_waiting(tmp_path):
     assert proc.returncode == 130, err
     assert "Stopped (SIGINT): 0 episode(s) stored" in out and "Traceback" not in err
     assert not (tmp_path / "outputs").exists(), "record writes no Hydra output folder"
+    assert not (tmp_path / "d").exists(), "a session that stored nothing leaves no empty dataset"
 
 
 # ---- crashes: SIGINT and SIGKILL mid-episode ------------------------------------------------------
@@ -400,17 +462,24 @@ def _read_until(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
     raise AssertionError(f"child never printed {prefix!r}; stderr: {proc.stderr.read() if proc.stderr else ''}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_killed_recorder_leaves_a_valid_dataset_with_the_earlier_episodes(tmp_path, sig):
     path = tmp_path / "demos"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), "10", "25"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_entry_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), "10", "25"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_entry_env(),
+    )
     _read_until(proc, "MID", timeout=45)  # two episodes committed, the third 6 steps in
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
-    if sig == signal.SIGINT:
+    if sig != signal.SIGKILL:  # a clean stop at the next frame, dropping only the episode in progress
         assert proc.returncode == 0, err
-        assert "DONE SIGINT 2" in out, out + err
+        done = [line.split() for line in out.splitlines() if line.startswith("DONE")]
+        assert done and done[0][1:3] == [sig.name, "2"], out + err
+        assert int(done[0][3]) >= 6, "the episode in progress was dropped, not stored"
     else:
         assert proc.returncode == -signal.SIGKILL
     ds = DemoStore(tmp_path).open(str(path))
@@ -426,8 +495,12 @@ def test_records_under_a_real_x_display(tmp_path):
         pytest.skip("Xvfb is not installed (apt-get install xvfb); the real-display test needs it")
     read_fd, write_fd = os.pipe()
     # -displayfd: Xvfb picks a free display number itself and writes it once it accepts clients.
-    server = subprocess.Popen([xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     try:
         ready, _, _ = select.select([read_fd], [], [], 20)
@@ -436,7 +509,9 @@ def test_records_under_a_real_x_display(tmp_path):
         env = _entry_env()
         env.update(DISPLAY=f":{display}", SDL_VIDEODRIVER="x11")
         path = tmp_path / "x11"
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path), "3", "10"], capture_output=True, text=True, env=env, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path), "3", "10"], capture_output=True, text=True, env=env, timeout=60
+        )
         assert out.returncode == 0, out.stderr
         assert "MID x11" in out.stdout, "the window opened on the X display, not the dummy driver"
         assert "DONE done 3" in out.stdout

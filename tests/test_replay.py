@@ -42,8 +42,16 @@ def pump(obs: np.ndarray) -> np.ndarray:
 @pytest.fixture()
 def recorded(tmp_path: Path):
     """Three MountainCarContinuous episodes recorded through the recorder, a script in the operator's seat."""
-    cfg = RecorderConfig(env=env_config("mountain_car_continuous", max_episode_steps=25), dataset=str(tmp_path / "mcc"),
-                         operator="op-script", episodes=3, fps=30, realtime=False, source="script", seed=3)
+    cfg = RecorderConfig(
+        env=env_config("mountain_car_continuous", max_episode_steps=25),
+        dataset=str(tmp_path / "mcc"),
+        operator="op-script",
+        episodes=3,
+        fps=30,
+        realtime=False,
+        source="script",
+        seed=3,
+    )
     summary = Recorder(cfg, device=ScriptedInput(pump, device="pump")).run()
     assert len(summary.kept) == 3
     return DemoStore(tmp_path).open(str(tmp_path / "mcc"))
@@ -57,12 +65,19 @@ def test_scripted_input_records_its_policy_with_provenance(recorded):
 
 def test_scripted_input_controls_end_episodes(tmp_path):
     """A stand-in for a person can end episodes itself (the seam a corrections loop uses)."""
+
     def keep_after_5(status: Status) -> list[Control]:
         return [Control.KEEP] if status.step == 5 else []
 
     device = ScriptedInput(lambda obs: 1, controls=keep_after_5)
-    cfg = RecorderConfig(env=env_config("cartpole"), dataset=str(tmp_path / "c"), operator="op-1", episodes=2, realtime=False,
-                         source="correction")
+    cfg = RecorderConfig(
+        env=env_config("cartpole"),
+        dataset=str(tmp_path / "c"),
+        operator="op-1",
+        episodes=2,
+        realtime=False,
+        source="correction",
+    )
     Recorder(cfg, device=device).run()
     ds = DemoStore(tmp_path).open(str(tmp_path / "c"))
     assert [len(ep) for ep in ds] == [5, 5] and all(ep.meta.source == "correction" for ep in ds)
@@ -74,7 +89,9 @@ def test_window_replay_matches_the_stored_observations(recorded):
     seen = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReplayDivergence)
-        results = replay_window(recorded, select_episodes(recorded, None), realtime=False, on_frame=lambda k, n: seen.append(k))
+        results = replay_window(
+            recorded, select_episodes(recorded, None), realtime=False, on_frame=lambda k, n: seen.append(k)
+        )
     assert [r.index for r in results] == [0, 1, 2]
     assert all(r.diverged_at is None and r.frames == 26 and r.max_abs_diff == 0.0 for r in results)
     assert sorted(set(seen)) == [0, 1, 2]
@@ -84,10 +101,22 @@ def test_replay_warns_where_stored_observations_diverge(recorded, tmp_path):
     ep = recorded.episode(1)
     obs = np.array(ep.obs)
     obs[7:, 0] += 0.01  # as if the env's dynamics had changed from step 7 on
-    copy = DemoStore(tmp_path).create("tampered", env_id=recorded.env_id, observation_space=recorded.observation_space,
-                                      action_space=recorded.action_space, env_spec=recorded.env_spec)
-    copy.append_episode(Episode(obs=obs, acts=np.array(ep.acts), rews=np.array(ep.rews), truncated=True,
-                                meta=dataclasses.replace(ep.meta, episode_id="")))
+    copy = DemoStore(tmp_path).create(
+        "tampered",
+        env_id=recorded.env_id,
+        observation_space=recorded.observation_space,
+        action_space=recorded.action_space,
+        env_spec=recorded.env_spec,
+    )
+    copy.append_episode(
+        Episode(
+            obs=obs,
+            acts=np.array(ep.acts),
+            rews=np.array(ep.rews),
+            truncated=True,
+            meta=dataclasses.replace(ep.meta, episode_id=""),
+        )
+    )
     with pytest.warns(ReplayDivergence, match="step 7 differs from the stored one by 0.01"):
         results = replay_window(copy, [0], realtime=False)
     assert results[0].diverged_at == 7
@@ -95,10 +124,21 @@ def test_replay_warns_where_stored_observations_diverge(recorded, tmp_path):
 
 def test_replay_needs_a_seed(recorded, tmp_path):
     ep = recorded.episode(0)
-    copy = DemoStore(tmp_path).create("noseed", env_id=recorded.env_id, observation_space=recorded.observation_space,
-                                      action_space=recorded.action_space, env_spec=recorded.env_spec)
-    copy.append_episode(Episode(obs=np.array(ep.obs), acts=np.array(ep.acts), rews=np.array(ep.rews),
-                                meta=dataclasses.replace(ep.meta, seed=None, episode_id="")))
+    copy = DemoStore(tmp_path).create(
+        "noseed",
+        env_id=recorded.env_id,
+        observation_space=recorded.observation_space,
+        action_space=recorded.action_space,
+        env_spec=recorded.env_spec,
+    )
+    copy.append_episode(
+        Episode(
+            obs=np.array(ep.obs),
+            acts=np.array(ep.acts),
+            rews=np.array(ep.rews),
+            meta=dataclasses.replace(ep.meta, seed=None, episode_id=""),
+        )
+    )
     with pytest.raises(IrlkitError, match="no stored seed"):
         replay_window(copy, [0], realtime=False)
     with pytest.raises(IrlkitError, match="has episodes 0..0"):
@@ -123,8 +163,9 @@ def test_replay_to_gif_and_mp4(recorded, tmp_path):
 
 
 def test_replay_entry(recorded, tmp_path, capsys):
-    import irlkit.replay as entry
     from hydra.core.config_store import ConfigStore
+
+    import irlkit.replay as entry
 
     register_schemas()
     ConfigStore.instance().store(name="replay_schema", node=entry.ReplayConfig)
@@ -137,7 +178,11 @@ def test_replay_entry(recorded, tmp_path, capsys):
     pygame.quit()
 
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONPATH=str(REPO))
-    out = subprocess.run([sys.executable, "-m", "irlkit.replay", "--help"], capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.replay", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert out.returncode == 0 and "python -m irlkit.replay demos=<dataset> [episode=K] [video=FILE]" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "irlkit.replay"], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.replay"], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path
+    )
     assert out.returncode == 2 and "demos= is required" in out.stderr

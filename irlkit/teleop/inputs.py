@@ -184,11 +184,15 @@ class GamepadInput(InputDevice):
                 "with input=keyboard."
             )
         self.keymap = keymap
-        self.control_buttons = {7: Control.START_PAUSE, 6: Control.RERECORD} if control_buttons is None else dict(control_buttons)
+        self.control_buttons = (
+            {7: Control.START_PAUSE, 6: Control.RERECORD} if control_buttons is None else dict(control_buttons)
+        )
         if isinstance(keymap, DiscreteKeyMap):
             clash = sorted(set(keymap.buttons) & set(self.control_buttons))
             if clash:
-                raise IrlkitError(f"gamepad buttons {clash} both drive the env and control the recording; map other buttons")
+                raise IrlkitError(
+                    f"gamepad buttons {clash} both drive the env and control the recording; map other buttons"
+                )
         self.axes: dict[int, float] = {}
         self.buttons: list[int] = []
         self.hat: tuple[int, int] = (0, 0)
@@ -255,7 +259,9 @@ class GamepadInput(InputDevice):
         assert self._ramp is not None
         targets = km.targets(self._hat_keys())
         value = self._ramp.step(targets)
-        sticks = np.array([self.stick(a.gamepad_axis if a.gamepad_axis is not None else i) * a.size for i, a in enumerate(km.axes)])
+        sticks = np.array(
+            [self.stick(a.gamepad_axis if a.gamepad_axis is not None else i) * a.size for i, a in enumerate(km.axes)]
+        )
         return km.clip(np.where(sticks != 0.0, sticks, value))
 
     def reset(self) -> None:

@@ -208,14 +208,16 @@ def _parse_discrete(teleop: Mapping[str, Any], space: spaces.Discrete, where: st
         raise IrlkitError(f"{where}: `keys` must map key names to actions ({valid}), e.g. keys: {{left: 0, right: 1}}")
     if "default" not in teleop:
         raise IrlkitError(
-            f"{where}: `default` is missing: the action sent while no key is held (the env's no-op, "
-            f"one of {valid})"
+            f"{where}: `default` is missing: the action sent while no key is held (the env's no-op, one of {valid})"
         )
     keys = {key_code(str(k), where=where): action(v, f"keys.{k}") for k, v in keys_cfg.items()}
     default = action(teleop["default"], "default")
     gamepad = dict(teleop.get("gamepad") or {})
     _check_keys(gamepad, {"buttons"}, where + " (gamepad)")
-    buttons = {_int(b, "gamepad button", where): action(a, f"gamepad.buttons.{b}") for b, a in dict(gamepad.get("buttons") or {}).items()}
+    buttons = {
+        _int(b, "gamepad button", where): action(a, f"gamepad.buttons.{b}")
+        for b, a in dict(gamepad.get("buttons") or {}).items()
+    }
     return DiscreteKeyMap(keys=keys, default=default, buttons=buttons)
 
 
@@ -242,7 +244,9 @@ def _parse_continuous(teleop: Mapping[str, Any], space: spaces.Box, where: str) 
             raise IrlkitError(f"{at}: `size` must be > 0 and `ramp_s` >= 0 (got size={size}, ramp_s={ramp_s})")
         low, high = float(space.low[i]), float(space.high[i])
         if np.isfinite(high) and size > max(abs(low), abs(high)):
-            raise IrlkitError(f"{at}: size {size} exceeds the action bounds [{low}, {high}]; use at most {max(abs(low), abs(high))}")
+            raise IrlkitError(
+                f"{at}: size {size} exceeds the action bounds [{low}, {high}]; use at most {max(abs(low), abs(high))}"
+            )
         gp = axis.get("gamepad_axis")
         axes.append(
             AxisMap(
@@ -257,8 +261,11 @@ def _parse_continuous(teleop: Mapping[str, Any], space: spaces.Box, where: str) 
     if not 0.0 <= dead_zone < 1.0:
         raise IrlkitError(f"{where}: dead_zone must be in [0, 1), got {dead_zone}")
     return ContinuousKeyMap(
-        axes=tuple(axes), low=np.asarray(space.low, dtype=np.float64), high=np.asarray(space.high, dtype=np.float64),
-        dtype=np.dtype(space.dtype), dead_zone=dead_zone,
+        axes=tuple(axes),
+        low=np.asarray(space.low, dtype=np.float64),
+        high=np.asarray(space.high, dtype=np.float64),
+        dtype=np.dtype(space.dtype),
+        dead_zone=dead_zone,
     )
 
 

@@ -14,7 +14,7 @@ import json
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Generator, Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -44,9 +44,8 @@ class ReplayResult:
 
 def make_replay_env(dataset: Dataset) -> gym.Env:
     """The env a dataset was recorded on, rebuilt from its stored spec (id, kwargs, time limit)."""
-    from gymnasium.envs.registration import EnvSpec
-
     import seals  # noqa: F401  (registers seals/* ids, which stored specs may name)
+    from gymnasium.envs.registration import EnvSpec
 
     spec = dict(dataset.env_spec)
     try:
@@ -62,7 +61,9 @@ def make_replay_env(dataset: Dataset) -> gym.Env:
         ) from None
 
 
-def replay_frames(env: gym.Env, episode: Episode, *, index: int, atol: float = 1e-4) -> Iterator[tuple[np.ndarray, int, ReplayResult]]:
+def replay_frames(
+    env: gym.Env, episode: Episode, *, index: int, atol: float = 1e-4
+) -> Generator[tuple[np.ndarray, int, ReplayResult], None, None]:
     """Yield (frame, step, result so far) for the reset and every stored action, checking observations."""
     seed = episode.meta.seed
     if seed is None:
@@ -75,7 +76,12 @@ def replay_frames(env: gym.Env, episode: Episode, *, index: int, atol: float = 1
     what = f"env {env.spec.id if env.spec else '?'}"
 
     def check(t: int, new_obs: Any) -> None:
-        diff = float(np.max(np.abs(np.asarray(new_obs, dtype=np.float64) - np.asarray(episode.obs[t], dtype=np.float64)), initial=0.0))
+        diff = float(
+            np.max(
+                np.abs(np.asarray(new_obs, dtype=np.float64) - np.asarray(episode.obs[t], dtype=np.float64)),
+                initial=0.0,
+            )
+        )
         result.max_abs_diff = max(result.max_abs_diff, diff)
         if diff > atol and result.diverged_at is None:
             result.diverged_at = t
@@ -194,7 +200,9 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
-def replay_video(dataset: Dataset, indices: Sequence[int], path: str | Path, *, fps: Optional[float] = None, atol: float = 1e-4) -> list[ReplayResult]:
+def replay_video(
+    dataset: Dataset, indices: Sequence[int], path: str | Path, *, fps: Optional[float] = None, atol: float = 1e-4
+) -> list[ReplayResult]:
     """Render episodes, one after another, into an .mp4 (H.264 via imageio-ffmpeg) or an animated .gif."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -213,7 +221,9 @@ def replay_video(dataset: Dataset, indices: Sequence[int], path: str | Path, *, 
             import imageio_ffmpeg  # noqa: F401
         except ImportError:
             env.close()
-            raise IrlkitError("video=*.mp4 needs imageio-ffmpeg (it carries its own ffmpeg): pip install 'irlkit[video]', or write a .gif") from None
+            raise IrlkitError(
+                "video=*.mp4 needs imageio-ffmpeg (it carries its own ffmpeg): pip install 'irlkit[video]', or write a .gif"
+            ) from None
         # H.264 in yuv420p needs even sizes: frames are padded by a pixel where needed (see _even).
         writer = imageio.get_writer(path, fps=rate, codec="libx264", macro_block_size=2, quality=7)
     else:
@@ -221,11 +231,12 @@ def replay_video(dataset: Dataset, indices: Sequence[int], path: str | Path, *, 
     results = []
     try:
         for k in indices:
-            result = None
-            for frame, _, result in replay_frames(env, dataset.episode(k), index=k, atol=atol):
-                writer.append_data(_even(frame[..., :3]) if suffix == ".mp4" else np.ascontiguousarray(frame[..., :3]))
-            if result is not None:
-                results.append(result)
+            last: Optional[ReplayResult] = None
+            for frame, _, last in replay_frames(env, dataset.episode(k), index=k, atol=atol):
+                rgb = frame[..., :3]
+                writer.append_data(_even(rgb) if suffix == ".mp4" else np.ascontiguousarray(rgb))
+            if last is not None:
+                results.append(last)
     finally:
         writer.close()
         env.close()

@@ -25,7 +25,7 @@ import numpy as np
 
 from irlkit.envs import EnvConfig, env_spec_json, make_env
 from irlkit.errors import IrlkitError
-from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
+from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, shipped_demos_dir, utc_now
 from irlkit.teleop.inputs import (
     CONTROL_LEGEND,
     Control,
@@ -89,7 +89,9 @@ class RecordingSummary:
     lost_steps: int = 0
     """Steps of the episode in progress when the session stopped (not stored)."""
     fps: float = 0.0
-    timings: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"frame": [], "step": [], "render": [], "record": [], "commit": []})
+    timings: dict[str, list[float]] = dataclasses.field(
+        default_factory=lambda: {"frame": [], "step": [], "render": [], "record": [], "commit": []}
+    )
     """Seconds per frame of work (before sleeping), per env.step, per render+draw, per recording
     bookkeeping (action lookup + buffering), and per commit."""
 
@@ -138,7 +140,9 @@ class Recorder:
             raise IrlkitError(f"{self.name} gives no render_fps; pass fps=<steps per second>")
         self.fps = float(fps)
         if device is None:
-            keymap = parse_keymap(config.env.teleop, self.env.action_space, env_name=config.env.name, env_id=config.env.id)
+            keymap = parse_keymap(
+                config.env.teleop, self.env.action_space, env_name=config.env.name, env_id=config.env.id
+            )
             if config.input == "keyboard":
                 device = KeyboardInput(keymap, fps=self.fps)
             elif config.input == "gamepad":
@@ -147,18 +151,40 @@ class Recorder:
                 raise IrlkitError(f"input={config.input!r} is not an input device; choose one of {', '.join(INPUTS)}")
         self.device = device
         self.store = store if store is not None else DemoStore(config.store_root)
-        self.dataset: Dataset = self.store.create(
-            config.dataset,
-            env_id=config.env.id,
-            observation_space=self.env.observation_space,
-            action_space=self.env.action_space,
-            env_spec=env_spec_json(self.env),
-            description=config.description or f"{config.source} demonstrations on {config.env.id}",
-            exist_ok=True,
-        )
+        self.dataset_path = self.store.path_of(config.dataset)
+        self._dataset: Optional[Dataset] = None
+        shipped = shipped_demos_dir()
+        if (
+            shipped is not None
+            and shipped in self.dataset_path.parents
+            and self.store.root.resolve() not in self.dataset_path.resolve().parents
+        ):
+            raise IrlkitError(
+                f"dataset {config.dataset!r} is one shipped with irlkit ({self.dataset_path}); record into a dataset "
+                "of your own, e.g. demos=" + f"{config.env.name}_teleop"
+            )
+        if self.store.exists(config.dataset):
+            # Refuse a dataset recorded on another env now, not after the first episode.
+            self._dataset = self.store.open(config.dataset)
+            self._dataset.check_spaces(self.env.observation_space, self.env.action_space, env_id=config.env.id)
         self.on_frame = on_frame
         self._first_frame_shape = first.shape
         self._signal: Optional[int] = None
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset, created at the first commit so a session that stores nothing leaves nothing."""
+        if self._dataset is None:
+            self._dataset = self.store.create(
+                self.config.dataset,
+                env_id=self.config.env.id,
+                observation_space=self.env.observation_space,
+                action_space=self.env.action_space,
+                env_spec=env_spec_json(self.env),
+                description=self.config.description or f"{self.config.source} demonstrations on {self.config.env.id}",
+                exist_ok=True,
+            )
+        return self._dataset
 
     # ---- signals ---------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: Any) -> None:
@@ -171,7 +197,7 @@ class Recorder:
         """Record until `episodes` are kept, Esc, a closed window, SIGINT or SIGTERM."""
         import pygame
 
-        installed: dict[int, Any] = {}
+        installed: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 installed[sig] = signal.signal(sig, self._on_signal)
@@ -192,7 +218,7 @@ class Recorder:
 
     def _loop(self, window: Window, pygame: Any) -> RecordingSummary:
         cfg = self.config
-        summary = RecordingSummary(dataset=str(self.dataset.path), fps=self.fps)
+        summary = RecordingSummary(dataset=str(self.dataset_path), fps=self.fps)
         timings = summary.timings
         seeds = np.random.default_rng(cfg.seed)
         period = 1.0 / self.fps
@@ -254,7 +280,13 @@ class Recorder:
                 summary.frames_dropped += dropped
                 log.info(
                     "episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
-                    len(summary.kept), cfg.episodes, len(buf_acts), ret, seed, dropped, episode_id,
+                    len(summary.kept),
+                    cfg.episodes,
+                    len(buf_acts),
+                    ret,
+                    seed,
+                    dropped,
+                    episode_id,
                 )
 
         def drop(reason: str, new_seed: bool) -> None:
@@ -267,7 +299,14 @@ class Recorder:
         while True:
             tick = time.perf_counter()
             frame_no += 1
-            status = Status(state=state, episode=len(summary.kept), step=len(buf_acts), frame=frame_no, kept=len(summary.kept), episode_return=ret)
+            status = Status(
+                state=state,
+                episode=len(summary.kept),
+                step=len(buf_acts),
+                frame=frame_no,
+                kept=len(summary.kept),
+                episode_return=ret,
+            )
             if self.on_frame is not None:
                 self.on_frame(status)
             events = pygame.event.get()
@@ -323,7 +362,9 @@ class Recorder:
 
             t_render = time.perf_counter()
             frame = render_frame(self.env, what=self.name)
-            window.show(frame, self._hud(state, summary, len(buf_acts), ret, actual_fps, dropped, legend), state=state.value)
+            window.show(
+                frame, self._hud(state, summary, len(buf_acts), ret, actual_fps, dropped, legend), state=state.value
+            )
             done = time.perf_counter()
             timings["render"].append(done - t_render)
             timings["frame"].append(done - tick)
@@ -349,7 +390,16 @@ class Recorder:
             log.info("episode in progress not stored (%d steps)", summary.lost_steps)
         return summary
 
-    def _hud(self, state: RecorderState, summary: RecordingSummary, step: int, ret: float, fps: float, dropped: int, legend: str) -> list[str]:
+    def _hud(
+        self,
+        state: RecorderState,
+        summary: RecordingSummary,
+        step: int,
+        ret: float,
+        fps: float,
+        dropped: int,
+        legend: str,
+    ) -> list[str]:
         k, n = min(len(summary.kept) + 1, self.config.episodes), self.config.episodes
         if state is RecorderState.WAITING:
             head = f"WAITING  episode {k} of {n}: press Space to start"

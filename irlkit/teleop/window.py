@@ -15,13 +15,20 @@ from irlkit.errors import IrlkitError
 HUD_LINE = 22
 HUD_COLOUR = (235, 235, 235)
 HUD_BACKGROUND = (25, 25, 30)
-STATE_COLOURS = {"waiting": (250, 200, 60), "recording": (235, 70, 70), "paused": (120, 160, 250), "replay": (120, 220, 120)}
+STATE_COLOURS = {
+    "waiting": (250, 200, 60),
+    "recording": (235, 70, 70),
+    "paused": (120, 160, 250),
+    "replay": (120, 220, 120),
+}
 
 
 class Window:
     """A window titled `irlkit – <what> – <env>` that shows frames and a few lines of status."""
 
-    def __init__(self, title: str, frame_shape: Sequence[int], *, max_size: tuple[int, int] = (960, 640), hud_lines: int = 3):
+    def __init__(
+        self, title: str, frame_shape: Sequence[int], *, max_size: tuple[int, int] = (960, 640), hud_lines: int = 3
+    ):
         import pygame
 
         if not pygame.get_init():
@@ -87,7 +94,9 @@ def render_frame(env: Any, *, what: str) -> np.ndarray:
     try:
         frame = env.render()
     except (ValueError, TypeError, AttributeError, NotImplementedError, RuntimeError) as err:
-        raise IrlkitError(f"{what} cannot render frames: env.render() failed with {type(err).__name__}: {err}") from None
+        raise IrlkitError(
+            f"{what} cannot render frames: env.render() failed with {type(err).__name__}: {err}"
+        ) from None
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise IrlkitError(
             f"{what} cannot render frames: with render_mode='rgb_array' env.render() returned "
