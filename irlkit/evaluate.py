@@ -244,4 +244,9 @@ def write_eval_json(run_dir: Path, result: dict[str, Any]) -> Path:
     return path
 
 
-PolicyFn = Callable[[np.ndarray], np.ndarray]
+
+
+if __name__ == "__main__":
+    from irlkit.entries.evaluate import main
+
+    main()

@@ -12,6 +12,7 @@ import json
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -82,6 +83,8 @@ def run_training(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     th.set_num_threads(max(1, torch_threads))
+    # imitation's BC logs a tensor that still requires grad; harmless, and noisy on every run.
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
     seed_everything(seed)
 
     dataset = load_demos(demos, select, root=demos_root)
@@ -107,9 +110,13 @@ def run_training(
     curve = _Curve(env_cfg, trainer, eval_cfg, seed, budget, run_dir / "curve.csv")
     bar = _progress(budget, trainer.budget_unit, f"{algo} on {env_cfg.name}", progress_bar)
 
+    done = 0
+
     def on_progress(n: int) -> None:
+        nonlocal done
+        done += n
         bar.update(n)
-        curve.maybe_measure(bar.n)
+        curve.maybe_measure(done)
 
     trainer.train(budget, on_progress)
     bar.close()

@@ -58,7 +58,7 @@ class DensityTrainer(Trainer):
     def train(self, budget: int, progress: Progress) -> None:
         while self._steps < budget:
             n = min(self._chunk, budget - self._steps)
-            self._density.train_policy(n, reset_num_timesteps=False)
+            self._density.train_policy(n)  # imitation continues the step count across calls
             self._steps += n
             progress(n)
 

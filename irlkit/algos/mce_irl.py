@@ -96,6 +96,16 @@ class MCEIRLTrainer(Trainer):
     def reward_net(self):
         return self._reward_net
 
+    @property
+    def eval_reward_net(self):
+        net = self._reward_net
+
+        def state_reward(obs, acts, next_obs, dones):
+            states = np.asarray(obs).argmax(axis=1)
+            return net.predict(states, acts, np.asarray(next_obs).argmax(axis=1), dones)
+
+        return state_reward
+
     def save(self, run_dir: Path) -> dict[str, str]:
         import torch as th
 

@@ -98,17 +98,27 @@ def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
     return GATHERERS[kind](cfg, feedback, ctx)
 
 
+def make_reward_net(cfg: PreferenceConfig, observation_space: Any, action_space: Any) -> BasicRewardNet:
+    return BasicRewardNet(
+        observation_space,
+        action_space,
+        hid_sizes=tuple(cfg.reward_net_arch),
+        normalize_input_layer=networks.RunningNorm,
+    )
+
+
+def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any, state: dict) -> BasicRewardNet:
+    net = make_reward_net(cfg, observation_space, action_space)
+    net.load_state_dict(state)
+    return net
+
+
 class PreferenceTrainer(Trainer):
     budget_unit = "env_steps"
 
     def __init__(self, cfg: PreferenceConfig, ctx: RunContext):
         self._cfg = cfg
-        self._reward_net = BasicRewardNet(
-            ctx.observation_space,
-            ctx.action_space,
-            hid_sizes=tuple(cfg.reward_net_arch),
-            normalize_input_layer=networks.RunningNorm,
-        )
+        self._reward_net = make_reward_net(cfg, ctx.observation_space, ctx.action_space)
         self._ppo = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
         generator = pc.AgentTrainer(
             algorithm=self._ppo,
@@ -139,7 +149,6 @@ class PreferenceTrainer(Trainer):
             initial_epoch_multiplier=cfg.initial_epoch_multiplier,
             custom_logger=ctx.logger,
             allow_variable_horizon=ctx.variable_horizon,
-            rng=ctx.rng,
             query_schedule=cfg.query_schedule,
         )
         self._steps = 0

@@ -1,0 +1,1 @@
+"""Command-line entries that are not the package's own `__main__` (they touch Hydra; nothing else does)."""

@@ -1,0 +1,77 @@
+"""`python -m irlkit.evaluate run=DIR [episodes=N] [video=true]`: re-score a saved run.
+
+Reads the run's resolved `config.yaml`, loads its policy (and reward net), evaluates on the same
+fixed evaluation seeds as training did, and rewrites `eval.json`, keeping the training facts
+(env steps, wall time) that only the training run knows."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import hydra
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from irlkit.config import add_schema, config_dir, register_schemas, run_entry
+from irlkit.errors import IrlkitError
+
+
+@dataclasses.dataclass
+class EvaluateSchema:
+    run: str = MISSING
+    """A run folder written by `python -m irlkit`."""
+    episodes: Optional[int] = None
+    """Evaluation episodes (default: what the run used)."""
+    video: bool = False
+    """Also write a video of the first episodes into the run folder."""
+    deterministic: Optional[bool] = None
+
+
+add_schema(None, "evaluate_schema", EvaluateSchema)
+register_schemas()
+
+
+def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, deterministic: Optional[bool]) -> dict[str, Any]:
+    import torch as th
+
+    from irlkit.algos import ALGORITHMS, load_policy
+    from irlkit.envs import EnvConfig, make_env
+    from irlkit.evaluate import EvalConfig, evaluate, print_table, write_eval_json
+    from irlkit.train import SelectConfig, load_demos
+
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.exists():
+        raise IrlkitError(f"{run_dir} is not an irlkit run folder (no config.yaml); pass run=<folder printed at the end of a run>")
+    cfg = OmegaConf.load(cfg_path)
+    env_cfg = EnvConfig(**OmegaConf.to_container(cfg.env, resolve=True))
+    eval_cfg = EvalConfig(**OmegaConf.to_container(cfg.eval, resolve=True))
+    eval_cfg.episodes = episodes or eval_cfg.episodes
+    eval_cfg.video = video
+    if deterministic is not None:
+        eval_cfg.deterministic = deterministic
+    spec = ALGORITHMS[cfg.algo.name]
+    algo_cfg = spec.config(**OmegaConf.to_container(cfg.algo, resolve=True))
+    previous = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
+
+    policy = load_policy(run_dir)
+    reward = None
+    if spec.load_eval_reward is not None and (run_dir / "reward_net.pt").exists():
+        env = make_env(env_cfg)
+        state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
+        reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
+        env.close()
+    select = SelectConfig(**OmegaConf.to_container(cfg.select, resolve=True))
+    demos = load_demos(cfg.demos, select, root=cfg.get("demos_root"))
+    demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
+    result = evaluate(env_cfg, policy, demo_return=demo_return, seed=cfg.seed, cfg=eval_cfg, reward=reward, video_path=run_dir / "video")
+    merged = {**previous, **result}
+    write_eval_json(run_dir, merged)
+    print_table(merged, title=f"{cfg.algo.name} on {env_cfg.name} (seed {cfg.seed}), re-evaluated")
+    return merged
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_entry(lambda: evaluate_run(Path(cfg.run).expanduser().resolve(), cfg.episodes, cfg.video, cfg.deterministic))

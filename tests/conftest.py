@@ -1,0 +1,33 @@
+"""Shared fixtures: headless pygame, quiet progress bars, a throwaway store root."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty store root used instead of the shipped demos for anything that writes."""
+    root = tmp_path / "store"
+    root.mkdir()
+    monkeypatch.setenv("IRLKIT_DEMOS", str(root))
+    return root
+
+
+def run_cli(args: list[str], cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
+    """Run `python -m ...` as a user would; returns the CompletedProcess."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
