@@ -14,6 +14,7 @@ truncated kept apart: imitation's rollout helpers merge them, which is why we do
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import sys
@@ -305,7 +306,8 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
                 f"evaluation return {mean:.1f} ± {std:.1f}")
             if mean > self.best:
                 self.best = mean
-                self.best_params = self.model.get_parameters()
+                # get_parameters() hands out the live tensors: copy, or "best" follows training
+                self.best_params = copy.deepcopy(self.model.get_parameters())
             return recipe.target_return is None or mean < recipe.target_return
 
         def _on_training_end(self) -> None:
