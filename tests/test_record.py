@@ -225,6 +225,36 @@ def test_mountain_car_continuous_bang_bang_and_ramped_actions(tmp_path):
     np.testing.assert_allclose(ds.episode(0).acts[:, 0], expected, atol=1e-6)
 
 
+def test_window_title_hud_and_frames_scaled_to_fit(tmp_path):
+    """Pendulum (500x500 frames) in a window at most 420x420: title, HUD contents, torque ramp."""
+    seen: dict[str, Any] = {}
+
+    def hook(status: Status) -> None:
+        if status.state is RecorderState.WAITING and recorder.hud:  # the HUD drawn when episode 1 ended
+            seen["waiting"] = list(recorder.hud)
+        if status.step == 10:
+            seen["recording"] = list(recorder.hud)
+            seen["caption"] = pygame.display.get_caption()[0]
+            seen["size"] = pygame.display.get_surface().get_size()
+        driver(status)
+
+    driver = Driver({(0, 0): [down(pygame.K_RIGHT)]})
+    env = env_config("pendulum", max_episode_steps=12)
+    cfg = RecorderConfig(env=env, dataset=str(tmp_path / "p"), operator="op-hud", fps=FPS, episodes=2, max_window=(420, 420))
+    recorder = Recorder(cfg, on_frame=hook)
+    recorder.run()
+
+    assert "irlkit" in seen["caption"] and "pendulum" in seen["caption"]
+    assert seen["size"][0] <= 600 and seen["size"][1] <= 420, "frames shrink to fit (the HUD keeps 600 px width)"
+    waiting, recording = "\n".join(seen["waiting"]), "\n".join(seen["recording"])
+    assert "WAITING" in waiting and "episode 2 of 2" in waiting and "press Space" in waiting
+    assert "RECORDING" in recording and "step 10" in recording and "return -" in recording
+    assert "fps (target 200)" in recording and "left/right" in recording and "Esc quit" in recording
+    # Shipped Pendulum key map: torque ramps by 2 / (0.25 s * 200 steps/s) = 0.04 per step.
+    acts = DemoStore(tmp_path).open(str(tmp_path / "p")).episode(0).acts[:, 0]
+    np.testing.assert_allclose(acts, 0.04 * np.arange(1, 13), atol=1e-6)
+
+
 def test_pause_rerecord_discard_keep_and_quit(tmp_path):
     """Space pauses, Backspace re-records (same seed), Delete discards (fresh seed), Enter keeps, Esc quits."""
 

@@ -75,7 +75,7 @@ def control_keys() -> dict[int, Control]:
     }
 
 
-CONTROL_LEGEND = "Space start/pause  Enter keep  Backspace re-record  Del discard  Esc quit"
+CONTROL_LEGEND = "Space start/pause  Enter keep  Bksp re-record  Del discard  Esc quit"
 
 
 class InputDevice(abc.ABC):

@@ -278,6 +278,7 @@ def describe_keys(keymap: KeyMap) -> str:
         return " ".join(parts) + f" (none={keymap.default})"
     parts = []
     for i, axis in enumerate(keymap.axes):
-        mode = "bang-bang" if axis.ramp_s <= 0 else f"ramp {axis.ramp_s:g}s"
-        parts.append(f"{pygame.key.name(axis.negative)}/{pygame.key.name(axis.positive)}=a{i} ±{axis.size:g} {mode}")
+        mode = "" if axis.ramp_s <= 0 else f", ramp {axis.ramp_s:g}s"
+        neg, pos = pygame.key.name(axis.negative), pygame.key.name(axis.positive)
+        parts.append(f"{neg}/{pos} = action[{i}] -/+{axis.size:g}{mode}")
     return "; ".join(parts)

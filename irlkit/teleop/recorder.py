@@ -14,6 +14,7 @@ The recorder takes plain dataclasses; the Hydra entry `python -m irlkit.record` 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import signal
@@ -133,7 +134,11 @@ class Recorder:
             raise IrlkitError(f"episodes={config.episodes}: record at least one episode")
         self.env = _make_render_env(config.env)
         self.name = f"env {config.env.name!r} ({config.env.id})"
+        # Render after a reset and after a step: some renderers only fail once an action was taken.
         self.env.reset(seed=0)
+        render_frame(self.env, what=self.name)
+        self.env.action_space.seed(0)
+        self.env.step(self.env.action_space.sample())
         first = render_frame(self.env, what=self.name)
         fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
         if fps is None or float(fps) <= 0:
@@ -170,6 +175,8 @@ class Recorder:
         self.on_frame = on_frame
         self._first_frame_shape = first.shape
         self._signal: Optional[int] = None
+        self.hud: list[str] = []
+        """The HUD lines drawn in the latest frame."""
 
     @property
     def dataset(self) -> Dataset:
@@ -232,10 +239,9 @@ class Recorder:
         ret = 0.0
         dropped = 0
         started = ""
-        actual_fps = self.fps
+        recent: collections.deque[float] = collections.deque(maxlen=max(2, int(self.fps)))  # about 1 s of frames
         legend = self.device.legend()
         deadline = time.perf_counter()
-        last_tick = deadline
 
         def restart(new_seed: bool) -> None:
             nonlocal seed, obs, buf_obs, buf_acts, buf_rews, ret, dropped, state
@@ -361,18 +367,16 @@ class Recorder:
                     restart(new_seed=True)
 
             t_render = time.perf_counter()
+            self.hud = self._hud(state, summary, len(buf_acts), ret, _rate(recent), dropped, legend)
             frame = render_frame(self.env, what=self.name)
             window.show(
-                frame, self._hud(state, summary, len(buf_acts), ret, actual_fps, dropped, legend), state=state.value
+                frame, self.hud, state=state.value
             )
             done = time.perf_counter()
             timings["render"].append(done - t_render)
             timings["frame"].append(done - tick)
 
-            interval = done - last_tick
-            last_tick = done
-            if interval > 0:
-                actual_fps = 0.9 * actual_fps + 0.1 * min(1.0 / interval, 10 * self.fps)
+            recent.append(tick)
             if cfg.realtime:
                 deadline += period
                 wait = deadline - time.perf_counter()
@@ -413,6 +417,13 @@ class Recorder:
             f"keys: {legend}",
             CONTROL_LEGEND,
         ]
+
+
+def _rate(ticks: collections.deque[float]) -> float:
+    """Frames per second over the last second of frame starts (0 until two frames were shown)."""
+    if len(ticks) < 2 or ticks[-1] <= ticks[0]:
+        return 0.0
+    return (len(ticks) - 1) / (ticks[-1] - ticks[0])
 
 
 def record(config: RecorderConfig, **kwargs: Any) -> RecordingSummary:

@@ -13,6 +13,7 @@ import numpy as np
 from irlkit.errors import IrlkitError
 
 HUD_LINE = 22
+MIN_WIDTH = 600
 HUD_COLOUR = (235, 235, 235)
 HUD_BACKGROUND = (25, 25, 30)
 STATE_COLOURS = {
@@ -42,7 +43,10 @@ class Window:
         fit = min(max_size[0] / w, (max_size[1] - self.hud_height) / h)
         scale = min(fit, max(1.0, 320.0 / min(w, h)))
         self.frame_size = (max(1, int(w * scale)), max(1, int(h * scale)))
-        size = (self.frame_size[0], self.frame_size[1] + self.hud_height)
+        # At least MIN_WIDTH wide so the HUD's key legend fits beside narrow frames (Pendulum is 500 px).
+        self.width = max(self.frame_size[0], MIN_WIDTH)
+        self.frame_x = (self.width - self.frame_size[0]) // 2
+        size = (self.width, self.frame_size[1] + self.hud_height)
         try:
             self.screen = pygame.display.set_mode(size)
         except pygame.error as err:
@@ -74,8 +78,10 @@ class Window:
         surf = pygame.image.frombuffer(frame.tobytes(), (frame.shape[1], frame.shape[0]), "RGB")
         if surf.get_size() != self.frame_size:
             surf = pygame.transform.scale(surf, self.frame_size)
-        self.screen.blit(surf, (0, 0))
-        self.screen.fill(HUD_BACKGROUND, (0, self.frame_size[1], self.frame_size[0], self.hud_height))
+        if self.frame_x:
+            self.screen.fill(HUD_BACKGROUND, (0, 0, self.width, self.frame_size[1]))
+        self.screen.blit(surf, (self.frame_x, 0))
+        self.screen.fill(HUD_BACKGROUND, (0, self.frame_size[1], self.width, self.hud_height))
         y = self.frame_size[1] + 4
         for i, line in enumerate(lines):
             colour = STATE_COLOURS.get(state or "", HUD_COLOUR) if i == 0 else HUD_COLOUR
@@ -89,8 +95,22 @@ class Window:
         pygame.display.quit()
 
 
+def _scalar_last_u(env: Any) -> None:
+    """Work around gymnasium 0.29.1's Pendulum renderer under numpy 2 (render only, dynamics untouched).
+
+    Pendulum keeps the last torque as a numpy float32 (`last_u`) and hands it to pygame as the size of
+    the torque arrow; pygame refuses numpy scalars there ("size must be two numbers"), so every
+    frame after the first step fails. A Python float draws the same arrow.
+    """
+    base = getattr(env, "unwrapped", env)
+    last_u = getattr(base, "last_u", None)
+    if isinstance(last_u, np.generic):
+        base.last_u = float(last_u)
+
+
 def render_frame(env: Any, *, what: str) -> np.ndarray:
     """`env.render()` as an (H, W, 3) uint8 array, or an error naming the env and what it returned."""
+    _scalar_last_u(env)
     try:
         frame = env.render()
     except (ValueError, TypeError, AttributeError, NotImplementedError, RuntimeError) as err:
