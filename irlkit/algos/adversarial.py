@@ -10,7 +10,13 @@ from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.common import AdversarialTrainer
 from imitation.algorithms.adversarial.gail import GAIL
 from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
-from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
+from imitation.rewards.reward_nets import (
+    BasicRewardNet,
+    BasicShapedRewardNet,
+    NormalizedRewardNet,
+    RewardNet,
+    RewardNetWrapper,
+)
 from imitation.util import networks
 
 from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
@@ -32,14 +38,18 @@ class AdversarialConfig:
     """AIRL only: the shaping potential's hidden layers."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
+    normalize_reward: bool = True
+    """Running normalisation of the reward the generator sees (as imitation's scripts default to);
+    the discriminator still trains on the raw logits."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
 
 
 def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action_space) -> RewardNet:
     """The discriminator's reward net; also used to rebuild it from a saved state dict."""
     norm = networks.RunningNorm if cfg.normalize_input else None
+    net: RewardNet
     if kind == "airl":
-        return BasicShapedRewardNet(
+        net = BasicShapedRewardNet(
             observation_space,
             action_space,
             reward_hid_sizes=tuple(cfg.reward_net_arch),
@@ -47,13 +57,20 @@ def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action
             discount_factor=cfg.ppo.gamma,
             normalize_input_layer=norm,
         )
-    return BasicRewardNet(observation_space, action_space, hid_sizes=tuple(cfg.reward_net_arch), normalize_input_layer=norm)
+    else:
+        net = BasicRewardNet(observation_space, action_space, hid_sizes=tuple(cfg.reward_net_arch), normalize_input_layer=norm)
+    if cfg.normalize_reward:
+        net = NormalizedRewardNet(net, networks.RunningNorm)
+    return net
 
 
 def reward_for_eval(kind: str, train_net: RewardNet) -> RewardNet:
     """The reward each method actually recovers: AIRL's unshaped g(s, a), GAIL's -log(1 - D)."""
     if kind == "airl":
-        return train_net.base  # type: ignore[attr-defined]
+        net = train_net
+        while isinstance(net, RewardNetWrapper):  # as imitation's AIRL.reward_test does
+            net = net.base
+        return net
     return RewardNetFromDiscriminatorLogit(train_net)
 
 

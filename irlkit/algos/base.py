@@ -198,7 +198,7 @@ def load_policy(run_dir: Path) -> BasePolicy:
         pi = np.load(run_dir / meta["file"], allow_pickle=False)
         n_states, n_actions = pi.shape[1], pi.shape[2]
         return OneHotTabularPolicy(
-            state_space=gspaces.Box(0.0, 1.0, (n_states,)),
+            state_space=gspaces.Discrete(n_states),
             action_space=gspaces.Discrete(n_actions),
             pi=pi,
             rng=np.random.default_rng(0),

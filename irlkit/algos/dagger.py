@@ -36,7 +36,11 @@ class DAggerTrainer(Trainer):
     budget_unit = "env_steps"
 
     def __init__(self, cfg: DAggerConfig, ctx: RunContext):
+        import datasets
+
         from irlkit.experts import load_or_train_expert
+
+        datasets.disable_progress_bars()  # DAgger saves each round through HF datasets
 
         self._cfg = cfg
         expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed)
@@ -73,15 +77,17 @@ class DAggerTrainer(Trainer):
                 total_timesteps=self._cfg.round_steps,
                 rollout_round_min_timesteps=self._cfg.round_steps,
                 rollout_round_min_episodes=1,
-                bc_train_kwargs={"n_epochs": self._cfg.bc_epochs_per_round, "log_rollouts_venv": None},
+                bc_train_kwargs={"n_epochs": self._cfg.bc_epochs_per_round, "log_rollouts_venv": None, "progress_bar": False},
             )
             done = self._labelled_steps() - before
             self._steps += done
             progress(done)
 
     def _labelled_steps(self) -> int:
-        """Expert-labelled steps gathered so far (the dataset's own demos not counted)."""
-        self._dagger._try_load_demos()
+        """Expert-labelled steps gathered so far (the dataset's own demos not counted).
+
+        imitation's train() loads every round's demos before retraining, so `_all_demos` is
+        current after each call."""
         return sum(len(t) for t in self._dagger._all_demos) - self._initial_steps
 
     @property

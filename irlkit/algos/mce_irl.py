@@ -89,7 +89,7 @@ class MCEIRLTrainer(Trainer):
     def policy(self):
         pi = self._mce.policy.pi
         return OneHotTabularPolicy(
-            state_space=self._mdp.observation_space, action_space=self._mdp.action_space, pi=pi, rng=self._rng
+            state_space=self._mdp.state_space, action_space=self._mdp.action_space, pi=pi, rng=self._rng
         )
 
     @property
