@@ -159,10 +159,21 @@ def test_imitation_types_match_the_episodes(tmp_path, cartpole_env, cartpole_epi
     assert isinstance(got, Transitions)
     for field in ("obs", "acts", "next_obs", "dones"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
-    # memory-mapped, not copied: trajectories are views of the files
-    assert isinstance(trajs[0].obs.base, np.memmap) or isinstance(trajs[0].obs, np.memmap)
+    # not copied: the trajectories of one segment are read-only views of one column
+    assert trajs[0].obs.base is trajs[1].obs.base and not trajs[0].obs.flags.writeable
     sub = ds.select(min_return=sorted(e.episode_return for e in cartpole_episodes)[-1])
     assert len(sub.to_transitions()) == sum(m.length for m in sub.metas)
+
+
+def test_large_columns_are_memory_mapped(tmp_path, cartpole_env):
+    t = 40_000  # columns of 320 KB and more: above the size under which columns are read instead
+    rng = np.random.default_rng(0)
+    ds = _create(DemoStore(tmp_path), "big", cartpole_env)
+    ds.append_episode(_episode(rng.uniform(-1, 1, (t + 1, 4)).astype(np.float32), rng.integers(0, 2, t), np.ones(t)))
+    ep = Dataset.open(ds.path).episode(0)
+    assert isinstance(ep.obs, np.memmap) and not ep.obs.flags.writeable
+    tr = Dataset.open(ds.path).to_transitions()
+    assert isinstance(tr.acts, np.memmap)  # a whole segment's actions are handed over as they lie on disk
 
 
 def test_compact_keeps_every_episode_once(tmp_path, cartpole_env, cartpole_episodes):

@@ -53,6 +53,8 @@ SCHEMA_VERSION = 1
 """Bumped whenever the on-disk layout changes in a way an older reader would misread."""
 
 _COLUMNS = ("obs", "acts", "rews")
+_SMALL_FILE = 1 << 18
+"""Columns smaller than this (256 KiB) are read into memory rather than memory-mapped."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,8 +150,16 @@ class _Segment:
     def column(self, name: str) -> np.ndarray:
         if name not in self._columns:
             path = self.path / f"{name}.npy"
+            size = self.header.get("files", {}).get(f"{name}.npy", {}).get("bytes", 0)
             try:
-                self._columns[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+                if size and size < _SMALL_FILE:
+                    # Mapping a small file costs more than reading it (a segment per teleop episode
+                    # is common); read-only either way, so callers see the same thing.
+                    arr = np.load(path, allow_pickle=False)
+                    arr.flags.writeable = False
+                else:
+                    arr = np.load(path, mmap_mode="r", allow_pickle=False)
+                self._columns[name] = arr
             except (ValueError, OSError) as err:
                 raise StoreError(
                     f"segment {self.name}: file {name}.npy cannot be read ({err}); it is damaged. "
