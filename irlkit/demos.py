@@ -108,6 +108,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"schema:       version {info.get('schema_version')}, created {info.get('created_utc')} by irlkit "
           f"{info.get('irlkit_version')}")
     print(f"episodes:     {s['episodes']} ({s['steps']} steps, {s['segments']} segments)")
+    if s["segments"] > 100:
+        print(f"              (many segments load slower: `{PROG} compact {s['name']}` merges them)")
     if s["episodes"]:
         print(f"return:       {s['mean_return']:.2f} ± {s['std_return']:.2f}")
     print(f"sources:      {_fmt(s['sources'])}")
