@@ -240,7 +240,9 @@ def test_window_title_hud_and_frames_scaled_to_fit(tmp_path):
 
     driver = Driver({(0, 0): [down(pygame.K_RIGHT)]})
     env = env_config("pendulum", max_episode_steps=12)
-    cfg = RecorderConfig(env=env, dataset=str(tmp_path / "p"), operator="op-hud", fps=FPS, episodes=2, max_window=(420, 420))
+    cfg = RecorderConfig(
+        env=env, dataset=str(tmp_path / "p"), operator="op-hud", fps=FPS, episodes=2, max_window=(420, 420)
+    )
     recorder = Recorder(cfg, on_frame=hook)
     recorder.run()
 
@@ -323,7 +325,7 @@ def test_episode_waits_for_space(tmp_path):
 # ---- gamepad ------------------------------------------------------------------------------------
 def test_gamepad_missing_is_a_clear_error(tmp_path):
     keymap = parse_keymap(env_config("cartpole").teleop, gym.spaces.Discrete(2), env_name="cartpole")
-    pygame.init()
+    pygame.joystick.init()
     if pygame.joystick.get_count() > 0:
         pytest.skip("a gamepad is attached to this machine")
     with pytest.raises(IrlkitError, match="no gamepad found.*input=keyboard"):
@@ -401,6 +403,17 @@ def test_record_help_and_missing_operator():
     )
     assert out.returncode == 2
     assert "operator= is required" in out.stderr and "Traceback" not in out.stderr
+    no_display = {k: v for k, v in _entry_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    no_display["SDL_VIDEODRIVER"] = "x11"
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.record", "demos=/nonexistent/d", "operator=op-1"],
+        capture_output=True,
+        text=True,
+        env=no_display,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "cannot start the display" in out.stderr and "xvfb-run" in out.stderr
 
 
 def test_record_entry_composes_the_config_and_records(tmp_path):

@@ -49,8 +49,9 @@ def key_code(name: str, *, where: str) -> int:
     """The pygame key code for a key name as pygame spells it (`left`, `a`, `left shift`)."""
     import pygame
 
-    if not pygame.get_init():
-        pygame.init()  # key names resolve through SDL, which must be initialised
+    from irlkit.teleop.window import init_display
+
+    init_display()  # key names resolve through SDL's video subsystem
     if not isinstance(name, str):
         raise IrlkitError(f"{where}: key {name!r} is not a key name; use pygame's names such as 'left', 'a', 'up'")
     try:

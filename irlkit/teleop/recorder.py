@@ -134,6 +134,18 @@ class Recorder:
             raise IrlkitError(f"episodes={config.episodes}: record at least one episode")
         self.env = _make_render_env(config.env)
         self.name = f"env {config.env.name!r} ({config.env.id})"
+        try:
+            self._prepare(config, device, store)
+        except BaseException:
+            self.env.close()
+            raise
+        self.on_frame = on_frame
+        self._signal: Optional[int] = None
+        self.hud: list[str] = []
+        """The HUD lines drawn in the latest frame."""
+
+    def _prepare(self, config: RecorderConfig, device: Optional[InputDevice], store: Optional[DemoStore]) -> None:
+        """Check rendering, the key map, the device and the dataset before any window opens."""
         # Render after a reset and after a step: some renderers only fail once an action was taken.
         self.env.reset(seed=0)
         render_frame(self.env, what=self.name)
@@ -172,11 +184,7 @@ class Recorder:
             # Refuse a dataset recorded on another env now, not after the first episode.
             self._dataset = self.store.open(config.dataset)
             self._dataset.check_spaces(self.env.observation_space, self.env.action_space, env_id=config.env.id)
-        self.on_frame = on_frame
         self._first_frame_shape = first.shape
-        self._signal: Optional[int] = None
-        self.hud: list[str] = []
-        """The HUD lines drawn in the latest frame."""
 
     @property
     def dataset(self) -> Dataset:
@@ -369,9 +377,7 @@ class Recorder:
             t_render = time.perf_counter()
             self.hud = self._hud(state, summary, len(buf_acts), ret, _rate(recent), dropped, legend)
             frame = render_frame(self.env, what=self.name)
-            window.show(
-                frame, self.hud, state=state.value
-            )
+            window.show(frame, self.hud, state=state.value)
             done = time.perf_counter()
             timings["render"].append(done - t_render)
             timings["frame"].append(done - tick)

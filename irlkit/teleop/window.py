@@ -24,6 +24,25 @@ STATE_COLOURS = {
 }
 
 
+NO_DISPLAY_HINT = (
+    "Run from a desktop session (DISPLAY or WAYLAND_DISPLAY set), under Xvfb "
+    "(xvfb-run -a python -m irlkit.record ...), or headless with SDL_VIDEODRIVER=dummy."
+)
+
+
+def init_display() -> None:
+    """Start SDL's video subsystem only: pygame.init() would open audio too (and print ALSA errors on
+    machines without a sound card) for nothing."""
+    import pygame
+
+    if pygame.display.get_init():
+        return
+    try:
+        pygame.display.init()
+    except pygame.error as err:
+        raise IrlkitError(f"cannot start the display: {err}. {NO_DISPLAY_HINT}") from None
+
+
 class Window:
     """A window titled `irlkit – <what> – <env>` that shows frames and a few lines of status."""
 
@@ -32,10 +51,8 @@ class Window:
     ):
         import pygame
 
-        if not pygame.get_init():
-            pygame.init()
-        if not pygame.display.get_init():
-            pygame.display.init()
+        init_display()
+        pygame.font.init()
         h, w = int(frame_shape[0]), int(frame_shape[1])
         self.hud_height = HUD_LINE * hud_lines + 8
         # Shrink frames that do not fit; enlarge only small ones (short side to 320 px). Enlarging
@@ -50,10 +67,7 @@ class Window:
         try:
             self.screen = pygame.display.set_mode(size)
         except pygame.error as err:
-            raise IrlkitError(
-                f"cannot open a window: {err}. Run from a desktop session (DISPLAY set), under Xvfb "
-                "(xvfb-run python -m irlkit.record ...), or headless with SDL_VIDEODRIVER=dummy."
-            ) from None
+            raise IrlkitError(f"cannot open a window: {err}. {NO_DISPLAY_HINT}") from None
         pygame.display.set_caption(title)
         self.title = title
         self.font = pygame.font.Font(None, 24)
