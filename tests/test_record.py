@@ -355,6 +355,18 @@ def test_gamepad_stick_dead_zone_and_buttons_through_the_loop(tmp_path):
     np.testing.assert_allclose(ep.acts[:, 0], [0, 0, 0, 0, 0.5, 0.5, -1, -1, 0, 0, 0, 0], atol=1e-6)
     assert ep.meta.device == "gamepad"
 
+    # Unplugging the pad mid-episode pauses the recording and forgets the stick's last position.
+    def removed() -> None:
+        pygame.event.post(pygame.event.Event(pygame.JOYDEVICEREMOVED, instance_id=0))
+
+    driver = Driver({(0, 0): [axis(-1.0)], (0, 3): [removed]})
+    device = GamepadInput(keymap, fps=FPS, require_device=False)
+    cfg = RecorderConfig(env=env, dataset=str(tmp_path / "u"), operator="op-1", fps=FPS, episodes=1)
+    Recorder(cfg, device=device, on_frame=driver).run()
+    assert driver.paused_frames == 5
+    acts = DemoStore(tmp_path).open(str(tmp_path / "u")).episode(0).acts[:, 0]
+    np.testing.assert_array_equal(acts, [-1, -1, -1] + [0] * 9)
+
     def button(kind: int, b: int) -> Callable[[], None]:
         return lambda: pygame.event.post(pygame.event.Event(kind, joy=0, instance_id=0, button=b))
 

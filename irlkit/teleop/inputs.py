@@ -183,6 +183,7 @@ class GamepadInput(InputDevice):
                 "(and check it shows in `ls /dev/input/js*` or the OS's game controller settings), or record "
                 "with input=keyboard."
             )
+        self.instance_id = self.joystick.get_instance_id() if self.joystick is not None else index
         self.keymap = keymap
         self.control_buttons = (
             {7: Control.START_PAUSE, 6: Control.RERECORD} if control_buttons is None else dict(control_buttons)
@@ -218,6 +219,14 @@ class GamepadInput(InputDevice):
                 self.hat = tuple(event.value)  # type: ignore[assignment]
             elif event.type == pygame.KEYDOWN and event.key in self._keys:
                 out.append(self._keys[event.key])
+            elif event.type == pygame.JOYDEVICEREMOVED:
+                if getattr(event, "instance_id", None) == self.instance_id:
+                    # An unplugged pad must not leave its last stick position driving the env.
+                    self.axes.clear()
+                    self.buttons.clear()
+                    self.hat = (0, 0)
+                    if status.state is RecorderState.RECORDING:
+                        out.append(Control.START_PAUSE)
         return out
 
     def _hat_keys(self) -> list[int]:

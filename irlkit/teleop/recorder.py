@@ -152,6 +152,8 @@ class Recorder:
         self.env.action_space.seed(0)
         self.env.step(self.env.action_space.sample())
         first = render_frame(self.env, what=self.name)
+        if config.fps is not None and config.fps <= 0:
+            raise IrlkitError(f"fps={config.fps}: give a positive number of steps per second")
         fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
         if fps is None or float(fps) <= 0:
             raise IrlkitError(f"{self.name} gives no render_fps; pass fps=<steps per second>")
