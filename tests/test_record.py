@@ -182,7 +182,7 @@ def test_cartpole_stored_actions_follow_the_keys_held(tmp_path):
     driver = Driver(plan)
     summary, ds = record(tmp_path, env_config("cartpole", max_episode_steps=30), driver, episodes=2)
 
-    assert summary.stopped_by == "done" and len(summary.kept) == 2 and not driver.plan
+    assert summary.stopped_by == "done" and len(summary.kept) == 2 and not driver.plan and summary.lost_steps == 0
     assert len(ds) == 2 and ds.validate() == []
     ep0, ep1 = ds.episode(0), ds.episode(1)
     assert ep0.acts.tolist() == [0] * 5 + [1] * 7 + [0] * 4 + [1] * 4 + [0] * 10

@@ -287,10 +287,12 @@ class Recorder:
                 meta=meta,
             )
             episode_id = self.dataset.append_episode(episode)
+            n_steps = len(buf_acts)
+            buf_acts.clear()  # stored: nothing of this episode is in progress any more
             timings["commit"].append(time.perf_counter() - t0)
             if discarded:
                 summary.discarded += 1
-                log.info("attempt discarded (%d steps, stored flagged discarded as %s)", len(buf_acts), episode_id)
+                log.info("attempt discarded (%d steps, stored flagged discarded as %s)", n_steps, episode_id)
             else:
                 summary.kept.append(episode_id)
                 summary.frames_dropped += dropped
@@ -298,7 +300,7 @@ class Recorder:
                     "episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
                     len(summary.kept),
                     cfg.episodes,
-                    len(buf_acts),
+                    n_steps,
                     ret,
                     seed,
                     dropped,
