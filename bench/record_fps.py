@@ -43,7 +43,7 @@ def main() -> None:
         name="cartpole",
         id="seals/CartPole-v0",
         max_episode_steps=args.steps,
-        teleop={"keys": {"left": 0, "right": 1}, "default": 0},
+        teleop={"actions": {"left": 0, "right": 1}, "default": 0},
     )
     ticks: list[float] = []
     drivers: list[str] = []

@@ -137,20 +137,20 @@ def test_shipped_key_maps_parse_for_every_env_that_has_one():
 @pytest.mark.parametrize(
     "teleop, space, message",
     [
-        ({}, gym.spaces.Discrete(2), "(?s)no key map for teleoperation.*conf/env/toy.yaml.*keys: {left: 0, right: 1}"),
-        ({"keys": {"left": 0}}, gym.spaces.Discrete(2), "`default` is missing"),
-        ({"keys": {"leftt": 0}, "default": 0}, gym.spaces.Discrete(2), "unknown key name 'leftt'"),
-        ({"keys": {"space": 1}, "default": 0}, gym.spaces.Discrete(2), "controls the recording"),
+        ({}, gym.spaces.Discrete(2), "(?s)no key map for teleoperation.*conf/env/toy.yaml.*actions: {left: 0, right: 1}"),
+        ({"actions": {"left": 0}}, gym.spaces.Discrete(2), "`default` is missing"),
+        ({"actions": {"leftt": 0}, "default": 0}, gym.spaces.Discrete(2), "unknown key name 'leftt'"),
+        ({"actions": {"space": 1}, "default": 0}, gym.spaces.Discrete(2), "controls the recording"),
         (
-            {"keys": {"left": 5}, "default": 0},
+            {"actions": {"left": 5}, "default": 0},
             gym.spaces.Discrete(2),
-            r"keys.left is 5, outside the env's actions 0..1",
+            r"actions.left is 5, outside the env's actions 0..1",
         ),
-        ({"keys": {"left": 0}, "default": 0, "speed": 3}, gym.spaces.Discrete(2), r"unknown entries \['speed'\]"),
+        ({"actions": {"left": 0}, "default": 0, "speed": 3}, gym.spaces.Discrete(2), r"unknown entries \['speed'\]"),
         ({"axes": []}, gym.spaces.Box(-1, 1, (2,)), "one entry per action dimension"),
-        ({"axes": [{"keys": ["left"]}]}, gym.spaces.Box(-1, 1, (1,)), r"\[negative_key, positive_key\]"),
-        ({"axes": [{"keys": ["left", "right"], "size": 3}]}, gym.spaces.Box(-1, 1, (1,)), "exceeds the action bounds"),
-        ({"keys": {"left": 0}, "default": 0}, gym.spaces.MultiBinary(3), "cannot be driven by keys"),
+        ({"axes": [{"negative": "left"}]}, gym.spaces.Box(-1, 1, (1,)), "positive key missing"),
+        ({"axes": [{"negative": "left", "positive": "right", "size": 3}]}, gym.spaces.Box(-1, 1, (1,)), "exceeds the action bounds"),
+        ({"actions": {"left": 0}, "default": 0}, gym.spaces.MultiBinary(3), "cannot be driven by keys"),
     ],
 )
 def test_key_map_errors_name_what_is_wrong(teleop, space, message):
@@ -218,7 +218,7 @@ def test_mountain_car_continuous_bang_bang_and_ramped_actions(tmp_path):
 
     # Ramped: 0.05 s to full force at 200 steps/s is 10 steps of +0.1; releasing drops to zero.
     ramped = env_config("mountain_car_continuous", max_episode_steps=20)
-    ramped.teleop = {"axes": [{"keys": ["left", "right"], "size": 1.0, "ramp_s": 0.05}]}
+    ramped.teleop = {"axes": [{"negative": "left", "positive": "right", "size": 1.0, "ramp_s": 0.05}]}
     (tmp_path / "r").mkdir()
     _, ds = record(tmp_path / "r", ramped, Driver({(0, 0): [down(R)], (0, 14): [up(R)]}), episodes=1)
     expected = np.concatenate([np.minimum(np.arange(1, 15) * 0.1, 1.0), np.zeros(6)])
@@ -481,7 +481,7 @@ CHILD = textwrap.dedent(
 
     dataset, episodes, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     env = EnvConfig(name="cartpole", id="seals/CartPole-v0", max_episode_steps=steps,
-                    teleop={"keys": {"left": 0, "right": 1}, "default": 0})
+                    teleop={"actions": {"left": 0, "right": 1}, "default": 0})
     told = set()
 
     def hook(s):

@@ -6,7 +6,7 @@ person uses are versioned with the env they drive. Two forms, picked by the env'
 Discrete actions (`Discrete(n)`)::
 
     teleop:
-      keys: {left: 0, right: 2}   # pygame key name -> action index
+      actions: {left: 0, right: 2}   # pygame key name -> action index
       default: 1                  # sent while no mapped key is held (the env's no-op)
       gamepad:
         buttons: {0: 2, 2: 0}     # optional: gamepad button index -> action index
@@ -15,13 +15,15 @@ Continuous actions (`Box` of shape `(n,)`), one entry per action dimension::
 
     teleop:
       axes:
-        - keys: [left, right]     # key for the negative and for the positive direction
+        - negative: left          # key for the negative direction
+          positive: right         # key for the positive direction
           size: 1.0               # value sent while a key is held
           ramp_s: 0.0             # 0: bang-bang; >0: seconds to ramp from 0 to `size`
           gamepad_axis: 0         # optional: which gamepad stick axis drives this dimension
       dead_zone: 0.15             # optional: gamepad stick values below this count as zero
 
-With no key held a continuous action is zero. Space, Enter, Backspace, Delete and Escape control
+With no key held a continuous action is zero. (The map is not called `keys`: that name collides
+with `DictConfig.keys()`, and Hydra could then not override it from the command line.) Space, Enter, Backspace, Delete and Escape control
 the recording (see `irlkit.teleop.inputs.CONTROL_KEYS`) and cannot be mapped.
 """
 
@@ -41,8 +43,14 @@ RESERVED_KEYS = ("space", "return", "backspace", "delete", "escape")
 
 def _example(space: spaces.Space) -> str:
     if isinstance(space, spaces.Discrete):
-        return "teleop:\n  keys: {left: 0, right: 1}\n  default: 0"
-    return "teleop:\n  axes:\n    - keys: [left, right]\n      size: 1.0\n      ramp_s: 0.0"
+        return "teleop:\n  actions: {left: 0, right: 1}\n  default: 0"
+    return "teleop:\n  axes:\n    - {negative: left, positive: right, size: 1.0, ramp_s: 0.0}"
+
+
+def _cli_example(space: spaces.Space) -> str:
+    if isinstance(space, spaces.Discrete):
+        return "'+env.teleop={actions: {left: 0, right: 1}, default: 0}'"
+    return "'+env.teleop={axes: [{negative: left, positive: right, size: 1.0}]}'"
 
 
 def key_code(name: str, *, where: str) -> int:
@@ -168,8 +176,8 @@ def parse_keymap(teleop: Mapping[str, Any], action_space: spaces.Space, *, env_n
     if not teleop:
         raise IrlkitError(
             f"env {env_name!r}" + (f" ({env_id})" if env_id else "") + " has no key map for teleoperation. Add a "
-            f"`teleop:` section to conf/env/{env_name}.yaml (or pass env.teleop=... on the command line), for "
-            f"its action space {action_space}, for example:\n{_example(action_space)}"
+            f"`teleop:` section to conf/env/{env_name}.yaml for its action space {action_space}, for example:\n"
+            f"{_example(action_space)}\nor give one for a single run: {_cli_example(action_space)}"
         )
     if isinstance(action_space, spaces.Discrete):
         return _parse_discrete(teleop, action_space, where)
@@ -194,7 +202,7 @@ def _int(value: Any, what: str, where: str) -> int:
 
 
 def _parse_discrete(teleop: Mapping[str, Any], space: spaces.Discrete, where: str) -> DiscreteKeyMap:
-    _check_keys(teleop, {"keys", "default", "gamepad"}, where)
+    _check_keys(teleop, {"actions", "default", "gamepad"}, where)
     n, start = int(space.n), int(space.start)
     valid = f"{start}..{start + n - 1}"
 
@@ -204,14 +212,16 @@ def _parse_discrete(teleop: Mapping[str, Any], space: spaces.Discrete, where: st
             raise IrlkitError(f"{where}: {what} is {a}, outside the env's actions {valid}")
         return a
 
-    keys_cfg = teleop.get("keys")
+    keys_cfg = teleop.get("actions")
     if not isinstance(keys_cfg, Mapping) or not keys_cfg:
-        raise IrlkitError(f"{where}: `keys` must map key names to actions ({valid}), e.g. keys: {{left: 0, right: 1}}")
+        raise IrlkitError(
+            f"{where}: `actions` must map key names to actions ({valid}), e.g. actions: {{left: 0, right: 1}}"
+        )
     if "default" not in teleop:
         raise IrlkitError(
             f"{where}: `default` is missing: the action sent while no key is held (the env's no-op, one of {valid})"
         )
-    keys = {key_code(str(k), where=where): action(v, f"keys.{k}") for k, v in keys_cfg.items()}
+    keys = {key_code(str(k), where=where): action(v, f"actions.{k}") for k, v in keys_cfg.items()}
     default = action(teleop["default"], "default")
     gamepad = dict(teleop.get("gamepad") or {})
     _check_keys(gamepad, {"buttons"}, where + " (gamepad)")
@@ -229,16 +239,18 @@ def _parse_continuous(teleop: Mapping[str, Any], space: spaces.Box, where: str) 
     if not isinstance(axes_cfg, Sequence) or isinstance(axes_cfg, str) or len(axes_cfg) != dims:
         raise IrlkitError(
             f"{where}: `axes` must list one entry per action dimension ({dims} for {space}), each like "
-            "{keys: [left, right], size: 1.0, ramp_s: 0.0}"
+            "{negative: left, positive: right, size: 1.0, ramp_s: 0.0}"
         )
     axes = []
     for i, axis in enumerate(axes_cfg):
         at = f"{where}, axes[{i}]"
         axis = dict(axis or {})
-        _check_keys(axis, {"keys", "size", "ramp_s", "gamepad_axis"}, at)
-        keys = axis.get("keys")
-        if not isinstance(keys, Sequence) or isinstance(keys, str) or len(keys) != 2:
-            raise IrlkitError(f"{at}: `keys` must be [negative_key, positive_key], e.g. [left, right]")
+        _check_keys(axis, {"negative", "positive", "size", "ramp_s", "gamepad_axis"}, at)
+        missing = [name for name in ("negative", "positive") if axis.get(name) is None]
+        if missing:
+            raise IrlkitError(
+                f"{at}: {' and '.join(missing)} key missing; give both, e.g. {{negative: left, positive: right}}"
+            )
         size = float(axis.get("size", 1.0))
         ramp_s = float(axis.get("ramp_s", 0.0))
         if size <= 0 or ramp_s < 0:
@@ -251,8 +263,8 @@ def _parse_continuous(teleop: Mapping[str, Any], space: spaces.Box, where: str) 
         gp = axis.get("gamepad_axis")
         axes.append(
             AxisMap(
-                negative=key_code(str(keys[0]), where=at),
-                positive=key_code(str(keys[1]), where=at),
+                negative=key_code(str(axis["negative"]), where=at),
+                positive=key_code(str(axis["positive"]), where=at),
                 size=size,
                 ramp_s=ramp_s,
                 gamepad_axis=None if gp is None else _int(gp, "gamepad_axis", at),
