@@ -7,6 +7,7 @@ state then flows exactly as from a person: pygame queue -> KeyboardInput -> key 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import shutil
@@ -27,10 +28,9 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
-from irlkit.config import config_dir, register_schemas, to_dataclass  # noqa: E402
-from irlkit.envs import EnvConfig, make_env  # noqa: E402
+from irlkit.config import config_dir, register_schemas  # noqa: E402
+from irlkit.envs import EnvConfig, load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore  # noqa: E402
 from irlkit.teleop import (  # noqa: E402
@@ -50,12 +50,7 @@ FPS = 200.0  # fast, but still the real fixed-rate loop with sleeping between fr
 
 def env_config(name: str, **changes: Any) -> EnvConfig:
     """An env config exactly as shipped in conf/env/<name>.yaml (key map included)."""
-    data = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "env" / f"{name}.yaml"))
-    data.pop("defaults", None)
-    cfg = to_dataclass(EnvConfig, data)
-    for key, value in changes.items():
-        setattr(cfg, key, value)
-    return cfg
+    return dataclasses.replace(load_env_config(name), **changes)
 
 
 def post(kind: int, key: int) -> None:

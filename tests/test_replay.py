@@ -16,10 +16,9 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
-from irlkit.config import config_dir, register_schemas, to_dataclass  # noqa: E402
-from irlkit.envs import EnvConfig  # noqa: E402
+from irlkit.config import config_dir, register_schemas  # noqa: E402
+from irlkit.envs import EnvConfig, load_env_config  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore, Episode  # noqa: E402
 from irlkit.teleop import Control, Recorder, RecorderConfig, ScriptedInput, Status  # noqa: E402
@@ -29,9 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def env_config(name: str, **changes) -> EnvConfig:
-    data = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "env" / f"{name}.yaml"))
-    data.pop("defaults", None)
-    return dataclasses.replace(to_dataclass(EnvConfig, data), **changes)
+    return dataclasses.replace(load_env_config(name), **changes)
 
 
 def pump(obs: np.ndarray) -> np.ndarray:
