@@ -14,7 +14,7 @@ import hydra
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from irlkit.algos import ALGORITHMS, AdversarialConfig, FeedbackConfig
-from irlkit.config import add_schema, config_dir, register_schemas, run_entry, to_dataclass
+from irlkit.config import add_schema, config_dir, register_schemas, run_entry
 from irlkit.envs import EnvConfig
 from irlkit.evaluate import EvalConfig
 from irlkit.train import SelectConfig

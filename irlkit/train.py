@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import torch as th
 
 from irlkit import __version__
-from irlkit.algos import ALGORITHMS, RunContext
+from irlkit.algos import ALGORITHMS
 from irlkit.envs import EnvConfig, make_venv
 from irlkit.errors import IrlkitError
 from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
@@ -42,6 +41,8 @@ class SelectConfig:
 
 def seed_everything(seed: int) -> None:
     """Python, numpy and torch; the envs are seeded where they are made."""
+    import torch as th
+
     random.seed(seed)
     np.random.seed(seed)
     th.manual_seed(seed)
@@ -73,7 +74,10 @@ def run_training(
     feedback: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Train `algo` on `demos` in `env_cfg`, save artifacts into `run_dir`, return eval.json's dict."""
+    import torch as th
     from imitation.util import logger as imit_logger
+
+    from irlkit.algos.base import RunContext
 
     if algo not in ALGORITHMS:
         raise IrlkitError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGORITHMS)}")

@@ -1,56 +1,71 @@
 """Algorithms: one builder per algorithm around imitation's classes, all behind `Trainer`.
 
-`ALGORITHMS` maps the config name users type (`algo=airl`) to its config schema and builder.
+`ALGORITHMS` maps the config name users type (`algo=airl`) to its config schema and, by import
+path, its builder: the heavy modules (torch, imitation, scikit-learn) load only for the algorithm
+a run uses, so `--help` and config errors answer at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any, Callable, Optional
 
-from irlkit.algos.adversarial import AdversarialConfig, build_airl, build_gail, make_reward_net, reward_for_eval
-from irlkit.algos.base import PPOConfig, RunContext, Trainer, load_policy
-from irlkit.algos.bc import BCConfig
-from irlkit.algos.bc import build as build_bc
-from irlkit.algos.dagger import DAggerConfig
-from irlkit.algos.dagger import build as build_dagger
-from irlkit.algos.density import DensityConfig
-from irlkit.algos.density import build as build_density
-from irlkit.algos.mce_irl import MCEIRLConfig
-from irlkit.algos.mce_irl import build as build_mce_irl
-from irlkit.algos.preference import FeedbackConfig, PreferenceConfig
-from irlkit.algos.preference import build as build_preference
-from irlkit.algos.preference import load_reward as load_preference_reward
+from irlkit.algos.configs import (
+    AdversarialConfig,
+    BCConfig,
+    DAggerConfig,
+    DensityConfig,
+    FeedbackConfig,
+    MCEIRLConfig,
+    PPOConfig,
+    PreferenceConfig,
+)
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclasses.dataclass(frozen=True)
 class AlgorithmSpec:
     config: type
-    build: Callable[[Any, RunContext], Trainer]
+    builder: str
+    """`module:function` taking (algo config, RunContext) and returning a Trainer."""
     learns_reward: bool
-    load_eval_reward: Optional[Callable[[Any, Any, Any, dict], Any]] = None
-    """(algo config, observation space, action space, saved state dict) -> the reward to score,
-    for re-evaluating a saved run without retraining."""
+    eval_reward_loader: Optional[str] = None
+    """`module:function` taking (algo config, observation space, action space, saved state dict)
+    and returning the reward to score, for re-evaluating a saved run without retraining."""
 
+    def build(self, cfg: Any, ctx: Any) -> Any:
+        return _resolve(self.builder)(cfg, ctx)
 
-def _adversarial_reward(kind: str) -> Callable[[Any, Any, Any, dict], Any]:
-    def load(cfg: AdversarialConfig, obs_space: Any, act_space: Any, state: dict) -> Any:
-        net = make_reward_net(cfg, kind, obs_space, act_space)
-        net.load_state_dict(state)
-        return reward_for_eval(kind, net)
-
-    return load
+    @property
+    def load_eval_reward(self) -> Optional[Callable[[Any, Any, Any, dict], Any]]:
+        return _resolve(self.eval_reward_loader) if self.eval_reward_loader else None
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
-    "bc": AlgorithmSpec(BCConfig, build_bc, learns_reward=False),
-    "dagger": AlgorithmSpec(DAggerConfig, build_dagger, learns_reward=False),
-    "gail": AlgorithmSpec(AdversarialConfig, build_gail, learns_reward=True, load_eval_reward=_adversarial_reward("gail")),
-    "airl": AlgorithmSpec(AdversarialConfig, build_airl, learns_reward=True, load_eval_reward=_adversarial_reward("airl")),
-    "preference": AlgorithmSpec(PreferenceConfig, build_preference, learns_reward=True, load_eval_reward=load_preference_reward),
-    "density": AlgorithmSpec(DensityConfig, build_density, learns_reward=True),
-    "mce_irl": AlgorithmSpec(MCEIRLConfig, build_mce_irl, learns_reward=True),
+    "bc": AlgorithmSpec(BCConfig, "irlkit.algos.bc:build", learns_reward=False),
+    "dagger": AlgorithmSpec(DAggerConfig, "irlkit.algos.dagger:build", learns_reward=False),
+    "gail": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_gail", True,
+                          "irlkit.algos.adversarial:load_gail_reward"),
+    "airl": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_airl", True,
+                          "irlkit.algos.adversarial:load_airl_reward"),
+    "preference": AlgorithmSpec(PreferenceConfig, "irlkit.algos.preference:build", True,
+                                "irlkit.algos.preference:load_reward"),
+    "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
+    "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
 }
+
+
+def load_policy(run_dir: Any) -> Any:
+    """The policy of a finished run, whatever algorithm made it (see irlkit.algos.base)."""
+    from irlkit.algos.base import load_policy as _load
+
+    return _load(run_dir)
+
 
 __all__ = [
     "ALGORITHMS",
@@ -63,7 +78,5 @@ __all__ = [
     "MCEIRLConfig",
     "PPOConfig",
     "PreferenceConfig",
-    "RunContext",
-    "Trainer",
     "load_policy",
 ]

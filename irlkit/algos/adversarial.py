@@ -3,8 +3,6 @@ a policy against it. Both are imitation's trainers; irlkit supplies the budget l
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Optional
 
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.common import AdversarialTrainer
@@ -19,29 +17,8 @@ from imitation.rewards.reward_nets import (
 )
 from imitation.util import networks
 
-from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
-
-
-@dataclasses.dataclass
-class AdversarialConfig:
-    name: str = "gail"
-    budget: int = 200_000
-    """Environment steps of the generator."""
-    demo_batch_size: int = 1024
-    """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
-    n_disc_updates_per_round: int = 4
-    gen_replay_buffer_capacity: Optional[int] = None
-    """Generator samples kept for the discriminator; None = one round's worth."""
-    disc_lr: float = 1e-3
-    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
-    potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
-    """AIRL only: the shaping potential's hidden layers."""
-    normalize_input: bool = True
-    """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
-    normalize_reward: bool = True
-    """Running normalisation of the reward the generator sees (as imitation's scripts default to);
-    the discriminator still trains on the raw logits."""
-    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+from irlkit.algos.configs import AdversarialConfig
+from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
 
 
 def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action_space) -> RewardNet:
@@ -137,3 +114,17 @@ def build_gail(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer
 
 def build_airl(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:
     return AdversarialIRLTrainer(cfg, ctx, "airl")
+
+
+def _load_reward(kind: str, cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:
+    net = make_reward_net(cfg, kind, observation_space, action_space)
+    net.load_state_dict(state)
+    return reward_for_eval(kind, net)
+
+
+def load_gail_reward(cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:
+    return _load_reward("gail", cfg, observation_space, action_space, state)
+
+
+def load_airl_reward(cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:
+    return _load_reward("airl", cfg, observation_space, action_space, state)

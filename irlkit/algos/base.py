@@ -20,31 +20,11 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 
+from irlkit.algos.configs import PPOConfig
 from irlkit.envs import EnvConfig
 
 Progress = Callable[[int], None]
 """Called with the number of budget units just completed (for the progress bar)."""
-
-
-@dataclasses.dataclass
-class PPOConfig:
-    """The PPO learner used as generator (GAIL, AIRL), preference learner and density RL agent.
-
-    Names follow SB3 (and the PPO paper, Schulman et al. 2017)."""
-
-    learning_rate: float = 3e-4
-    n_steps: int = 2048
-    """Steps per env per rollout."""
-    batch_size: int = 64
-    n_epochs: int = 10
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
-    normalize_advantage: bool = True
 
 
 @dataclasses.dataclass

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 from imitation.algorithms import bc
 
+from irlkit.algos.configs import BCConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
-
-
-@dataclasses.dataclass
-class BCConfig:
-    name: str = "bc"
-    budget: int = 2000
-    """Gradient batches."""
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    ent_weight: float = 1e-3
-    l2_weight: float = 0.0
-    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
 
 
 class BCTrainer(Trainer):

@@ -5,31 +5,12 @@ for it through the corrections loop."""
 
 from __future__ import annotations
 
-import dataclasses
 
 from imitation.algorithms import bc
 from imitation.algorithms.dagger import LinearBetaSchedule, SimpleDAggerTrainer
 
+from irlkit.algos.configs import DAggerConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
-
-
-@dataclasses.dataclass
-class DAggerConfig:
-    name: str = "dagger"
-    budget: int = 10_000
-    """Environment steps collected across all rounds."""
-    round_steps: int = 2000
-    """Minimum env steps per round (each round relabels, then retrains BC on everything so far)."""
-    beta_rampdown_rounds: int = 5
-    """Rounds over which control moves from expert to learner (linear schedule)."""
-    bc_epochs_per_round: int = 4
-    use_demos: bool = True
-    """Start from the dataset's demonstrations as round 0."""
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    ent_weight: float = 1e-3
-    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
-    expert_seed: int = 0
 
 
 class DAggerTrainer(Trainer):

@@ -3,24 +3,11 @@ state-action pairs under a kernel density estimate, then PPO on that reward."""
 
 from __future__ import annotations
 
-import dataclasses
 
 from imitation.algorithms.density import DensityAlgorithm, DensityType
 
-from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
-
-
-@dataclasses.dataclass
-class DensityConfig:
-    name: str = "density"
-    budget: int = 100_000
-    """Environment steps of the PPO learner."""
-    density_type: str = "state_action"
-    """state, state_action or state_state (which pairs the density is estimated over)."""
-    kernel: str = "gaussian"
-    kernel_bandwidth: float = 0.5
-    standardise_inputs: bool = True
-    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+from irlkit.algos.configs import DensityConfig
+from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
 
 
 _DENSITY_TYPES = {

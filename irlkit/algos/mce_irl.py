@@ -5,7 +5,6 @@ observation matrix is the identity), so demos and the learned policy go through 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -14,20 +13,9 @@ from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
 from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
 
+from irlkit.algos.configs import MCEIRLConfig
 from irlkit.algos.base import Progress, RunContext, Trainer
 from irlkit.errors import IrlkitError
-
-
-@dataclasses.dataclass
-class MCEIRLConfig:
-    name: str = "mce_irl"
-    budget: int = 200
-    """Gradient iterations of the reward (each runs soft value iteration over the whole MDP)."""
-    learning_rate: float = 0.05
-    discount: float = 1.0
-    linf_eps: float = 1e-3
-    reward_net_arch: list[int] = dataclasses.field(default_factory=list)
-    """Hidden layers of the state reward; [] is a linear (tabular) reward."""
 
 
 class OneHotTabularPolicy(TabularPolicy):

@@ -7,7 +7,6 @@ one here (for benchmarks), a person in the browser or a saved preference dataset
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -16,41 +15,9 @@ from imitation.data.types import TrajectoryWithRewPair
 from imitation.rewards.reward_nets import BasicRewardNet
 from imitation.util import networks
 
-from irlkit.algos.base import PPOConfig, Progress, RunContext, Trainer, make_ppo
+from irlkit.algos.configs import PreferenceConfig
+from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
 from irlkit.errors import IrlkitError
-
-
-@dataclasses.dataclass
-class FeedbackConfig:
-    """Who answers the preference queries (the top-level `feedback` config group).
-
-    Each kind of annotator has its own schema with `kind` first; this one is the synthetic one."""
-
-    kind: str = "synthetic"
-    """synthetic (from the env's reward), or another registered gatherer (human, dataset)."""
-    noise: float = 0.1
-    """Synthetic annotator's Boltzmann temperature as a fraction of the spread of fragment returns
-    in the first batch, so one number means the same noise on every env (imitation issue #821);
-    0 gives a perfectly rational annotator."""
-
-
-@dataclasses.dataclass
-class PreferenceConfig:
-    name: str = "preference"
-    budget: int = 100_000
-    """Environment steps of the PPO learner."""
-    total_comparisons: int = 500
-    num_iterations: int = 10
-    fragment_length: int = 50
-    transition_oversampling: float = 1.0
-    initial_comparison_frac: float = 0.1
-    initial_epoch_multiplier: float = 4.0
-    exploration_frac: float = 0.05
-    reward_epochs: int = 3
-    reward_lr: float = 1e-3
-    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
-    query_schedule: str = "hyperbolic"
-    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
 
 
 class ScaledSyntheticGatherer(pc.SyntheticGatherer):

@@ -1,0 +1,143 @@
+"""Every algorithm's typed config, in one light module.
+
+Hydra's schemas, `--help` and config errors need only these dataclasses, so they live apart from
+the builders (which import torch, imitation and scikit-learn) and a mistyped key fails in a
+fraction of a second. Names follow the papers and SB3 where they exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+
+@dataclasses.dataclass
+class PPOConfig:
+    """The PPO learner used as generator (GAIL, AIRL), preference learner and density RL agent.
+
+    Names follow SB3 (and the PPO paper, Schulman et al. 2017)."""
+
+    learning_rate: float = 3e-4
+    n_steps: int = 2048
+    """Steps per env per rollout."""
+    batch_size: int = 64
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    normalize_advantage: bool = True
+
+
+@dataclasses.dataclass
+class BCConfig:
+    name: str = "bc"
+    budget: int = 2000
+    """Gradient batches."""
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    ent_weight: float = 1e-3
+    l2_weight: float = 0.0
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+
+
+@dataclasses.dataclass
+class DAggerConfig:
+    name: str = "dagger"
+    budget: int = 10_000
+    """Environment steps collected across all rounds."""
+    round_steps: int = 2000
+    """Minimum env steps per round (each round relabels, then retrains BC on everything so far)."""
+    beta_rampdown_rounds: int = 5
+    """Rounds over which control moves from expert to learner (linear schedule)."""
+    bc_epochs_per_round: int = 4
+    use_demos: bool = True
+    """Start from the dataset's demonstrations as round 0."""
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    ent_weight: float = 1e-3
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    expert_seed: int = 0
+
+
+@dataclasses.dataclass
+class AdversarialConfig:
+    name: str = "gail"
+    budget: int = 200_000
+    """Environment steps of the generator."""
+    demo_batch_size: int = 1024
+    """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
+    n_disc_updates_per_round: int = 4
+    gen_replay_buffer_capacity: Optional[int] = None
+    """Generator samples kept for the discriminator; None = one round's worth."""
+    disc_lr: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """AIRL only: the shaping potential's hidden layers."""
+    normalize_input: bool = True
+    """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
+    normalize_reward: bool = True
+    """Running normalisation of the reward the generator sees (as imitation's scripts default to);
+    the discriminator still trains on the raw logits."""
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+@dataclasses.dataclass
+class DensityConfig:
+    name: str = "density"
+    budget: int = 100_000
+    """Environment steps of the PPO learner."""
+    density_type: str = "state_action"
+    """state, state_action or state_state (which pairs the density is estimated over)."""
+    kernel: str = "gaussian"
+    kernel_bandwidth: float = 0.5
+    standardise_inputs: bool = True
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+@dataclasses.dataclass
+class FeedbackConfig:
+    """Who answers the preference queries (the top-level `feedback` config group).
+
+    Each kind of annotator has its own schema with `kind` first; this one is the synthetic one."""
+
+    kind: str = "synthetic"
+    """synthetic (from the env's reward), or another registered gatherer (human, dataset)."""
+    noise: float = 0.1
+    """Synthetic annotator's Boltzmann temperature as a fraction of the spread of fragment returns
+    in the first batch, so one number means the same noise on every env (imitation issue #821);
+    0 gives a perfectly rational annotator."""
+
+
+@dataclasses.dataclass
+class PreferenceConfig:
+    name: str = "preference"
+    budget: int = 100_000
+    """Environment steps of the PPO learner."""
+    total_comparisons: int = 500
+    num_iterations: int = 10
+    fragment_length: int = 50
+    transition_oversampling: float = 1.0
+    initial_comparison_frac: float = 0.1
+    initial_epoch_multiplier: float = 4.0
+    exploration_frac: float = 0.05
+    reward_epochs: int = 3
+    reward_lr: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    query_schedule: str = "hyperbolic"
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+
+
+@dataclasses.dataclass
+class MCEIRLConfig:
+    name: str = "mce_irl"
+    budget: int = 200
+    """Gradient iterations of the reward (each runs soft value iteration over the whole MDP)."""
+    learning_rate: float = 0.05
+    discount: float = 1.0
+    linf_eps: float = 1e-3
+    reward_net_arch: list[int] = dataclasses.field(default_factory=list)
+    """Hidden layers of the state reward; [] is a linear (tabular) reward."""
