@@ -13,7 +13,6 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np  # noqa: E402
-import pygame  # noqa: E402
 import pytest  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
@@ -172,7 +171,6 @@ def test_replay_entry(recorded, tmp_path, capsys):
     results = entry.run_replay(cfg)
     assert [r.index for r in results] == [2]
     assert "Replayed 1 episode(s) of mcc: 1 matched" in capsys.readouterr().out
-    pygame.quit()
 
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONPATH=str(REPO))
     out = subprocess.run(
