@@ -1,0 +1,108 @@
+"""`python -m irlkit.bench suite=<smoke|classic|mujoco> [seeds=N] [hydra/launcher=...]`.
+
+One Hydra multirun (conf/bench.yaml sets `hydra.mode: MULTIRUN`): the sweeper expands the suite's
+cells times the seeds into jobs, the chosen launcher runs them (basic: one after another; joblib:
+local processes; submitit_slurm: SLURM jobs; ray: a Ray cluster), and each job composes the normal
+training config for its (algo, env, seed) and trains into `<out>/<cell>-seed<N>/` exactly as
+`python -m irlkit` would. When every job has returned, `report.ReportCallback` writes the report.
+
+Resuming: a job whose folder already holds an `eval.json` for the same budget is skipped; a folder
+without one (a killed run) is emptied and trained again, so nothing is ever half-counted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+import irlkit.__main__ as train_entry  # registers the training config schemas
+from irlkit.bench.suites import BenchConfig, SuiteConfig, cell_names, split_cell, training_overrides
+from irlkit.config import config_dir, register_schemas, run_entry
+from irlkit.errors import IrlkitError
+
+register_schemas()
+# irlkit.__main__ has already registered the shared schemas (once per process), so ours go
+# straight into the ConfigStore.
+ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
+ConfigStore.instance().store(group="suite", name="suite_schema", node=SuiteConfig)
+if not OmegaConf.has_resolver("irlkit_bench_cells"):
+    OmegaConf.register_new_resolver("irlkit_bench_cells", cell_names)
+
+EVAL_FILE = "eval.json"
+ERROR_FILE = "error.txt"
+_KEEP = {".hydra"}
+"""What Hydra writes into the run folder before the job starts: kept when a killed run is redone."""
+
+
+def finished_result(run_dir: Path, *, budget: Optional[int]) -> Optional[dict[str, Any]]:
+    """The run's eval.json if it finished with the wanted budget (None = any budget), else None."""
+    path = run_dir / EVAL_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None  # unreadable: treat as unfinished and redo
+    if budget is not None and int(result.get("budget", -1)) != budget:
+        return None
+    return result
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove a killed or outdated run's files, so a redo starts from nothing (Hydra's .hydra kept)."""
+    for child in run_dir.iterdir():
+        if child.name in _KEEP:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def run_cell(cfg: DictConfig) -> Optional[float]:
+    """One job: train (or skip) one (cell, seed); returns the normalized score, None on failure."""
+    from hydra import compose
+    from hydra.core.hydra_config import HydraConfig
+
+    algo, env = split_cell(cfg.cell)
+    if cfg.cell not in cfg.suite.cells:
+        known = ", ".join(cfg.suite.cells.keys())
+        raise IrlkitError(f"cell {cfg.cell!r} is not in suite {cfg.suite.name!r}; its cells: {known}")
+    cell = cfg.suite.cells[cfg.cell]
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    overrides = training_overrides(cfg.suite, cell, algo=algo, env=env, seed=int(cfg.seed), extra=list(cfg.overrides))
+    train_cfg = compose(config_name="config", overrides=overrides)
+    budget = int(train_cfg.algo.budget)
+
+    done = finished_result(run_dir, budget=budget)
+    if done is not None:
+        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: finished earlier, skipped ({run_dir})")
+        return done.get("normalized_score")
+    clear_run_dir(run_dir)
+    (run_dir / "overrides.txt").write_text("\n".join(overrides) + "\n")
+    try:
+        result = train_entry.train_from_config(train_cfg)
+    except Exception:  # one failed run must not stop a long benchmark: record it, go on
+        (run_dir / ERROR_FILE).write_text(traceback.format_exc())
+        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
+        return None
+    return result.get("normalized_score")
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
+def main(cfg: DictConfig) -> Optional[float]:
+    out: list[Optional[float]] = []
+    run_entry(lambda: out.append(run_cell(cfg)))
+    return out[0] if out else None
+
+
+if __name__ == "__main__":
+    main()
