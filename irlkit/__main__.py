@@ -17,6 +17,7 @@ from irlkit.algos import ALGORITHMS, AdversarialConfig, FeedbackConfig
 from irlkit.config import add_schema, config_dir, register_schemas, run_entry
 from irlkit.envs import EnvConfig
 from irlkit.evaluate import EvalConfig
+import irlkit.feedback.schemas  # noqa: F401,E402  (registers feedback=human and feedback=dataset)
 from irlkit.train import SelectConfig
 
 

@@ -118,6 +118,9 @@ class PreferenceTrainer(Trainer):
             allow_variable_horizon=ctx.variable_horizon,
             query_schedule=cfg.query_schedule,
         )
+        attach = getattr(self.gatherer, "attach", None)
+        if callable(attach):  # annotators that may skip pairs (irlkit.feedback) install their own dataset
+            attach(self._pc)
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
