@@ -49,7 +49,7 @@ class SkippablePreferenceDataset(pc.PreferenceDataset):
         keep = ~np.isnan(preferences)
         if not keep.any():
             return
-        super().push([f for f, k in zip(fragments, keep) if k], preferences[keep])
+        super().push([f for f, k in zip(fragments, keep, strict=True) if k], preferences[keep])
 
 
 class AttachableGatherer(pc.PreferenceGatherer):
