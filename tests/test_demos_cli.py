@@ -175,3 +175,26 @@ def test_generate_with_the_shipped_expert(tmp_path):
     ds = Dataset.open(tmp_path / "exp")
     assert [m.episode_return for m in ds.metas] == [500.0, 500.0]
     assert {m.device for m in ds.metas} == {"sb3:PPO"}
+
+
+def test_expert_cache_is_used_before_training(tmp_path, monkeypatch):
+    """A cached expert (XDG_CACHE_HOME/irlkit/experts/<env>-seed<seed>.zip) is loaded, not retrained."""
+    import shutil
+
+    import irlkit.experts as experts
+    from irlkit.envs import EnvConfig
+
+    cache = tmp_path / "cache" / "irlkit" / "experts"
+    cache.mkdir(parents=True)
+    shutil.copy(shipped_demos_dir() / "_experts" / "cartpole.zip", cache / "cartpole_v1-seed4.zip")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although a cached expert exists")
+
+    monkeypatch.setattr(experts, "train_expert", no_training)
+    cfg = EnvConfig(name="cartpole_v1", id="CartPole-v1", demos="none")
+    model = experts.load_or_train_expert(cfg, seed=4, progress=False)
+    assert type(model).__name__ == "PPO"
+    with pytest.raises(AssertionError, match="trained although"):
+        experts.load_or_train_expert(cfg, seed=5, progress=False)
