@@ -80,9 +80,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, {"error": reason, "status": status})
 
     def _host_ok(self) -> bool:
-        host = (self.headers.get("Host") or "").strip().lower()
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        return name in ("127.0.0.1", "localhost", "[::1]", "") or name.startswith("127.")
+        hosts = self.headers.get_all("Host") or [""]
+        for host in hosts:
+            host = host.strip().lower()
+            name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+            if not (name in ("127.0.0.1", "localhost", "[::1]", "") or name.startswith("127.")):
+                return False
+        return True
 
     def _query(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
