@@ -19,6 +19,7 @@ It prints a table and the speed-up, and exits non-zero if the speed-up is below 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import resource
 import statistics
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     import datasets
 
     datasets.disable_progress_bars()
-    t_imitation_save, _ = timed(lambda: serialize.save(work / "imitation", trajs))
+    t_imitation_save, _ = timed(functools.partial(serialize.save, work / "imitation", trajs))
     rows.append(("imitation serialize.save", f"{t_imitation_save:.2f} s", ""))
     del trajs
 
@@ -112,14 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                               action_space=act_space)
 
     ds = create("store")
-    t_batched, _ = timed(lambda: ds.append_episodes(episodes))
+    t_batched, _ = timed(functools.partial(ds.append_episodes, episodes))
     rows.append((f"store append_episodes ({args.episodes} episodes, one commit)", f"{t_batched:.2f} s",
                  f"{t_batched / args.episodes * 1e3:.2f} ms/episode"))
     one = create("store_per_episode")
     k = min(args.append_episodes, args.episodes)
+    first_k = episodes[:k]
 
     def per_episode() -> None:
-        for ep in episodes[:k]:
+        for ep in first_k:
             one.append_episode(ep)
 
     t_each, _ = timed(per_episode)

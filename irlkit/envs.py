@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from pathlib import Path
 from typing import Any, Optional
 
 import gymnasium as gym
@@ -116,10 +117,8 @@ def env_spec_json(env: gym.Env) -> dict[str, Any]:
         return {"id": spec.id, "max_episode_steps": spec.max_episode_steps}
 
 
-def env_config_dir() -> "Path":
+def env_config_dir() -> Path:
     """The env YAMLs: the checkout's `conf/env`, or the copy inside the wheel."""
-    from pathlib import Path
-
     package = Path(__file__).resolve().parent
     for candidate in (package.parent / "conf" / "env", package / "conf" / "env"):
         if candidate.is_dir():

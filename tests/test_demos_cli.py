@@ -3,7 +3,6 @@ output. Also checks the shipped datasets and experts, since training runs are sc
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from irlkit.envs import env_spec_json, load_env_config, make_env
 from irlkit.errors import StoreError
 from irlkit.experts import RandomPolicy, record_policy_episodes
-from irlkit.store import Dataset, DemoStore, EpisodeMeta
+from irlkit.store import Dataset, DemoStore
 from irlkit.store.interop import export_dataset, import_dataset
 
 try:

@@ -66,7 +66,7 @@ def read_minari(src: Path) -> ImportedData:
     seeds = {int(m["id"]) if "id" in m else i: m.get("seed")
              for i, m in enumerate(mds.storage.get_episode_metadata(mds.episode_indices))}
     episodes = []
-    for k, ep in enumerate(mds.iterate_episodes()):
+    for ep in mds.iterate_episodes():
         if not isinstance(ep.observations, np.ndarray) or not isinstance(ep.actions, np.ndarray):
             raise StoreError(
                 f"{src}, episode {ep.id}: observations or actions are nested (Dict/Tuple spaces); the store "
