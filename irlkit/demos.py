@@ -21,8 +21,8 @@ PROG = "python -m irlkit.demos"
 DESCRIPTION = """\
 Manage the demos store: the datasets of demonstrations every irlkit algorithm learns from.
 
-The store is a folder of datasets: the checkout's demos/ folder in a source checkout, else
-$IRLKIT_DEMOS, else ~/.local/share/irlkit/demos; --root DIR overrides all of them. Dataset names
+The store is a folder of datasets: $IRLKIT_DEMOS if set, else the demos/ folder of a source
+checkout, else ~/.local/share/irlkit/demos; --root DIR overrides all of them. Dataset names
 are plain names (letters, digits, '_', '-', '.'); the datasets shipped with irlkit are always
 readable by name."""
 
