@@ -84,7 +84,7 @@ async function poll() {
   polling = true;
   try {
     while (alias) {
-      if (current) { await sleep(100); continue; }
+      if (current) { await sleep(50); continue; }
       let res;
       try {
         res = await fetch(`/api/next?annotator=${encodeURIComponent(alias)}&wait=20`, { cache: "no-store" });
