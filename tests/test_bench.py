@@ -1,0 +1,163 @@
+"""The benchmark: the smoke suite end to end, resume after a partial sweep, the same numbers under
+another launcher, and the aggregation maths against values worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from irlkit.bench.report import (
+    RunRecord,
+    aggregate_scores,
+    cell_table,
+    iqm,
+    mean_ci,
+    score_matrices,
+)
+
+from conftest import run_cli
+
+SMOKE_CELLS = {
+    ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),
+    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# the smoke suite, end to end (one sweep shared by the tests below)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "smoke"
+    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={out}"], timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with open(out / "report" / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG header (also proves the file is a PNG)."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_smoke_suite_writes_one_row_per_run_and_the_report(smoke: Path) -> None:
+    rows = _rows(smoke)
+    assert {(r["algo"], r["env"]) for r in rows} == SMOKE_CELLS
+    assert len(rows) == len(SMOKE_CELLS) and {r["seed"] for r in rows} == {"0"}
+    for r in rows:
+        assert Path(r["run_dir"]).name == f"{r['algo']}-{r['env']}-seed0"
+        assert (Path(r["run_dir"]) / "eval.json").is_file()
+        assert math.isfinite(float(r["return_mean"])) and math.isfinite(float(r["normalized_score"]))
+        assert float(r["wall_s"]) >= 0 and int(r["budget"]) > 0
+    online = [r for r in rows if r["algo"] in ("gail", "airl", "preference", "density")]
+    assert all(int(r["env_steps"]) > 0 for r in online)
+
+    md = (smoke / "report" / "report.md").read_text()
+    for algo, env in SMOKE_CELLS:
+        assert f"| {algo} |" in md and env in md
+    assert "## Aggregate over envs" in md and "IQM" in md
+    assert "failed runs" not in md and "unfinished" not in md
+    for name in ("scores.png", "curves.png"):
+        w, h = _png_size(smoke / "report" / name)
+        assert w > 300 and h > 200
+        assert f"({name})" in md
+
+
+def test_resume_reruns_only_the_killed_run(smoke: Path) -> None:
+    killed = smoke / "bc-cartpole-seed0"
+    (killed / "eval.json").unlink()  # as if the run had been killed before its last write
+    (killed / "leftover.tmp").write_text("half-written")
+    before = {p.name: (p / "eval.json").stat().st_mtime_ns for p in smoke.iterdir() if (p / "eval.json").is_file()}
+    assert len(before) == len(SMOKE_CELLS) - 1
+    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={smoke}"], timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("finished earlier, skipped") == len(SMOKE_CELLS) - 1
+    after = {p.name: (p / "eval.json").stat().st_mtime_ns for p in smoke.iterdir() if (p / "eval.json").is_file()}
+    assert {k: after[k] for k in before} == before, "a finished run was trained again"
+    assert (killed / "eval.json").is_file() and not (killed / "leftover.tmp").exists()
+    rows = _rows(smoke)
+    assert len(rows) == len(SMOKE_CELLS), "a run was counted twice or not at all"
+
+
+def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tmp_path: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    out = tmp_path / "joblib"
+    cells = "gail-cartpole,preference-cartpole"
+    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={out}", f"cell={cells}",
+                    "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for cell in cells.split(","):
+        a = json.loads((smoke / f"{cell}-seed0" / "eval.json").read_text())
+        b = json.loads((out / f"{cell}-seed0" / "eval.json").read_text())
+        assert a["returns"] == b["returns"], cell
+        assert a["reward_pearson"] == b["reward_pearson"], cell
+    assert {(r["algo"], r["env"]) for r in _rows(out)} == {("gail", "cartpole"), ("preference", "cartpole")}
+
+
+# ------------------------------------------------------------------------------------------------
+# the maths, against hand-computed values
+# ------------------------------------------------------------------------------------------------
+def test_mean_ci_is_the_student_t_interval() -> None:
+    # [1, 2, 3, 4]: mean 2.5, sd sqrt(5/3) = 1.290994, sem 0.645497, t(0.975, df=3) = 3.182446
+    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
+    assert mean == pytest.approx(2.5)
+    assert half == pytest.approx(3.182446 * 0.645497, rel=1e-5)  # 2.054260
+    # one value: no spread to speak of; NaN (a failed normalization) is dropped, not averaged
+    assert mean_ci([0.7])[0] == pytest.approx(0.7) and math.isnan(mean_ci([0.7])[1])
+    assert mean_ci([1.0, float("nan"), 3.0])[0] == pytest.approx(2.0)
+
+
+def test_iqm_is_the_mean_of_the_middle_half() -> None:
+    # sorted: -50, 0, .5, .6, .7, .8, .9, 100 -> middle four .5 .6 .7 .8 -> 0.65
+    assert iqm(np.array([0.0, 0.5, 0.6, 0.7, 0.8, 100.0, -50.0, 0.9])) == pytest.approx(0.65)
+    assert iqm(np.arange(1.0, 9.0)) == pytest.approx(4.5)
+
+
+def test_bootstrap_is_stratified_by_env() -> None:
+    # env A always scores 0, env B always 1: resampling seeds *within* each env can never move the
+    # mean off 0.5, whereas pooling the four runs would give a wide interval.
+    (point, interval), = aggregate_scores({"x": np.array([[0.0, 1.0], [0.0, 1.0]])}, reps=2000).values()
+    assert point == pytest.approx([0.5, 0.5])
+    np.testing.assert_allclose(interval, [[0.5, 0.5], [0.5, 0.5]])
+
+
+def test_bootstrap_interval_of_the_mean_by_hand() -> None:
+    # env A: seeds score 0 and 1; env B: 0.5 and 0.5. A's resampled mean is 0, 0.5 or 1 with
+    # probabilities 1/4, 1/2, 1/4; B's is always 0.5. The aggregate mean is then 0.25, 0.5 or 0.75
+    # (1/4, 1/2, 1/4), so its 95% percentile interval is exactly [0.25, 0.75].
+    (point, interval), = aggregate_scores({"x": np.array([[0.0, 0.5], [1.0, 0.5]])}, reps=4000).values()
+    assert point[0] == pytest.approx(0.5)
+    assert interval[0][0] == pytest.approx(0.25) and interval[1][0] == pytest.approx(0.75)
+
+
+def _rec(algo: str, env: str, seed: int, score: float, ret: float = 0.0) -> RunRecord:
+    return RunRecord(algo=algo, env=env, seed=seed, return_mean=ret, return_std=0.0, normalized_score=score,
+                     demo_return=1.0, random_return=0.0, env_steps=0, budget=1, budget_unit="batches",
+                     wall_s=0.0, run_dir="")
+
+
+def test_score_matrix_keeps_equal_seeds_per_env_and_drops_nan() -> None:
+    recs = [_rec("bc", "a", s, v) for s, v in [(0, 0.1), (1, 0.2), (2, 0.3)]]
+    recs += [_rec("bc", "b", s, v) for s, v in [(1, 0.9), (0, 0.8)]]
+    recs += [_rec("bc", "c", 0, float("nan"))]
+    matrices, envs = score_matrices(recs)
+    assert envs["bc"] == ["a", "b"]
+    np.testing.assert_allclose(matrices["bc"], [[0.1, 0.8], [0.2, 0.9]])  # seeds 0 and 1 of each env
+
+
+def test_cell_table_prints_mean_ci_and_seed_count() -> None:
+    recs = [_rec("gail", "cartpole", s, v) for s, v in enumerate([1.0, 2.0, 3.0, 4.0])]
+    lines = cell_table(recs, "normalized_score", ["gail"], ["cartpole", "pendulum"])
+    assert lines[2] == "| gail | 2.50 ± 2.05 (n=4) |  |"
