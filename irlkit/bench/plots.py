@@ -47,7 +47,8 @@ def plot_scores(records: Sequence["RunRecord"], aggs: Sequence["Aggregate"], pat
     rows, cols = _layout(panels)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.2 * rows), squeeze=False)
     for ax, env in zip(axes.flat, envs):
-        for i, algo in enumerate(algos):
+        here = [a for a in algos if any(r.algo == a and r.env == env for r in records)]
+        for i, algo in enumerate(here):
             vals = [r.normalized_score for r in records if r.algo == algo and r.env == env and not math.isnan(r.normalized_score)]
             if not vals:
                 continue
@@ -55,7 +56,7 @@ def plot_scores(records: Sequence["RunRecord"], aggs: Sequence["Aggregate"], pat
             ax.bar(i, m, color=colors[algo], alpha=0.75, yerr=None if math.isnan(h) else h, capsize=4)
             ax.scatter([i] * len(vals), vals, color="black", s=10, zorder=3)
         ax.set_title(env)
-        ax.set_xticks(range(len(algos)), algos, rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(range(len(here)), here, rotation=45, ha="right", fontsize=8)
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
         ax.axhline(0.0, color="gray", lw=0.8)
         ax.set_ylabel("normalized score")
@@ -116,7 +117,7 @@ def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
             xs = np.mean([x[:n] for x, _ in curves], axis=0)
             ys = np.array([y[:n] for _, y in curves])
             unit = {"env_steps": "steps", "batches": "batches", "iterations": "iters"}.get(runs[0].budget_unit, runs[0].budget_unit)
-            ax.plot(xs, ys.mean(axis=0), color=colors[algo], label=f"{algo} ({runs[0].budget:,} {unit})")
+            ax.plot(xs, ys.mean(axis=0), "o-", ms=3, color=colors[algo], label=f"{algo} ({runs[0].budget:,} {unit})")
             if len(curves) > 1:
                 ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=colors[algo], alpha=0.15)
         ax.set_title(env)
