@@ -18,6 +18,7 @@ from irlkit.config import add_schema, config_dir, register_schemas, run_entry
 from irlkit.envs import EnvConfig
 from irlkit.evaluate import EvalConfig
 import irlkit.feedback.schemas  # noqa: F401,E402  (registers feedback=human and feedback=dataset)
+import irlkit.corrections.schemas  # noqa: F401,E402  (registers expert=sb3 and expert=human)
 from irlkit.train import SelectConfig
 
 
@@ -28,6 +29,10 @@ class RunSchema:
     algo: Any = MISSING
     env: EnvConfig = MISSING
     feedback: Any = MISSING
+    expert: Any = MISSING
+    """Who labels DAgger's states: sb3 (imitation's DAgger) or human (HG-DAgger, docs/corrections.md)."""
+    operator: Optional[str] = None
+    """Pseudonym of the person giving corrections (expert=human)."""
     demos: str = MISSING
     """Dataset name in the demos store, or a path to a dataset folder."""
     demos_root: Optional[str] = None
@@ -71,6 +76,7 @@ def train_from_config(cfg: DictConfig) -> dict[str, Any]:
         progress_bar=cfg.progress,
         demos_root=cfg.demos_root,
         feedback=OmegaConf.to_container(cfg.feedback, resolve=True),
+        expert=OmegaConf.to_container(cfg.expert, resolve=True),
     )
     assert spec is not None
     summarize(result)

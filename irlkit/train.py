@@ -72,6 +72,7 @@ def run_training(
     progress_bar: bool = True,
     demos_root: Optional[str] = None,
     feedback: Optional[dict[str, Any]] = None,
+    expert: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Train `algo` on `demos` in `env_cfg`, save artifacts into `run_dir`, return eval.json's dict."""
     import torch as th
@@ -105,7 +106,8 @@ def run_training(
         )
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(seed), seed=seed,
-                     logger=logger, run_dir=run_dir, variable_horizon=variable, feedback=feedback)
+                     logger=logger, run_dir=run_dir, variable_horizon=variable, feedback=feedback,
+                     expert=expert)
     demo_return = float(np.mean([m.episode_return for m in dataset.metas]))
 
     t0 = time.time()
@@ -154,6 +156,7 @@ def run_training(
             "irlkit_version": __version__,
         }
     )
+    result.update(trainer.summary())
     write_eval_json(run_dir, result)
     return result
 

@@ -44,6 +44,8 @@ class RunContext:
     variable_horizon: bool = False
     feedback: Optional[dict[str, Any]] = None
     """The `feedback` config group as a dict: who answers preference queries."""
+    expert: Optional[dict[str, Any]] = None
+    """The `expert` config group as a dict: who labels DAgger's states (sb3, or a human correcting)."""
 
     @property
     def observation_space(self) -> spaces.Space:
@@ -93,6 +95,10 @@ class Trainer(abc.ABC):
             th.save(net.state_dict(), run_dir / "reward_net.pt")
             files["reward_net"] = "reward_net.pt"
         return files
+
+    def summary(self) -> dict[str, Any]:
+        """Facts of the training itself for eval.json beyond the common ones (e.g. labels asked)."""
+        return {}
 
     def sb3_algo(self) -> Optional[BaseAlgorithm]:
         """The SB3 algorithm owning the policy, when there is one (saved as is)."""

@@ -80,5 +80,9 @@ class DAggerTrainer(Trainer):
         return self._steps
 
 
-def build(cfg: DAggerConfig, ctx: RunContext) -> DAggerTrainer:
+def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
+    if ctx.expert is not None and ctx.expert.get("kind") == "human":
+        from irlkit.corrections.hg_dagger import build_hg_dagger
+
+        return build_hg_dagger(cfg, ctx)
     return DAggerTrainer(cfg, ctx)

@@ -1,0 +1,66 @@
+"""Typed configs of the `expert` group: who labels the learner's states in DAgger.
+
+Light on purpose (no torch, no pygame): Hydra's schemas, `--help` and config errors need only these.
+`expert=sb3` is imitation's DAgger with an SB3 expert labelling every visited state; `expert=human`
+is HG-DAgger (Kelly et al. 2019) with a person (or the scripted stand-in) taking over in a window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+INPUTS = ("keyboard", "gamepad", "scripted")
+QUERIES = ("always", "uncertain")
+
+
+@dataclasses.dataclass
+class SB3ExpertConfig:
+    """imitation's SimpleDAggerTrainer asks an SB3 expert at every step (today's `algo=dagger`)."""
+
+    kind: str = "sb3"
+
+
+@dataclasses.dataclass
+class HumanExpertConfig:
+    """A person corrects the learner in the recorder's window (HG-DAgger), or is asked when it is unsure.
+
+    Budget (`algo.budget`) and rounds (`algo.round_steps`) are DAgger's: env steps driven in the window.
+    """
+
+    kind: str = "human"
+    operator: Optional[str] = None
+    """Pseudonym of the person correcting (stored with every correction); required."""
+    input: str = "keyboard"
+    """keyboard or gamepad for a person; `scripted` puts the SB3 expert in the person's seat, through
+    the same input interface (tests, benchmarks)."""
+    query: str = "always"
+    """always: the person watches and takes over at will (HG-DAgger). uncertain: the learner also
+    pauses and asks when its ensemble disagrees more than `threshold` (EnsembleDAgger/ThriftyDAgger)."""
+    threshold: float = 0.1
+    """Ensemble disagreement above which the learner asks: for discrete actions the mean total
+    variation distance between each member's action distribution and the ensemble's mean (0..1); for
+    continuous ones the members' action spread as a fraction of the action range."""
+    ensemble: int = 5
+    """Policies in the ensemble that measures uncertainty (member 0 drives; only with query=uncertain)."""
+    decline_cooldown_s: float = 1.0
+    """After the person declines a question (Space), no new question for this many seconds of steps."""
+    dataset: Optional[str] = None
+    """Dataset the corrections are stored in (default `<env name>_corrections`); created if missing."""
+    store_root: Optional[str] = None
+    """Store root for that dataset (default: IRLKIT_DEMOS, the checkout's demos/, or the user's)."""
+    resume: bool = False
+    """Start from the corrections this operator already stored in `dataset` (a session cut short
+    goes on where it stopped)."""
+    fps: Optional[float] = None
+    """Steps per second in the window; default the env's render_fps."""
+    realtime: Optional[bool] = None
+    """Hold the fixed rate; default true for a person, false (as fast as possible) for `scripted`."""
+    min_batches_per_round: int = 200
+    """BC gradient batches at least per round: a few dozen labels need more than a few epochs."""
+    hand_back_after: int = 3
+    """Scripted person only: hands control back after this many consecutive steps on which the
+    learner proposes what the expert would do."""
+    seed: Optional[int] = None
+    """Seeds the per-episode env seeds; default the run's seed."""
+    max_window: list[int] = dataclasses.field(default_factory=lambda: [960, 640])

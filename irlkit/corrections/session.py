@@ -1,0 +1,434 @@
+"""The corrections window: the learner drives, a person takes over by holding a key and hands back.
+
+This is the recorder's window and input devices (`irlkit.teleop`) with a different driver: at every
+step the learner proposes an action; while the person is *engaged* (holds a driving key, moves the
+gamepad, or, for the scripted stand-in, decides to step in) the person's action is taken instead,
+and that step becomes a label. With `query="uncertain"` the learner also stops and asks when its
+ensemble disagrees: the window pauses with a prompt until the person takes over (hold a key) or
+declines (Space).
+
+Why a loop of its own rather than the recorder's: the recorder steps whenever it is recording and
+stores only the device's action; here a step may wait for an answer, and every step carries who
+acted and what the learner proposed. Everything else is shared: the window and HUD, the input
+devices and their control keys, render checks, and committing each finished episode atomically to
+the store (source `correction`), so a killed session loses at most the episode in progress. Esc,
+a closed window, Ctrl-C or SIGTERM commit the episode in progress too (marked truncated).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+from gymnasium import spaces
+
+from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, step_info
+from irlkit.corrections.uncertainty import Proposal
+from irlkit.envs import EnvConfig, env_spec_json, make_env
+from irlkit.errors import IrlkitError
+from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
+from irlkit.teleop.inputs import Control, GamepadInput, InputDevice, KeyboardInput, RecorderState, Status
+from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap
+from irlkit.teleop.window import Window, render_frame
+
+log = logging.getLogger("irlkit.corrections")
+
+Engagement = Callable[[Any, Proposal, bool], bool]
+"""`engaged(obs, proposal, asked) -> bool`: is the person at the controls for the step from `obs`?"""
+
+LEGEND = "Space start/pause (or decline a question)  Enter end episode  Esc quit"
+
+
+@dataclasses.dataclass
+class SessionConfig:
+    """One corrections session (several rounds share its window, env and dataset)."""
+
+    env: EnvConfig
+    dataset: str
+    """Dataset the corrections are committed to; created when missing (its spaces must match)."""
+    operator: str
+    """Pseudonym of the person correcting."""
+    query: str = "always"
+    """always, or uncertain: the learner also asks when its disagreement exceeds `threshold`."""
+    threshold: float = 0.1
+    fps: Optional[float] = None
+    """Steps per second; default the env's render_fps."""
+    realtime: bool = True
+    """False steps as fast as possible (scripted person, tests, benchmarks)."""
+    store_root: Optional[str] = None
+    seed: Optional[int] = None
+    """Seeds the generator of per-episode env seeds (each episode's seed is stored)."""
+    decline_cooldown_s: float = 1.0
+    max_window: tuple[int, int] = (960, 640)
+
+
+@dataclasses.dataclass
+class RoundResult:
+    """What one round gathered: its steps, the labels (person-driven steps) and the questions asked."""
+
+    round: int
+    steps: int = 0
+    labels: int = 0
+    asked: int = 0
+    episodes: list[str] = dataclasses.field(default_factory=list)
+    returns: list[float] = dataclasses.field(default_factory=list)
+    stopped_by: Optional[str] = None
+    """None when the round ran to its end; else quit, window closed, SIGINT or SIGTERM."""
+    obs: list[np.ndarray] = dataclasses.field(default_factory=list)
+    acts: list[Any] = dataclasses.field(default_factory=list)
+    next_obs: list[np.ndarray] = dataclasses.field(default_factory=list)
+    dones: list[bool] = dataclasses.field(default_factory=list)
+
+
+def keyboard_engaged(device: KeyboardInput) -> Engagement:
+    """Engaged while any key of the env's key map is held (other keys do not take over)."""
+    km = device.keymap
+    if isinstance(km, DiscreteKeyMap):
+        keys = set(km.keys)
+    else:
+        assert isinstance(km, ContinuousKeyMap)
+        keys = {a.negative for a in km.axes} | {a.positive for a in km.axes}
+    return lambda obs, proposal, asked: any(k in keys for k in device.held)
+
+
+def gamepad_engaged(device: GamepadInput) -> Engagement:
+    """Engaged while a mapped button or the d-pad is held, or a stick is outside the dead zone."""
+
+    def engaged(obs: Any, proposal: Proposal, asked: bool) -> bool:
+        km = device.keymap
+        buttons = km.buttons if isinstance(km, DiscreteKeyMap) else {}
+        return (
+            any(b in buttons for b in device.buttons)
+            or device.hat != (0, 0)
+            or any(device.stick(axis) != 0.0 for axis in device.axes)
+        )
+
+    return engaged
+
+
+def engagement_of(device: InputDevice) -> Engagement:
+    """How to tell whether `device`'s person is at the controls."""
+    if isinstance(device, KeyboardInput):
+        return keyboard_engaged(device)
+    if isinstance(device, GamepadInput):
+        return gamepad_engaged(device)
+    engaged = getattr(device, "engaged", None)
+    if callable(engaged):
+        return engaged  # a scripted person decides for itself (irlkit.corrections.scripted)
+    raise IrlkitError(
+        f"input device {type(device).__name__} cannot take over: use a keyboard, a gamepad, or a scripted "
+        "person with an `engaged(obs, proposal, asked)` method"
+    )
+
+
+class CorrectionSession:
+    """The window in which a learner drives and a person corrects it; `run_round` plays one round.
+
+    `learner` is anything with `propose(obs) -> Proposal` (`irlkit.corrections.uncertainty.BCLearner`);
+    it may be retrained between rounds. `on_frame(status)` runs at the start of every frame before
+    the frame's events are read, as in the recorder: tests post pygame events from it.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        person: InputDevice,
+        learner: Any,
+        engaged: Optional[Engagement] = None,
+        store: Optional[DemoStore] = None,
+        on_frame: Optional[Callable[[Status], None]] = None,
+    ):
+        check_operator(config.operator)
+        if config.query not in ("always", "uncertain"):
+            raise IrlkitError(f"query={config.query!r}: choose always or uncertain")
+        self.config = config
+        self.person = person
+        self.learner = learner
+        self.engaged = engaged if engaged is not None else engagement_of(person)
+        self.on_frame = on_frame
+        self.name = f"env {config.env.name!r} ({config.env.id})"
+        self.env = make_env(config.env, render_mode="rgb_array")
+        try:
+            self.env.reset(seed=0)
+            first = render_frame(self.env, what=self.name)
+            fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
+            if fps is None or float(fps) <= 0:
+                raise IrlkitError(f"{self.name} gives no render_fps; set expert.fps=<steps per second>")
+            self.fps = float(fps)
+            self.store = store if store is not None else DemoStore(config.store_root)
+            self.dataset_path = self.store.path_of(config.dataset)
+            self._dataset: Optional[Dataset] = None
+            if self.store.exists(config.dataset):
+                self._dataset = self.store.open(config.dataset)
+                self._dataset.check_spaces(self.env.observation_space, self.env.action_space, env_id=config.env.id)
+            self.window = Window(
+                f"irlkit corrections – {config.env.name} ({config.env.id})",
+                first.shape,
+                max_size=tuple(config.max_window),
+                hud_lines=5,
+            )
+        except BaseException:
+            self.env.close()
+            raise
+        self._last_frame = first
+        self._seeds = np.random.default_rng(config.seed)
+        self._frame = 0
+        self._signal: Optional[int] = None
+        self._installed: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._installed[sig] = signal.signal(sig, self._on_signal)
+        self.total_labels = 0
+        self.total_steps = 0
+        self.total_asked = 0
+        self.episodes_kept = 0
+        self.hud: list[str] = []
+        """The HUD lines drawn in the latest frame (tests read them)."""
+        self._person_driving = False
+
+    # ---- store ------------------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset:
+        """The corrections dataset, created at the first commit."""
+        if self._dataset is None:
+            self._dataset = self.store.create(
+                self.config.dataset,
+                env_id=self.config.env.id,
+                observation_space=self.env.observation_space,
+                action_space=self.env.action_space,
+                env_spec=env_spec_json(self.env),
+                description=f"human corrections (HG-DAgger) on {self.config.env.id}",
+                exist_ok=True,
+            )
+        return self._dataset
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if self._signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self._signal = signum
+
+    def _acts_array(self, acts: list[Any]) -> np.ndarray:
+        space = self.env.action_space
+        if isinstance(space, spaces.Discrete):
+            return np.asarray(acts, dtype=np.int64).reshape(len(acts))
+        return np.asarray(acts, dtype=space.dtype).reshape(len(acts), *space.shape)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def run_round(self, round_no: int, min_steps: int) -> RoundResult:
+        """Play whole episodes until at least `min_steps` env steps were taken (or the person stops)."""
+        import pygame
+
+        cfg = self.config
+        result = RoundResult(round=round_no)
+        period = 1.0 / self.fps
+        cooldown_steps = int(round(cfg.decline_cooldown_s * self.fps))
+        state = RecorderState.WAITING
+        asking = False
+        seed = int(self._seeds.integers(0, 2**31 - 1))
+        obs, _ = self.env.reset(seed=seed)
+        buf_obs: list[np.ndarray] = [np.array(obs, copy=True)]
+        buf_acts: list[Any] = []
+        buf_rews: list[float] = []
+        buf_infos: list[dict[str, Any]] = []
+        ret, started, no_ask_until = 0.0, "", 0
+        pending_ask = False
+        proposal: Optional[Proposal] = None
+        actor = LEARNER
+        self.person.reset()
+        deadline = time.perf_counter()
+
+        def commit(terminated: bool, truncated: bool, ended_by: str) -> None:
+            nonlocal buf_obs, buf_acts, buf_rews, buf_infos
+            labels = sum(1 for i in buf_infos if i["actor"] == PERSON)
+            asked = sum(1 for i in buf_infos if i["asked"])
+            meta = EpisodeMeta(
+                source=SOURCE,
+                operator=cfg.operator,
+                device=self.person.device,
+                env_id=cfg.env.id,
+                seed=seed,
+                started_utc=started,
+                ended_utc=utc_now(),
+                fps=self.fps,
+                extra={"round": round_no, "labels": labels, "asked": asked, "query": cfg.query,
+                       "ended_by": ended_by, "env_name": cfg.env.name},
+            )
+            episode = Episode(
+                obs=np.stack(buf_obs),
+                acts=self._acts_array(buf_acts),
+                rews=np.asarray(buf_rews, dtype=np.float64),
+                terminated=terminated,
+                truncated=truncated,
+                infos=list(buf_infos),
+                meta=meta,
+            )
+            episode_id = self.dataset.append_episode(episode)
+            for t, info in enumerate(buf_infos):
+                if info["actor"] == PERSON:
+                    result.obs.append(buf_obs[t])
+                    result.acts.append(buf_acts[t])
+                    result.next_obs.append(buf_obs[t + 1])
+                    result.dones.append(t == len(buf_infos) - 1 and (terminated or truncated))
+            result.episodes.append(episode_id)
+            result.returns.append(ret)
+            result.steps += len(buf_acts)
+            result.labels += labels
+            result.asked += asked
+            self.total_steps += len(buf_acts)
+            self.total_labels += labels
+            self.total_asked += asked
+            self.episodes_kept += 1
+            log.info("round %d: episode stored (%s): %d steps, %d labels, %d asked, return %.1f",
+                     round_no, episode_id, len(buf_acts), labels, asked, ret)
+            buf_obs, buf_acts, buf_rews, buf_infos = [], [], [], []
+
+        def restart() -> None:
+            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, proposal, no_ask_until, actor
+            seed = int(self._seeds.integers(0, 2**31 - 1))
+            obs, _ = self.env.reset(seed=seed)
+            buf_obs = [np.array(obs, copy=True)]
+            ret, asking, pending_ask, proposal, no_ask_until, actor = 0.0, False, False, None, 0, LEARNER
+            state = RecorderState.WAITING
+            self._person_driving = False
+            self.person.reset()
+
+        while True:
+            tick = time.perf_counter()
+            self._frame += 1
+            status = Status(
+                state=RecorderState.PAUSED if asking else state,
+                episode=self.episodes_kept,
+                step=len(buf_acts),
+                frame=self._frame,
+                kept=self.episodes_kept,
+                episode_return=ret,
+            )
+            if self.on_frame is not None:
+                self.on_frame(status)
+            events = pygame.event.get()
+            if any(e.type == pygame.QUIT for e in events):
+                result.stopped_by = "window closed"
+            elif self._signal is not None:
+                result.stopped_by = signal.Signals(self._signal).name
+            ended = False
+            for control in [] if result.stopped_by else self.person.handle(events, status):
+                if control is Control.QUIT:
+                    result.stopped_by = "quit"
+                    break
+                if control is Control.START_PAUSE:
+                    if state is RecorderState.WAITING:
+                        state, started = RecorderState.RECORDING, utc_now()
+                        self.person.reset()
+                    elif asking:  # declined: the learner goes on, and is not asked again for a while
+                        asking = False
+                        no_ask_until = len(buf_acts) + 1 + cooldown_steps
+                    elif state is RecorderState.RECORDING:
+                        state = RecorderState.PAUSED
+                    else:
+                        state = RecorderState.RECORDING
+                elif control is Control.KEEP and buf_acts:
+                    commit(False, True, "operator")
+                    ended = True
+                    break
+            if result.stopped_by:
+                if buf_acts:  # keep what was labelled: nothing the person did is thrown away
+                    commit(False, True, result.stopped_by)
+                break
+            if ended:
+                if result.steps >= min_steps:
+                    break
+                restart()
+
+            if state is RecorderState.RECORDING:
+                if proposal is None:
+                    proposal = self.learner.propose(obs)
+                unsure = (
+                    cfg.query == "uncertain"
+                    and proposal.uncertainty is not None
+                    and proposal.uncertainty > cfg.threshold
+                    and len(buf_acts) >= no_ask_until
+                )
+                engaged = bool(self.engaged(obs, proposal, unsure or asking))
+                if (unsure or asking) and not engaged and len(buf_acts) >= no_ask_until:
+                    asking = pending_ask = True  # wait for the person: hold a key, or Space to decline
+                else:
+                    actor = PERSON if engaged else LEARNER
+                    given = self.person.action(obs) if engaged else None
+                    action = given if engaged else proposal.action
+                    info = step_info(actor=actor, proposed=proposal.action, given=given,
+                                     asked=unsure or pending_ask, uncertainty=proposal.uncertainty, round_no=round_no)
+                    asking = pending_ask = False
+                    self._person_driving = engaged
+                    obs, reward, terminated, truncated, _ = self.env.step(action)
+                    proposal = None
+                    buf_acts.append(action)
+                    buf_obs.append(np.array(obs, copy=True))
+                    buf_rews.append(float(reward))
+                    buf_infos.append(info)
+                    ret += float(reward)
+                    if terminated or truncated:
+                        commit(bool(terminated), bool(truncated), "env")
+                        if result.steps >= min_steps:
+                            self._draw(round_no, result, min_steps, RecorderState.WAITING, False, 0, 0.0, None)
+                            break
+                        restart()
+
+            self._draw(round_no, result, min_steps, state, asking, len(buf_acts), ret, proposal)
+            if cfg.realtime:
+                deadline += period
+                wait = deadline - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                else:
+                    deadline = time.perf_counter()
+        return result
+
+    def _draw(self, round_no: int, result: RoundResult, min_steps: int, state: RecorderState, asking: bool,
+              step: int, ret: float, proposal: Optional[Proposal]) -> None:
+        """One frame: the env and the HUD saying who drives, the round's progress and the learner's doubt."""
+        cfg = self.config
+        if asking:
+            head, colour = "ASKING: the learner is unsure. Hold a key to drive, Space to let it go on", "waiting"
+        elif state is RecorderState.WAITING:
+            head, colour = f"WAITING  round {round_no}: press Space to start the episode", "waiting"
+        elif state is RecorderState.PAUSED:
+            head, colour = f"PAUSED  round {round_no}  step {step}: Space resumes", "paused"
+        elif state is RecorderState.RECORDING and self._person_driving:
+            head, colour = f"YOU DRIVE  round {round_no}  step {step}  return {ret:.1f}: release to hand back", "recording"
+        else:
+            head, colour = f"LEARNER DRIVES  round {round_no}  step {step}  return {ret:.1f}", "replay"
+        doubt = ""
+        if proposal is not None and proposal.uncertainty is not None:
+            doubt = f"  learner's doubt {proposal.uncertainty:.2f} (asks above {cfg.threshold:g})"
+        self.hud = [
+            head,
+            f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
+            f"all rounds {self.total_labels}  asked {self.total_asked}",
+            f"operator {cfg.operator}  query {cfg.query}{doubt}",
+            f"take over: hold {self.person.legend() or 'a driving key'}; release to hand back",
+            LEGEND,
+        ]
+        self._last_frame = render_frame(self.env, what=self.name)
+        self.window.show(self._last_frame, self.hud, state=colour)
+
+    def message(self, text: str) -> None:
+        """Show one line over the last frame (e.g. while the policy retrains between rounds)."""
+        import pygame
+
+        pygame.event.pump()
+        self.hud = [text, "", "", "", LEGEND]
+        self.window.show(self._last_frame, self.hud, state="paused")
+
+    def close(self) -> None:
+        for sig, handler in self._installed.items():
+            signal.signal(sig, handler)
+        self._installed = {}
+        self.person.close()
+        self.window.close()
+        self.env.close()

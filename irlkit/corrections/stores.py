@@ -1,0 +1,96 @@
+"""Corrections in the demos store: what each step records, and the labels read back out of it.
+
+A correction session is stored like any recorded episode (source `correction`), with one JSON dict
+per step in `Episode.infos`:
+
+    {"actor": "person" | "learner",   # who drove this step (the stored action is theirs)
+     "proposed": <learner's action>,  # what the learner wanted to do, whoever drove
+     "given": <person's action> | null,
+     "asked": bool,                   # the learner asked for help at this step (query=uncertain)
+     "uncertainty": float | null,     # its ensemble disagreement, when measured
+     "round": int}                    # HG-DAgger round the step belongs to
+
+Only the steps with `actor == "person"` are labels: the learner's own steps say nothing about what
+the person wants. `labelled_transitions` returns exactly those, so any dataset of corrections (from
+this operator, another, or a filtered copy) can seed a new session or train BC directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+PERSON = "person"
+LEARNER = "learner"
+SOURCE = "correction"
+
+
+def jsonable_action(action: Any) -> Any:
+    """An action as plain JSON (an int for discrete spaces, a list of floats for boxes)."""
+    arr = np.asarray(action)
+    if arr.ndim == 0:
+        return arr.item()
+    return arr.tolist()
+
+
+def step_info(
+    *, actor: str, proposed: Any, given: Any, asked: bool, uncertainty: Optional[float], round_no: int
+) -> dict[str, Any]:
+    """The per-step record stored in `Episode.infos` (see the module docstring)."""
+    return {
+        "actor": actor,
+        "proposed": jsonable_action(proposed),
+        "given": None if given is None else jsonable_action(given),
+        "asked": bool(asked),
+        "uncertainty": None if uncertainty is None else float(uncertainty),
+        "round": int(round_no),
+    }
+
+
+def labelled_transitions(
+    dataset: Any, *, operator: Optional[Iterable[str] | str] = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The person-driven steps of a dataset's correction episodes: (obs, acts, next_obs, dones).
+
+    Episodes of other sources and steps the learner drove are skipped. `operator` keeps one
+    operator's corrections (or several)."""
+    ops = [operator] if isinstance(operator, str) else (list(operator) if operator is not None else None)
+    view = dataset.select(source=[SOURCE], operator=ops)
+    obs, acts, nxt, dones = [], [], [], []
+    for ep in view.episodes():
+        if not ep.infos:
+            continue
+        mask = np.array([i.get("actor") == PERSON for i in ep.infos], dtype=bool)
+        if not mask.any():
+            continue
+        idx = np.flatnonzero(mask)
+        obs.append(ep.obs[idx])
+        acts.append(ep.acts[idx])
+        nxt.append(ep.obs[idx + 1])
+        last = len(ep) - 1
+        dones.append((idx == last) & bool(ep.terminated or ep.truncated))
+    if not obs:
+        o_shape, a_shape = dataset.observation_space.shape, dataset.action_space.shape
+        empty_obs = np.zeros((0, *o_shape), dtype=np.float32)
+        return empty_obs, np.zeros((0, *a_shape)), empty_obs.copy(), np.zeros((0,), dtype=bool)
+    return np.concatenate(obs), np.concatenate(acts), np.concatenate(nxt), np.concatenate(dones)
+
+
+def correction_stats(dataset: Any, *, operator: Optional[str] = None) -> dict[str, Any]:
+    """Steps, labels (person-driven steps), asked steps and their shares over correction episodes."""
+    view = dataset.select(source=[SOURCE], operator=[operator] if operator else None)
+    steps = labels = asked = 0
+    for ep in view.episodes():
+        infos = ep.infos or []
+        steps += len(ep)
+        labels += sum(1 for i in infos if i.get("actor") == PERSON)
+        asked += sum(1 for i in infos if i.get("asked"))
+    return {
+        "episodes": len(view),
+        "steps": steps,
+        "labels": labels,
+        "asked": asked,
+        "label_share": labels / steps if steps else 0.0,
+        "asked_share": asked / steps if steps else 0.0,
+    }
