@@ -103,11 +103,11 @@ RECIPES: dict[str, ExpertRecipe] = {
     ),
     "pendulum": ExpertRecipe(
         algo="SAC",
-        total_timesteps=40_000,
+        total_timesteps=30_000,
         hyperparams=dict(learning_rate=1e-3, policy_kwargs=dict(net_arch=[64, 64])),
-        target_return=-160.0,
-        eval_every=4_000,
-        eval_episodes=20,
+        target_return=-150.0,
+        eval_every=3_000,
+        eval_episodes=50,
         source="rl-baselines3-zoo sac.yml Pendulum-v1 (net 64x64)",
     ),
     "mountain_car_continuous": ExpertRecipe(

@@ -39,7 +39,7 @@ from irlkit.store import DemoStore  # noqa: E402
 
 SB3_ENVS = ("cartpole", "mountain_car", "pendulum", "mountain_car_continuous")
 TABULAR_ENVS = ("cliff_world",)
-EPISODES = {"cartpole": 50, "mountain_car": 50, "pendulum": 50, "mountain_car_continuous": 50, "cliff_world": 200}
+EPISODES = {"cartpole": 50, "mountain_car": 50, "pendulum": 100, "mountain_car_continuous": 50, "cliff_world": 200}
 DEMO_SEED = 100_000
 """Demo episodes are reset with seeds DEMO_SEED + k: away from the small seeds evaluations use."""
 
