@@ -3,11 +3,9 @@ a policy against it. Both are imitation's trainers; irlkit supplies the budget l
 
 from __future__ import annotations
 
-
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.common import AdversarialTrainer
-from imitation.algorithms.adversarial.gail import GAIL
-from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
+from imitation.algorithms.adversarial.gail import GAIL, RewardNetFromDiscriminatorLogit
 from imitation.rewards.reward_nets import (
     BasicRewardNet,
     BasicShapedRewardNet,
@@ -17,8 +15,8 @@ from imitation.rewards.reward_nets import (
 )
 from imitation.util import networks
 
+from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo, set_learning_rate
 from irlkit.algos.configs import AdversarialConfig
-from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
 
 
 def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action_space) -> RewardNet:
@@ -33,9 +31,16 @@ def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action
             potential_hid_sizes=tuple(cfg.potential_net_arch),
             discount_factor=cfg.ppo.gamma,
             normalize_input_layer=norm,
+            use_action=cfg.reward_use_action,
         )
     else:
-        net = BasicRewardNet(observation_space, action_space, hid_sizes=tuple(cfg.reward_net_arch), normalize_input_layer=norm)
+        net = BasicRewardNet(
+            observation_space,
+            action_space,
+            hid_sizes=tuple(cfg.reward_net_arch),
+            normalize_input_layer=norm,
+            use_action=cfg.reward_use_action,
+        )
     if cfg.normalize_reward:
         net = NormalizedRewardNet(net, networks.RunningNorm)
     return net
@@ -58,8 +63,23 @@ class AdversarialIRLTrainer(Trainer):
         reward_net = make_reward_net(cfg, kind, ctx.observation_space, ctx.action_space)
         cls: type[AdversarialTrainer] = AIRL if kind == "airl" else GAIL
         self._gen = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        demos = ctx.demos.to_transitions()
+        if cfg.bc_warmstart_batches > 0:
+            from imitation.algorithms import bc
+
+            bc.BC(
+                observation_space=ctx.observation_space,
+                action_space=ctx.action_space,
+                rng=ctx.rng,
+                policy=self._gen.policy,
+                demonstrations=demos,
+                batch_size=64,
+                optimizer_kwargs={"lr": 1e-3},
+                device="cpu",
+                custom_logger=ctx.logger,
+            ).train(n_batches=cfg.bc_warmstart_batches, log_interval=10**9, progress_bar=False)
         self._adv = cls(
-            demonstrations=ctx.demos.to_transitions(),
+            demonstrations=demos,
             demo_batch_size=cfg.demo_batch_size,
             venv=ctx.venv,
             gen_algo=self._gen,
@@ -73,13 +93,16 @@ class AdversarialIRLTrainer(Trainer):
         )
         self._steps = 0
         self._kind = kind
+        self._cfg = cfg
 
     def train(self, budget: int, progress: Progress) -> None:
         # imitation's own train() runs the same rounds behind its own tqdm bar; running them here
         # lets one progress bar count env steps for every algorithm.
         per_round = self._adv.gen_train_timesteps
         n_rounds = max(1, budget // per_round)
-        for _ in range(n_rounds):
+        for r in range(n_rounds):
+            if self._cfg.ppo.anneal_lr:
+                set_learning_rate(self._gen, self._cfg.ppo.learning_rate * (1 - r / n_rounds))
             self._adv.train_gen(per_round)
             for _ in range(self._adv.n_disc_updates_per_round):
                 with networks.training(self._adv.reward_train):

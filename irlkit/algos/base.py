@@ -132,6 +132,13 @@ def make_ppo(cfg: PPOConfig, venv: Any, *, seed: int, logger: Any = None):
     return algo
 
 
+def set_learning_rate(algo: BaseAlgorithm, lr: float) -> None:
+    """Fix an SB3 algorithm's learning rate from now on (it reads `lr_schedule` at every update)."""
+    from stable_baselines3.common.utils import get_schedule_fn
+
+    algo.lr_schedule = get_schedule_fn(lr)
+
+
 def mlp_policy(observation_space: spaces.Space, action_space: spaces.Space, net_arch: list[int]) -> ActorCriticPolicy:
     """An SB3 actor-critic MLP, the policy type every irlkit algorithm saves."""
     return ActorCriticPolicy(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from imitation.algorithms import bc
 
-from irlkit.algos.configs import BCConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
+from irlkit.algos.configs import BCConfig
 
 
 class BCTrainer(Trainer):

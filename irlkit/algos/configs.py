@@ -30,6 +30,9 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     normalize_advantage: bool = True
+    anneal_lr: bool = False
+    """Decay the learning rate linearly to zero over the run's budget. SB3's own schedules cannot
+    do this here: the adversarial loop calls `learn()` once per round, restarting their clock."""
 
 
 @dataclasses.dataclass
@@ -77,6 +80,12 @@ class AdversarialConfig:
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
     potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
     """AIRL only: the shaping potential's hidden layers."""
+    bc_warmstart_batches: int = 0
+    """Behavior-clone the generator on the demos for this many batches before adversarial training
+    (0 = start from a random policy). Shortens training; the reward is still learned adversarially."""
+    reward_use_action: bool = True
+    """Let the learned reward depend on the action; AIRL's paper recommends a state-only reward
+    g(s), which also cannot collapse onto one action."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True

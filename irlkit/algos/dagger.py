@@ -5,12 +5,11 @@ for it through the corrections loop."""
 
 from __future__ import annotations
 
-
 from imitation.algorithms import bc
 from imitation.algorithms.dagger import LinearBetaSchedule, SimpleDAggerTrainer
 
-from irlkit.algos.configs import DAggerConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
+from irlkit.algos.configs import DAggerConfig
 
 
 class DAggerTrainer(Trainer):

@@ -3,12 +3,10 @@ state-action pairs under a kernel density estimate, then PPO on that reward."""
 
 from __future__ import annotations
 
-
 from imitation.algorithms.density import DensityAlgorithm, DensityType
 
-from irlkit.algos.configs import DensityConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
-
+from irlkit.algos.configs import DensityConfig
 
 _DENSITY_TYPES = {
     "state": DensityType.STATE_DENSITY,

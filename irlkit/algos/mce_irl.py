@@ -13,8 +13,8 @@ from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
 from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
 
-from irlkit.algos.configs import MCEIRLConfig
 from irlkit.algos.base import Progress, RunContext, Trainer
+from irlkit.algos.configs import MCEIRLConfig
 from irlkit.errors import IrlkitError
 
 

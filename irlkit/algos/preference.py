@@ -15,8 +15,8 @@ from imitation.data.types import TrajectoryWithRewPair
 from imitation.rewards.reward_nets import BasicRewardNet
 from imitation.util import networks
 
-from irlkit.algos.configs import PreferenceConfig
 from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
+from irlkit.algos.configs import PreferenceConfig
 from irlkit.errors import IrlkitError
 
 
