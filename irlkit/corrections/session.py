@@ -414,7 +414,12 @@ class CorrectionSession:
             f"take over: hold {self.person.legend() or 'a driving key'}; release to hand back",
             LEGEND,
         ]
-        self._last_frame = render_frame(self.env, what=self.name)
+        try:
+            self._last_frame = render_frame(self.env, what=self.name)
+        except OverflowError:
+            # seals' fixed-horizon CartPole keeps running after the pole falls; the cart can leave the
+            # drawing's integer range. Keep the last frame rather than end the session.
+            self.hud[0] += "  (off screen)"
         self.window.show(self._last_frame, self.hud, state=colour)
 
     def message(self, text: str) -> None:

@@ -56,6 +56,8 @@ class BCLearner:
         self.observation_space, self.action_space = observation_space, action_space
         self.rng = rng
         self.batch_size = batch_size
+        self.trained = False
+        """False until the first `fit`: a learner that has seen no label is unsure everywhere."""
         self.trainers = [
             bc.BC(
                 observation_space=observation_space,
@@ -99,12 +101,16 @@ class BCLearner:
                 Transitions(obs=obs[idx], acts=acts[idx], infos=infos, next_obs=next_obs[idx], dones=dones[idx])
             )
             trainer.train(n_batches=batches, log_interval=10**9, progress_bar=False)
+        self.trained = True
 
     def propose(self, obs: np.ndarray) -> Proposal:
         """The driving policy's deterministic action, and the ensemble's disagreement on `obs`."""
         action, _ = self.policy.predict(obs, deterministic=True)
         if self.members == 1:
             return Proposal(action=action, uncertainty=None)
+        if not self.trained:
+            # Freshly initialised members agree by accident (all near uniform): that is not confidence.
+            return Proposal(action=action, uncertainty=1.0)
         return Proposal(action=action, uncertainty=self.disagreement(obs))
 
     @th.no_grad()

@@ -1,0 +1,343 @@
+"""Human corrections (HG-DAgger) through the real window loop, the store and the command line.
+
+Events are posted from the session's `on_frame` hook, which runs at the start of every frame before
+the frame's events are read, as in the recorder's tests: a key pressed when the episode is at step s
+drives step s. The learner is a real (untrained or briefly trained) BC policy, the scripted person a
+real SB3 expert: nothing is stubbed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from irlkit.corrections.scripted import ScriptedPerson  # noqa: E402
+from irlkit.corrections.session import CorrectionSession, SessionConfig  # noqa: E402
+from irlkit.corrections.stores import PERSON, labelled_transitions  # noqa: E402
+from irlkit.corrections.uncertainty import BCLearner  # noqa: E402
+from irlkit.envs import load_env_config, make_env  # noqa: E402
+from irlkit.errors import IrlkitError  # noqa: E402
+from irlkit.store import DemoStore  # noqa: E402
+from irlkit.teleop import GamepadInput, KeyboardInput, RecorderState, Status, parse_keymap  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FPS = 200.0  # the real fixed-rate loop, sleeping between frames, just faster than a person's 50
+
+
+def cartpole(steps: int = 40):
+    return dataclasses.replace(load_env_config("cartpole"), max_episode_steps=steps)
+
+
+def spaces_of(env_cfg):
+    env = make_env(env_cfg)
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()
+
+
+def learner_for(env_cfg, members: int = 1) -> BCLearner:
+    obs_space, act_space = spaces_of(env_cfg)
+    return BCLearner(obs_space, act_space, rng=np.random.default_rng(0), members=members)
+
+
+def post_key(kind: int, key: int) -> None:
+    pygame.event.post(pygame.event.Event(kind, key=key))
+
+
+def session(tmp_path: Path, env_cfg, person, learner, hook: Callable[[Status], None], **changes: Any):
+    cfg = SessionConfig(env=env_cfg, dataset="corr", operator="op-7", fps=FPS, store_root=str(tmp_path / "store"),
+                        seed=0, **changes)
+    return CorrectionSession(cfg, person=person, learner=learner, on_frame=hook)
+
+
+def stored(tmp_path: Path):
+    return DemoStore(tmp_path / "store").open("corr")
+
+
+def test_take_over_by_holding_a_key_and_hand_back_by_releasing_it(tmp_path):
+    env_cfg = cartpole(40)
+    keymap = parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1], env_name="cartpole")
+    person = KeyboardInput(keymap, fps=FPS)
+    learner = learner_for(env_cfg)
+    huds: dict[int, str] = {}
+    plan = {(0, pygame.K_SPACE): "start", (10, pygame.K_RIGHT): "down", (20, pygame.K_RIGHT): "up",
+            (30, pygame.K_LEFT): "down", (35, pygame.K_LEFT): "up"}
+
+    def hook(status: Status) -> None:
+        if status.state is RecorderState.WAITING:
+            post_key(pygame.KEYDOWN, pygame.K_SPACE)
+            return
+        huds[status.step] = sess.hud[0] if sess.hud else ""
+        for (step, key), what in plan.items():
+            if step == status.step and what != "start" and (step, key, what) not in done:
+                post_key(pygame.KEYDOWN if what == "down" else pygame.KEYUP, key)
+                done.add((step, key, what))
+
+    done: set = set()
+    sess = session(tmp_path, env_cfg, person, learner, hook)
+    try:
+        result = sess.run_round(0, min_steps=40)
+    finally:
+        sess.close()
+
+    assert result.steps == 40 and result.labels == 15 and result.stopped_by is None
+    ep = stored(tmp_path).episode(0)
+    assert ep.meta.source == "correction" and ep.meta.operator == "op-7" and ep.meta.device == "keyboard"
+    actors = [i["actor"] for i in ep.infos]
+    person_steps = [t for t, a in enumerate(actors) if a == PERSON]
+    assert person_steps == list(range(10, 20)) + list(range(30, 35))
+    for t, info in enumerate(ep.infos):
+        # the learner's proposal is stored whoever drove, and it is the learner's own action
+        proposed, _ = learner.policy.predict(ep.obs[t], deterministic=True)
+        assert info["proposed"] == int(proposed)
+        if info["actor"] == PERSON:
+            assert info["given"] == int(ep.acts[t]) == (1 if t < 20 else 0)
+        else:
+            assert info["given"] is None and int(ep.acts[t]) == info["proposed"]
+    # the HUD said who drove (drawn after the step the key took over)
+    assert huds[12].startswith("YOU DRIVE") and huds[25].startswith("LEARNER DRIVES")
+    obs, acts, next_obs, _ = labelled_transitions(stored(tmp_path), operator="op-7")
+    assert len(acts) == 15 and np.array_equal(obs, ep.obs[person_steps]) and np.array_equal(next_obs[0], ep.obs[11])
+    assert len(labelled_transitions(stored(tmp_path), operator="someone-else")[1]) == 0
+
+
+def test_an_unsure_learner_pauses_and_asks_the_person_can_decline_or_take_over(tmp_path):
+    env_cfg = cartpole(40)
+    keymap = parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1], env_name="cartpole")
+    person = KeyboardInput(keymap, fps=FPS)
+    learner = learner_for(env_cfg, members=3)  # untrained: unsure everywhere
+    frames_paused_at: dict[int, int] = {}
+    events: list[str] = []
+
+    def hook(status: Status) -> None:
+        if status.state is RecorderState.WAITING and not events:
+            post_key(pygame.KEYDOWN, pygame.K_SPACE)
+            events.append("start")
+            return
+        if status.state is RecorderState.PAUSED:  # asking: the env does not step until answered
+            frames_paused_at[status.step] = frames_paused_at.get(status.step, 0) + 1
+            assert sess.hud[0].startswith("ASKING") or frames_paused_at[status.step] == 1
+            if status.step == 0 and frames_paused_at[0] == 5:
+                post_key(pygame.KEYDOWN, pygame.K_SPACE)  # decline: the learner goes on
+                events.append("declined")
+            elif status.step > 0 and frames_paused_at[status.step] == 3 and "took over" not in events:
+                post_key(pygame.KEYDOWN, pygame.K_RIGHT)  # answer by driving
+                events.append("took over")
+        if "took over" in events and status.step == frames_after_takeover() and "released" not in events:
+            post_key(pygame.KEYUP, pygame.K_RIGHT)
+            events.append("released")
+        if "released" in events and status.state is RecorderState.PAUSED and "quit" not in events:
+            post_key(pygame.KEYDOWN, pygame.K_ESCAPE)  # asked again: quit, keeping what was labelled
+            events.append("quit")
+
+    asked_again_at: list[int] = []
+
+    def frames_after_takeover() -> int:
+        if not asked_again_at:
+            asked_again_at.append(max(frames_paused_at) + 4)
+        return asked_again_at[0]
+
+    sess = session(tmp_path, env_cfg, person, learner, hook, query="uncertain", threshold=0.1,
+                   decline_cooldown_s=5 / FPS)
+    try:
+        result = sess.run_round(0, min_steps=40)
+    finally:
+        sess.close()
+
+    assert events == ["start", "declined", "took over", "released", "quit"]
+    assert result.stopped_by == "quit"
+    ep = stored(tmp_path).episode(0)
+    assert ep.meta.extra["ended_by"] == "quit" and ep.truncated and not ep.terminated
+    infos = ep.infos
+    # step 0: asked and declined, the learner drove; then 5 steps of cool-down without questions
+    assert infos[0]["asked"] and infos[0]["actor"] == "learner"
+    assert [i["asked"] for i in infos[1:6]] == [False] * 5
+    # step 6: asked again (paused 3 frames), answered by taking over; person drove until release
+    assert frames_paused_at[0] >= 5 and frames_paused_at[6] >= 3
+    took = [t for t, i in enumerate(infos) if i["actor"] == PERSON]
+    assert took == list(range(6, asked_again_at[0])) and all(infos[t]["asked"] for t in took)
+    assert all(i["uncertainty"] == 1.0 for i in infos)
+    assert result.asked == sum(i["asked"] for i in infos) and result.labels == len(took) == len(ep) - 6
+
+
+def test_scripted_person_takes_over_where_the_learner_errs_and_hands_back(tmp_path):
+    from irlkit.experts import load_or_train_expert
+
+    env_cfg = cartpole(120)
+    obs_space, act_space = spaces_of(env_cfg)
+    expert = load_or_train_expert(env_cfg, progress=False).policy
+    person = ScriptedPerson(expert, act_space, hand_back_after=3)
+    learner = learner_for(env_cfg)
+    # a little training so that the learner is sometimes right, sometimes wrong
+    rng = np.random.default_rng(0)
+    demo_obs = rng.uniform(-0.2, 0.2, size=(64, 4)).astype(np.float32)
+    demo_acts = expert.predict(demo_obs, deterministic=True)[0]
+    learner.fit(demo_obs, demo_acts, demo_obs, np.zeros(64, bool), epochs=1, min_batches=20)
+    sess = session(tmp_path, env_cfg, person, learner, lambda s: None, realtime=False)
+    try:
+        result = sess.run_round(0, min_steps=240)
+    finally:
+        sess.close()
+    assert result.steps == 240 and 0 < result.labels < 240
+    takeovers = hand_backs = 0
+    for ep in stored(tmp_path).episodes():
+        assert ep.meta.device == "script:sb3-expert"
+        for t, info in enumerate(ep.infos):
+            expert_action = int(expert.predict(ep.obs[t], deterministic=True)[0])
+            before = ep.infos[t - 1]["actor"] if t else "learner"
+            if info["actor"] == PERSON:
+                assert info["given"] == expert_action == int(ep.acts[t])
+                takeovers += before != PERSON
+            else:
+                hand_backs += before == PERSON
+                if before != PERSON:  # the learner kept control only where it did what the expert does
+                    assert info["proposed"] == expert_action
+    assert takeovers >= 2 and hand_backs >= 1
+
+
+def test_gamepad_stick_takes_over_and_centring_it_hands_back(tmp_path):
+    env_cfg = cartpole(30)
+    keymap = parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1], env_name="cartpole")
+    pygame.display.init()
+    person = GamepadInput(keymap, fps=FPS, require_device=False)
+
+    def hook(status: Status) -> None:
+        if status.state is RecorderState.WAITING:
+            post_key(pygame.KEYDOWN, pygame.K_SPACE)
+        for step, value in ((5, 0.9), (12, 0.05)):
+            if status.step == step and not moved.get(step):
+                pygame.event.post(pygame.event.Event(pygame.JOYAXISMOTION, joy=0, instance_id=0, axis=0, value=value))
+                moved[step] = True
+
+    moved: dict[int, bool] = {}
+    sess = session(tmp_path, env_cfg, person, learner_for(env_cfg), hook)
+    try:
+        sess.run_round(0, min_steps=30)
+    finally:
+        sess.close()
+    ep = stored(tmp_path).episode(0)
+    assert [t for t, i in enumerate(ep.infos) if i["actor"] == PERSON] == list(range(5, 12))
+    assert all(int(ep.acts[t]) == 1 for t in range(5, 12))  # stick right pushes right (inside the dead zone: off)
+    assert ep.meta.device == "gamepad"
+
+
+def test_a_dataset_of_another_env_is_refused_before_the_window_opens(tmp_path):
+    mc = dataclasses.replace(load_env_config("mountain_car"), max_episode_steps=20)
+    store = DemoStore(tmp_path / "store")
+    env = make_env(mc)
+    store.create("corr", env_id=mc.id, observation_space=env.observation_space, action_space=env.action_space)
+    env.close()
+    env_cfg = cartpole(20)
+    with pytest.raises(IrlkitError, match="corr"):
+        session(tmp_path, env_cfg, KeyboardInput(parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1],
+                                                              env_name="cartpole"), fps=FPS),
+                learner_for(env_cfg), lambda s: None)
+
+
+# ------------------------------------------------------------------------------------------------
+# the command line: python -m irlkit algo=dagger expert=human, with the scripted person
+# ------------------------------------------------------------------------------------------------
+def cli(tmp_path: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "irlkit", "algo=dagger", "expert=human", "expert.input=scripted",
+            f"expert.store_root={tmp_path / 'store'}", "expert.dataset=cp_corr", "env.max_episode_steps=100",
+            "algo.use_demos=false", "algo.bc_epochs_per_round=2", "expert.min_batches_per_round=20",
+            "progress=false", "eval.episodes=2", "eval.curve_points=0", *overrides]
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+
+
+def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_them(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        cli(tmp_path, "operator=script-0", "algo.budget=300", "algo.round_steps=100", "expert.query=uncertain",
+            f"hydra.run.dir={run}"),
+        cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "round 2:" in proc.stderr
+    result = json.loads((run / "eval.json").read_text())
+    assert result["expert"] == "human" and result["query"] == "uncertain" and result["env_steps"] == 300
+    assert len(result["rounds"]) == 3 and result["rounds"][0]["labels"] == 100  # unsure of everything at first
+    assert 0 < result["asked_share"] <= 1 and result["asked_steps"] == sum(r["asked"] for r in result["rounds"])
+    ds = DemoStore(tmp_path / "store").open("cp_corr")
+    assert len(ds) == 3 and {m.source for m in ds.metas} == {"correction"} and {m.operator for m in ds.metas} == {"script-0"}
+    assert len(labelled_transitions(ds)[1]) == result["labels"]
+    assert (run / "policy.zip").exists()
+    # the corrections export like any dataset
+    out = subprocess.run([sys.executable, "-m", "irlkit.demos", "--root", str(tmp_path / "store"), "export",
+                          "--format", "imitation", "cp_corr", str(tmp_path / "exported")],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "exported" / "irlkit.json").read_text())
+
+
+def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        cli(tmp_path, "operator=script-1", "algo.budget=100000", "algo.round_steps=100", "expert.realtime=true",
+            "expert.fps=400", f"hydra.run.dir={run}"),
+        cwd=REPO, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    store = DemoStore(tmp_path / "store")
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if store.exists("cp_corr") and len(store.open("cp_corr")) >= 3:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no corrections were committed in 120 s")
+        proc.send_signal(signal.SIGKILL)  # no handler, no cleanup
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ds = store.open("cp_corr")
+    assert ds.validate() == []
+    kept = len(ds)
+    labels = sum(m.extra["labels"] for m in ds.metas)
+    assert kept >= 3 and labels > 0 and len(labelled_transitions(ds, operator="script-1")[1]) == labels
+
+    resumed = tmp_path / "resumed"
+    out = subprocess.run(
+        cli(tmp_path, "operator=script-1", "algo.budget=100", "algo.round_steps=100", "expert.resume=true",
+            f"hydra.run.dir={resumed}"),
+        cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads((resumed / "eval.json").read_text())
+    assert result["resumed_labels"] == labels
+    assert len(store.open("cp_corr")) == kept + 1
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ((), "operator=<alias>"),
+        (("operator=op-7", "expert.query=sometimes"), "expert.query='sometimes'"),
+        (("operator=op 7",), "operator"),
+    ],
+)
+def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message):
+    out = subprocess.run(cli(tmp_path, "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}", *overrides),
+                         cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert message in out.stderr and "Traceback" not in out.stderr
