@@ -203,7 +203,9 @@ def test_scripted_person_takes_over_where_the_learner_errs_and_hands_back(tmp_pa
             before = ep.infos[t - 1]["actor"] if t else "learner"
             if info["actor"] == PERSON:
                 assert info["given"] == expert_action == int(ep.acts[t])
-                takeovers += before != PERSON
+                if before != PERSON:  # a take-over: only where the learner was about to do otherwise
+                    assert info["proposed"] != expert_action
+                    takeovers += 1
             else:
                 hand_backs += before == PERSON
                 if before != PERSON:  # the learner kept control only where it did what the expert does
