@@ -1,0 +1,142 @@
+"""Benchmark: expert labels needed to reach the expert's score, HG-DAgger vs imitation's DAgger.
+
+Every run is the real command line (`python -m irlkit algo=dagger ...`), one after another:
+- `dagger`: imitation's SimpleDAggerTrainer with the SB3 expert (`expert=sb3`); the expert labels
+  every state the rollouts visit, so labels = env steps.
+- `hg`: HG-DAgger with the scripted person (`expert=human expert.input=scripted`) taking over in the
+  corrections window (SDL dummy driver) wherever the learner's action differs from the expert's;
+  labels = the steps it drove.
+- `uncertain`: the same person, but the learner asks (ensemble disagreement > threshold) and the
+  person drives only when asked.
+
+Same env, seeds, budget (env steps), round size, BC settings and no initial demos for all three.
+After each round the learning curve (`curve.csv`, `eval.curve_episodes` episodes on fixed seeds)
+gives the return; the labels spent by then come from `eval.json`. Reported per method: labels at
+the first round whose normalized score reaches `--target` (default 0.95, the expert level), the
+final normalized score (`eval.episodes` unseen episodes), and the share of steps asked.
+
+    SDL_VIDEODRIVER=dummy python bench/corrections.py --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.Namespace) -> list[str]:
+    rounds = args.budget // args.round_steps
+    cmd = [
+        sys.executable, "-m", "irlkit", "algo=dagger", f"env={args.env}", "env.n_envs=1", f"seed={seed}",
+        f"algo.budget={args.budget}", f"algo.round_steps={args.round_steps}", "algo.use_demos=false",
+        f"algo.bc_epochs_per_round={args.bc_epochs}", f"eval.curve_points={rounds}",
+        f"eval.curve_episodes={args.curve_episodes}", f"eval.episodes={args.eval_episodes}", "progress=false",
+        f"hydra.run.dir={run_dir}",
+    ]
+    if method == "dagger":
+        return cmd + ["expert=sb3"]
+    return cmd + [
+        "expert=human", "expert.input=scripted", "operator=scripted-expert", f"expert.store_root={store}",
+        f"expert.dataset=bench_{method}_{seed}", "expert.min_batches_per_round=0",
+        f"expert.query={'always' if method == 'hg' else 'uncertain'}", f"expert.threshold={args.threshold}",
+    ]
+
+
+def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
+    """Per curve point: env steps, labels spent by then, normalized score."""
+    result = json.loads((run_dir / "eval.json").read_text())
+    lo, hi = result["random_return"], result["demo_return"]
+    rows = list(csv.DictReader(open(run_dir / "curve.csv")))
+    out = []
+    for row in rows:
+        steps = int(row["env_steps"])
+        if method == "dagger":
+            labels = steps  # the SB3 expert labels every visited state
+        else:
+            labels, seen = 0, 0
+            for r in result["rounds"]:
+                seen += r["steps"]
+                if seen > steps:
+                    break
+                labels += r["labels"]
+        out.append({"env_steps": steps, "labels": labels,
+                    "normalized": (float(row["return_mean"]) - lo) / (hi - lo)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="cartpole")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=["dagger", "hg", "uncertain"])
+    parser.add_argument("--budget", type=int, default=5000)
+    parser.add_argument("--round-steps", type=int, default=500)
+    parser.add_argument("--bc-epochs", type=int, default=10)
+    parser.add_argument("--threshold", type=float, default=0.1)
+    parser.add_argument("--curve-episodes", type=int, default=5)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--target", type=float, default=0.95)
+    parser.add_argument("--out", type=Path, default=None, help="folder for the runs (default: a temporary one)")
+    args = parser.parse_args()
+
+    out = args.out or Path(tempfile.mkdtemp(prefix="irlkit-bench-corrections-"))
+    env = {**os.environ, "SDL_VIDEODRIVER": os.environ.get("SDL_VIDEODRIVER", "dummy")}
+    table: dict[str, list[dict[str, Any]]] = {m: [] for m in args.methods}
+    for seed in args.seeds:
+        for method in args.methods:
+            run_dir = out / f"{method}-seed{seed}"
+            t0 = time.time()
+            proc = subprocess.run(command(method, seed, run_dir, out / "store", args), cwd=REPO, env=env,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
+            result = json.loads((run_dir / "eval.json").read_text())
+            curve = labels_curve(method, run_dir)
+            reached: Optional[int] = next((p["labels"] for p in curve if p["normalized"] >= args.target), None)
+            row = {
+                "seed": seed,
+                "labels_to_target": reached,
+                "final_normalized": result["normalized_score"],
+                "labels_total": result.get("labels", result["env_steps"]),
+                "asked_share": result.get("asked_share"),
+                "wall_s": round(time.time() - t0, 1),
+                "curve": curve,
+            }
+            table[method].append(row)
+            print(f"{method:9s} seed {seed}: labels to {args.target:g} = {reached}, final normalized "
+                  f"{row['final_normalized']:.3f}, labels {row['labels_total']}, asked share {row['asked_share']}, "
+                  f"{row['wall_s']} s", flush=True)
+    (out / "summary.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "table": table},
+                                                 indent=1))
+    print(f"\nruns and summary.json in {out}\n")
+    print("| method | labels to reach the expert's score (per seed) | mean | final normalized score (mean) | asked share |")
+    print("|---|---|---|---|---|")
+    means: dict[str, Optional[float]] = {}
+    for method, rows in table.items():
+        reached = [r["labels_to_target"] for r in rows]
+        ok = [x for x in reached if x is not None]
+        means[method] = sum(ok) / len(ok) if len(ok) == len(reached) and ok else None
+        final = sum(r["final_normalized"] for r in rows) / len(rows)
+        asked = [r["asked_share"] for r in rows if r["asked_share"] is not None]
+        print(f"| {method} | {', '.join(str(x) for x in reached)} | {means[method] if means[method] is not None else 'not all reached'} "
+              f"| {final:.3f} | {sum(asked) / len(asked):.3f} |" if asked else
+              f"| {method} | {', '.join(str(x) for x in reached)} | {means[method] if means[method] is not None else 'not all reached'} "
+              f"| {final:.3f} | - |")
+    if means.get("dagger") and means.get("hg"):
+        print(f"\nDAgger / HG-DAgger labels: {means['dagger'] / means['hg']:.2f}x")
+    if means.get("hg") and means.get("uncertain"):
+        print(f"HG-DAgger / uncertainty-triggered labels: {means['hg'] / means['uncertain']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
