@@ -42,7 +42,7 @@ class EvalConfig:
     video: bool = False
     """Also write video.mp4 (or video.gif without ffmpeg) of the first episodes."""
     video_episodes: int = 2
-    curve_points: int = 10
+    curve_points: int = 5
     """Times during training to measure the return for the learning curve (0 = none)."""
     curve_episodes: int = 2
 
