@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -199,10 +200,13 @@ def aggregate_scores(
     def mean_and_iqm(x: np.ndarray) -> np.ndarray:
         return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
 
-    points, intervals = rly.get_interval_estimates(
-        scores, mean_and_iqm, reps=reps, confidence_interval_size=confidence,
-        random_state=np.random.RandomState(seed),
-    )
+    with warnings.catch_warnings():
+        # arch 7 deprecates the random_state that rliable 1.2 passes; the numbers are unaffected
+        warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
+        points, intervals = rly.get_interval_estimates(
+            scores, mean_and_iqm, reps=reps, confidence_interval_size=confidence,
+            random_state=np.random.RandomState(seed),
+        )
     return {a: (points[a], intervals[a]) for a in scores}
 
 
