@@ -113,6 +113,11 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
     after = json.loads((tmp_path / "eval.json").read_text())
     assert after["episodes"] == 3 and after["wall_s"] == before["wall_s"]
     assert after["returns"] == before["returns"][:3]  # same fixed evaluation seeds
+    pytest.importorskip("imageio", reason="video needs the video extra (imageio, imageio-ffmpeg)")
+    proc = run_cli(["-m", "irlkit.evaluate", f"run={tmp_path}", "episodes=1", "video=true"])
+    assert proc.returncode == 0, proc.stderr
+    video = tmp_path / json.loads((tmp_path / "eval.json").read_text())["video"]
+    assert video.exists() and video.stat().st_size > 1000
 
 
 @pytest.mark.parametrize(
