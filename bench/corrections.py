@@ -49,6 +49,7 @@ def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.N
         "expert=human", "expert.input=scripted", "operator=scripted-expert", f"expert.store_root={store}",
         f"expert.dataset=bench_{method}_{seed}", "expert.min_batches_per_round=0",
         f"expert.query={'always' if method == 'hg' else 'uncertain'}", f"expert.threshold={args.threshold}",
+        f"expert.hand_back_after={args.hand_back_after}", f"expert.ensemble={args.ensemble}",
     ]
 
 
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--round-steps", type=int, default=500)
     parser.add_argument("--bc-epochs", type=int, default=10)
     parser.add_argument("--threshold", type=float, default=0.1)
+    parser.add_argument("--hand-back-after", type=int, default=3)
+    parser.add_argument("--ensemble", type=int, default=5)
     parser.add_argument("--curve-episodes", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--target", type=float, default=0.95)

@@ -60,7 +60,10 @@ class HumanExpertConfig:
     """BC gradient batches at least per round: a few dozen labels need more than a few epochs."""
     hand_back_after: int = 3
     """Scripted person only: hands control back after this many consecutive steps on which the
-    learner proposes what the expert would do."""
+    learner proposes an action the expert accepts."""
+    accept_prob: float = 0.2
+    """Scripted person only (discrete actions): it accepts the learner's action when the expert's
+    policy gives it at least this probability, and takes over otherwise (query=always)."""
     seed: Optional[int] = None
     """Seeds the per-episode env seeds; default the run's seed."""
     max_window: list[int] = dataclasses.field(default_factory=lambda: [960, 640])

@@ -120,7 +120,7 @@ class HGDAggerTrainer(Trainer):
 
             expert = load_or_train_expert(ctx.env_cfg, seed=self._cfg.expert_seed)
             return ScriptedPerson(expert.policy, ctx.action_space, query=human.query,
-                                  hand_back_after=human.hand_back_after)
+                                  hand_back_after=human.hand_back_after, accept_prob=human.accept_prob)
         keymap = parse_keymap(ctx.env_cfg.teleop, ctx.action_space, env_name=ctx.env_cfg.name, env_id=ctx.env_cfg.id)
         fps = human.fps or 30.0
         if human.input == "gamepad":

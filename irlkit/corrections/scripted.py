@@ -5,12 +5,17 @@ Benchmarks and tests need the human path without a human. `ScriptedPerson` is a 
 HG-DAgger: when to take over and when to hand back.
 
 - query=always (HG-DAgger): it takes over as soon as the learner proposes an action the expert
-  would not take, the way a person watching steps in when the learner starts to go wrong.
+  finds bad, the way a person watching steps in when the learner starts to go wrong. "Bad" is
+  judged by the expert's own policy: for discrete actions, a probability below `accept_prob` (half
+  of CartPole's states are ones where the expert itself is near 50/50 between pushing left and
+  right: a person would not step in there); for experts without an action distribution (DQN), any
+  action other than the expert's.
 - query=uncertain: it never steps in by itself; it drives only when the learner asks.
 
 Either way it hands back after `hand_back_after` consecutive steps on which the learner's proposal
-matches the expert's action again (a person does not tap a key for a single frame). Continuous
-actions match when they differ by at most `tolerance` of half the action range.
+is acceptable again (a person does not tap a key for a single frame). Continuous actions are
+acceptable when they differ from the expert's by at most `tolerance` of half the action range. While
+it drives, its action is the expert's deterministic one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch as th
 from gymnasium import spaces
 
 from irlkit.corrections.uncertainty import Proposal
@@ -34,6 +40,7 @@ class ScriptedPerson(ScriptedInput):
         *,
         query: str = "always",
         hand_back_after: int = 3,
+        accept_prob: float = 0.2,
         tolerance: float = 0.1,
         name: str = "script:sb3-expert",
     ):
@@ -43,6 +50,7 @@ class ScriptedPerson(ScriptedInput):
         self.query = query
         self.hand_back_after = hand_back_after
         self.tolerance = tolerance
+        self.accept_prob = accept_prob
         self.holding = False
         self._agreeing = 0
         self.takeovers = 0
@@ -52,16 +60,25 @@ class ScriptedPerson(ScriptedInput):
         action, _ = self.expert.predict(obs, deterministic=True)
         return action
 
-    def agrees(self, proposed: Any, expert_action: Any) -> bool:
+    def acceptable(self, obs: Any, proposed: Any, expert_action: Any) -> bool:
+        """Would the expert let the learner take `proposed` in `obs`?"""
         if isinstance(self.action_space, spaces.Discrete):
-            return int(np.asarray(proposed)) == int(np.asarray(expert_action))
+            if int(np.asarray(proposed)) == int(np.asarray(expert_action)):
+                return True
+            get_distribution = getattr(self.expert, "get_distribution", None)
+            if get_distribution is None:  # e.g. DQN: only its own action is good
+                return False
+            with th.no_grad():
+                obs_t, _ = self.expert.obs_to_tensor(obs)
+                probs = get_distribution(obs_t).distribution.probs[0]
+            return float(probs[int(np.asarray(proposed))]) >= self.accept_prob
         half = (self.action_space.high - self.action_space.low) / 2.0
         diff = np.abs(np.asarray(proposed, dtype=np.float64) - np.asarray(expert_action, dtype=np.float64)) / half
         return bool(np.all(diff <= self.tolerance))
 
     def engaged(self, obs: Any, proposal: Proposal, asked: bool) -> bool:
         """Take over, keep driving, or hand back, for the step from `obs`."""
-        agrees = self.agrees(proposal.action, self._expert_action(obs))
+        agrees = self.acceptable(obs, proposal.action, self._expert_action(obs))
         if self.holding:
             self._agreeing = self._agreeing + 1 if agrees else 0
             if self._agreeing >= self.hand_back_after:
