@@ -106,6 +106,22 @@ def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tm
     assert {(r["algo"], r["env"]) for r in _rows(out)} == {("gail", "cartpole"), ("preference", "cartpole")}
 
 
+def test_report_command_rebuilds_the_same_rows(smoke: Path, tmp_path: Path) -> None:
+    proc = run_cli(["-m", "irlkit.bench.report", str(smoke), "--out", str(tmp_path / "again")], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "again" / "results.csv", newline="") as f:
+        again = list(csv.DictReader(f))
+    assert again == _rows(smoke)
+
+
+def test_bench_config_typos_fail_before_anything_runs(tmp_path: Path) -> None:
+    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", "seeds=abc", f"out={tmp_path}"], timeout=60)
+    assert proc.returncode != 0 and "seeds" in proc.stderr
+    proc = run_cli(["-m", "irlkit.bench", "suite=nonesuch", f"out={tmp_path}"], timeout=60)
+    assert proc.returncode != 0 and "nonesuch" in proc.stderr
+    assert not any(tmp_path.iterdir()), "a run started despite the bad config"
+
+
 # ------------------------------------------------------------------------------------------------
 # the maths, against hand-computed values
 # ------------------------------------------------------------------------------------------------
