@@ -7,7 +7,8 @@ page the person has open elsewhere from talking to the server through DNS rebind
 
 API (all JSON):
     GET  /api/state?annotator=A            progress and the session's state
-    GET  /api/next?annotator=A&wait=S      the next pair for A, waiting up to S seconds (long poll)
+    GET  /api/next?annotator=A&wait=S&known=STATE   the next pair for A, waiting up to S seconds
+                                           or until the state differs from STATE (long poll)
     POST /api/label  {"pair_id", "label", "annotator"}   commit a label (left/right/equal/skip)
     GET  /clips/<file>                     a clip (mp4/webp/gif), with byte ranges for <video>
 
@@ -130,7 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
                 wait = float(q.get("wait", "0"))
             except ValueError:
                 raise RequestError(400, f"wait={q.get('wait')!r} is not a number of seconds") from None
-            return self._send_json(200, session.next_pair(annotator, wait))
+            known = q.get("known") or None
+            return self._send_json(200, session.next_pair(annotator, wait, known))
         if path == "/favicon.ico":
             self.send_response(204)
             self.send_header("Content-Length", "0")

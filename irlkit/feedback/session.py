@@ -184,8 +184,11 @@ class LabelSession:
             return op
         return None
 
-    def next_pair(self, annotator: str, wait_s: float) -> dict[str, Any]:
-        """The next pair this annotator should label, waiting up to `wait_s` for one to be ready."""
+    def next_pair(self, annotator: str, wait_s: float, known: Optional[str] = None) -> dict[str, Any]:
+        """The next pair this annotator should label, waiting up to `wait_s` for one to be ready.
+
+        A long poll: it also returns as soon as the state to show differs from `known` (what the
+        page shows now), so the page says "waiting" the moment a round is fully labelled."""
         deadline = time.monotonic() + max(0.0, min(wait_s, 60.0))
         with self._cond:
             while True:
@@ -194,16 +197,15 @@ class LabelSession:
                     break
                 if self.state == "done":
                     return {"state": "done", "progress": self._progress(annotator)}
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    if op is not None:
-                        state = "rendering"
-                    elif self.each_annotator and self.state == "labelling":
-                        state = "finished"  # this annotator has labelled every open pair
-                    else:
-                        state = "waiting"
+                if op is not None:
+                    state = "rendering"
+                elif self.each_annotator and self.state == "labelling":
+                    state = "finished"  # this annotator has labelled every open pair
+                else:
+                    state = "waiting"
+                if deadline - time.monotonic() <= 0 or (known is not None and known != state):
                     return {"state": state, "progress": self._progress(annotator)}
-                self._cond.wait(timeout=left)
+                self._cond.wait(timeout=deadline - time.monotonic())
             key = (op.pair_id, annotator)
             if key not in self._served:
                 self._served[key] = (utc_now(), time.monotonic())

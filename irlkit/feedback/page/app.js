@@ -87,7 +87,8 @@ async function poll() {
       if (current) { await sleep(50); continue; }
       let res;
       try {
-        res = await fetch(`/api/next?annotator=${encodeURIComponent(alias)}&wait=20`, { cache: "no-store" });
+        const known = encodeURIComponent(document.body.dataset.state || "");
+        res = await fetch(`/api/next?annotator=${encodeURIComponent(alias)}&wait=20&known=${known}`, { cache: "no-store" });
       } catch (err) {
         setState("offline", "Lost the connection to the training run (has it stopped?). Retrying…", "error");
         await sleep(2000);
