@@ -105,10 +105,12 @@ def main() -> None:
                 sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
             result = json.loads((run_dir / "eval.json").read_text())
             curve = labels_curve(method, run_dir)
-            reached: Optional[int] = next((p["labels"] for p in curve if p["normalized"] >= args.target), None)
+            hit = next((p for p in curve if p["normalized"] >= args.target), None)
+            reached: Optional[int] = hit["labels"] if hit else None
             row = {
                 "seed": seed,
                 "labels_to_target": reached,
+                "env_steps_to_target": hit["env_steps"] if hit else None,
                 "final_normalized": result["normalized_score"],
                 "labels_total": result.get("labels", result["env_steps"]),
                 "asked_share": result.get("asked_share"),

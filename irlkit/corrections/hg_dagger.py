@@ -122,7 +122,7 @@ class HGDAggerTrainer(Trainer):
             return ScriptedPerson(expert.policy, ctx.action_space, query=human.query,
                                   hand_back_after=human.hand_back_after, accept_prob=human.accept_prob)
         keymap = parse_keymap(ctx.env_cfg.teleop, ctx.action_space, env_name=ctx.env_cfg.name, env_id=ctx.env_cfg.id)
-        fps = human.fps or 30.0
+        fps = human.fps or _render_fps(ctx.env_cfg)  # ramped keys count in steps of the window's rate
         if human.input == "gamepad":
             return GamepadInput(keymap, fps=fps)
         return KeyboardInput(keymap, fps=fps)
@@ -206,6 +206,16 @@ class HGDAggerTrainer(Trainer):
             "rounds": self.rounds,
             "stopped_by": self.stopped_by,
         }
+
+
+def _render_fps(env_cfg: Any) -> float:
+    from irlkit.envs import make_env
+
+    env = make_env(env_cfg)
+    try:
+        return float(env.metadata.get("render_fps") or 30.0)
+    finally:
+        env.close()
 
 
 def build_hg_dagger(cfg: DAggerConfig, ctx: RunContext) -> HGDAggerTrainer:
