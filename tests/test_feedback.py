@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import REPO, run_cli
+
 from irlkit.envs import load_env_config, make_venv
 from irlkit.errors import IrlkitError, StoreError
 from irlkit.feedback.gatherer import (
@@ -36,7 +36,12 @@ from irlkit.feedback.gatherer import (
 )
 from irlkit.feedback.server import LabelServer, check_loopback
 from irlkit.feedback.stats import agreement, annotator_stats, cohen_kappa
-from irlkit.store.preferences import LabelConflict, PreferenceDataset, create_preferences, open_preferences
+from irlkit.store.preferences import (
+    LabelConflict,
+    PreferenceDataset,
+    create_preferences,
+    open_preferences,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,3 +514,23 @@ def test_human_run_over_http_finishes_and_stores_every_label(tmp_path: Path, sto
     assert any(f.suffix == ".mp4" for f in (run_dir / "clips").iterdir())
     text = "".join(output)
     assert "round 3/3: 1/1 labelled (tester: right)" in text and "5 answers, 1 skipped" in text
+
+
+def test_clips_show_the_env_itself_where_it_can_be_reposed():
+    """CartPole and MountainCar frames are the env's renderer in the observed state, not charts."""
+    from irlkit.feedback.clips import FrameRenderer, chart_frame
+
+    for name in ("cartpole", "mountain_car"):
+        renderer = FrameRenderer(load_env_config(name))
+        try:
+            assert renderer.exact, f"{name} fell back to observation charts"
+            obs, _ = renderer._env.reset(seed=3)
+            moved = np.array(obs, dtype=np.float64)
+            moved[0] += 0.5 if name == "cartpole" else -0.4  # cart position / car position
+            a, b = renderer.frames(np.stack([obs, moved]))
+            assert a.shape == b.shape and a.shape[0] % 2 == 0 and a.shape[1] % 2 == 0
+            assert np.abs(a.astype(int) - b.astype(int)).sum() > 0, "a different state must draw a different frame"
+        finally:
+            renderer.close()
+    bars = chart_frame(np.array([0.0, 1.0]), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
+    assert bars.shape == (200, 300, 3) and (bars[:, :150] != bars[:, 150:]).any()

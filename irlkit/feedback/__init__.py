@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from irlkit.algos.preference import GATHERERS, PreferenceConfig
 from irlkit.algos.base import RunContext
+from irlkit.algos.preference import GATHERERS, PreferenceConfig
 
 
 def _human(cfg: PreferenceConfig, feedback: dict[str, Any], ctx: RunContext) -> Any:

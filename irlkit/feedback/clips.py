@@ -43,7 +43,13 @@ def _set_acrobot(env: Any, obs: np.ndarray) -> None:
 
 def state_setter_for(env: Any) -> Optional[StateSetter]:
     """How to put `env.unwrapped` into the state an observation shows, or None if unknown."""
-    from gymnasium.envs.classic_control import AcrobotEnv, CartPoleEnv, Continuous_MountainCarEnv, MountainCarEnv, PendulumEnv
+    from gymnasium.envs.classic_control import (
+        AcrobotEnv,
+        CartPoleEnv,
+        Continuous_MountainCarEnv,
+        MountainCarEnv,
+        PendulumEnv,
+    )
 
     u = env.unwrapped
     if isinstance(u, (CartPoleEnv, MountainCarEnv, Continuous_MountainCarEnv)):
@@ -80,14 +86,14 @@ class FrameRenderer:
     def __init__(self, env_cfg: EnvConfig, *, stride: int = 2):
         self.stride = max(1, int(stride))
         self._env = make_env(env_cfg, render_mode="rgb_array")
-        self._env.reset(seed=0)
+        first_obs, _ = self._env.reset(seed=0)
         self._setter = state_setter_for(self._env)
         space = self._env.observation_space
         self._low = np.asarray(getattr(space, "low", -np.ones(space.shape or (1,))), dtype=np.float64)
         self._high = np.asarray(getattr(space, "high", np.ones(space.shape or (1,))), dtype=np.float64)
         if self._setter is not None:
             try:  # some renderers fail under numpy 2 (Pendulum in gymnasium 0.29.1): fall back to charts
-                self._setter(self._env.unwrapped, np.asarray(self._env.observation_space.sample()))
+                self._setter(self._env.unwrapped, np.asarray(first_obs))
                 self._env.render()
             except Exception:  # noqa: BLE001  (any renderer failure means: draw charts instead)
                 self._setter = None

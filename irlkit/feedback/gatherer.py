@@ -36,7 +36,13 @@ from irlkit.feedback.config import HumanFeedbackConfig, feedback_config
 from irlkit.feedback.server import LabelServer
 from irlkit.feedback.session import LabelSession
 from irlkit.store.episode import check_operator
-from irlkit.store.preferences import LABEL_PREFERENCE, Fragment, LabelRecord, PreferenceDataset, create_preferences
+from irlkit.store.preferences import (
+    LABEL_PREFERENCE,
+    Fragment,
+    LabelRecord,
+    PreferenceDataset,
+    create_preferences,
+)
 
 
 class SkippablePreferenceDataset(pc.PreferenceDataset):

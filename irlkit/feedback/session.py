@@ -19,7 +19,12 @@ import numpy as np
 from irlkit.errors import StoreError
 from irlkit.feedback.clips import ClipJob, ClipPair
 from irlkit.store.episode import check_operator, utc_now
-from irlkit.store.preferences import LABELS, LabelConflict, LabelRecord, PreferenceDataset
+from irlkit.store.preferences import (
+    LABELS,
+    LabelConflict,
+    LabelRecord,
+    PreferenceDataset,
+)
 
 
 class RequestError(Exception):

@@ -53,7 +53,13 @@ from irlkit.store.dataset import (
 )
 from irlkit.store.episode import check_operator, utc_now
 from irlkit.store.root import DemoStore, check_name, looks_like_path
-from irlkit.store.spaces import describe_space, space_from_json, space_to_json, spaces_match, storage_dtype
+from irlkit.store.spaces import (
+    describe_space,
+    space_from_json,
+    space_to_json,
+    spaces_match,
+    storage_dtype,
+)
 
 PREFERENCE_SCHEMA_VERSION = 1
 """Bumped whenever the preference dataset layout changes in a way an older reader would misread."""
