@@ -135,6 +135,8 @@ class PreferenceConfig:
     exploration_frac: float = 0.05
     reward_epochs: int = 3
     reward_lr: float = 1e-3
+    reward_use_action: bool = True
+    """Let the reward model see the action; a state-only model generalises better from few labels."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
     query_schedule: str = "hyperbolic"
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)

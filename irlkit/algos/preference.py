@@ -71,6 +71,7 @@ def make_reward_net(cfg: PreferenceConfig, observation_space: Any, action_space:
         action_space,
         hid_sizes=tuple(cfg.reward_net_arch),
         normalize_input_layer=networks.RunningNorm,
+        use_action=cfg.reward_use_action,
     )
 
 
