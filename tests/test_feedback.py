@@ -534,3 +534,55 @@ def test_clips_show_the_env_itself_where_it_can_be_reposed():
             renderer.close()
     bars = chart_frame(np.array([0.0, 1.0]), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     assert bars.shape == (200, 300, 3) and (bars[:, :150] != bars[:, 150:]).any()
+
+
+def _start_human_run(run_dir: Path, *extra: str) -> tuple[subprocess.Popen, str, list[str]]:
+    cmd = [sys.executable, "-m", "irlkit", *TINY, "feedback=human", "feedback.port=0", "feedback.annotator=tester",
+           "feedback.dataset=restart", f"hydra.run.dir={run_dir}", *extra]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    output: list[str] = []
+    for line in proc.stdout:
+        output.append(line)
+        m = re.search(r"Open the labelling page: (\S+)", line)
+        if m:
+            threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()  # type: ignore[arg-type]
+            return proc, m.group(1), output
+    proc.wait()
+    raise AssertionError("".join(output)[-3000:])
+
+
+def _label_some(url: str, n: int, label: str) -> list[str]:
+    done: list[str] = []
+    deadline = time.time() + 120
+    while len(done) < n and time.time() < deadline:
+        status, nxt = request(url + "api/next?annotator=tester&wait=10")
+        if nxt.get("state") == "done":
+            break
+        if nxt.get("state") == "pair":
+            assert post_label(url, {"pair_id": nxt["pair"]["pair_id"], "label": label, "annotator": "tester"})[0] == 200
+            done.append(nxt["pair"]["pair_id"])
+    return done
+
+
+def test_killed_human_run_resumes_from_its_labels(tmp_path: Path, store_root: Path):
+    """SIGKILL mid-round, run the same command again: nothing labelled is asked again."""
+    proc, url, output = _start_human_run(tmp_path / "run1")
+    first = _label_some(url, 3, "left")  # round 1 (2 pairs) and one pair of round 2
+    assert len(first) == 3
+    proc.kill()
+    proc.wait()
+    stored = open_preferences("restart", root=store_root)
+    assert {r.pair_id for r in stored.labels()} == set(first)
+    round2 = [p.pair_id for p in stored.pairs(iteration=1)]
+    assert len(round2) == 3 and first[2] in round2
+
+    proc, url, output = _start_human_run(tmp_path / "run2")
+    second = _label_some(url, 10, "right")
+    assert proc.wait(timeout=120) == 0, "".join(output)[-3000:]
+    assert "resuming round 1/3: 2 pairs stored, 2 already labelled" in "".join(output)
+    assert "resuming round 2/3: 3 pairs stored, 1 already labelled" in "".join(output)
+    assert not set(first) & set(second), "a labelled pair was asked again"
+    assert set(second[:2]) == set(round2) - {first[2]} and len(second) == 3
+    stored.refresh()
+    assert len(stored.pairs()) == 6 and len(stored.labels()) == 6

@@ -224,6 +224,10 @@ def make_human_gatherer(cfg: Any, feedback: dict[str, Any], ctx: Any) -> HumanPr
         port=fb.port, clip_fps=fb.clip_fps, clip_format=fb.clip_format, clip_stride=fb.clip_stride,
     )
     key = run_key(ctx.env_cfg.id, ctx.seed, cfg)
+    others = {p.run for p in dataset.pairs()} - {key}
+    if others and fb.resume:
+        _say(f"note: {dataset.name!r} holds pairs of {len(others)} other run(s) (another seed or algorithm config); "
+             "this run starts its own rounds. Train on all saved labels with feedback=dataset.")
     _say(f"labelling page: {server.url}  (pairs and labels go to {dataset.path}; run key {key})")
     print(f"Open the labelling page: {server.url}", flush=True)
     if fb.open_browser:
