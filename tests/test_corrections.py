@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from irlkit.corrections.scripted import ScriptedPerson  # noqa: E402
 from irlkit.corrections.session import CorrectionSession, SessionConfig  # noqa: E402
-from irlkit.corrections.stores import PERSON, labelled_transitions  # noqa: E402
+from irlkit.corrections.stores import PERSON, correction_stats, labelled_transitions  # noqa: E402
 from irlkit.corrections.uncertainty import BCLearner  # noqa: E402
 from irlkit.envs import load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
@@ -286,6 +286,9 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
     ds = DemoStore(tmp_path / "store").open("cp_corr")
     assert len(ds) == 3 and {m.source for m in ds.metas} == {"correction"} and {m.operator for m in ds.metas} == {"script-0"}
     assert len(labelled_transitions(ds)[1]) == result["labels"]
+    stats = correction_stats(ds, operator="script-0")
+    assert (stats["steps"], stats["labels"], stats["asked"]) == (300, result["labels"], result["asked_steps"])
+    assert stats["asked_share"] == pytest.approx(result["asked_share"])
     assert (run / "policy.zip").exists()
     # the corrections export like any dataset
     out = subprocess.run([sys.executable, "-m", "irlkit.demos", "--root", str(tmp_path / "store"), "export",
