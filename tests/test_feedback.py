@@ -437,8 +437,10 @@ def test_stats_per_annotator_and_agreement_on_shared_pairs(tmp_path: Path, store
     data = json.loads(cli.stdout)
     assert data["summary"]["labels"] == 13
     assert {(r["a"], r["b"]): r["kappa"] for r in data["agreement"]}[("alice", "bob")] == pytest.approx(0.58333, abs=1e-4)
-    table = run_cli(["-m", "irlkit.feedback", "stats", "shared"])
-    assert "alice / bob" in table.stdout and "0.58" in table.stdout
+    from irlkit.feedback.stats import format_stats
+
+    table = format_stats(ds)
+    assert "alice / bob" in table and "0.58" in table and "80%" in table
     missing = run_cli(["-m", "irlkit.feedback", "stats", "nope"])
     assert missing.returncode == 2 and "no preference dataset named 'nope'" in missing.stderr
 
@@ -586,3 +588,17 @@ def test_killed_human_run_resumes_from_its_labels(tmp_path: Path, store_root: Pa
     assert set(second[:2]) == set(round2) - {first[2]} and len(second) == 3
     stored.refresh()
     assert len(stored.pairs()) == 6 and len(stored.labels()) == 6
+
+
+def test_server_survives_a_body_that_never_arrives(serving, monkeypatch: pytest.MonkeyPatch):
+    from irlkit.feedback import server as server_module
+
+    monkeypatch.setattr(server_module._Handler, "timeout", 1)
+    url, ds, ids, _ = serving
+    t0 = time.time()
+    status, body = request(url + "api/label", "POST", b'{"pair_id": "',
+                           {"Content-Type": "application/json", "Content-Length": "100"})
+    assert status == 408 and "did not arrive" in body["error"]
+    assert time.time() - t0 < 10
+    assert post_label(url, {"pair_id": ids[1], "label": "right", "annotator": "dan"})[0] == 200
+    assert [r.label for r in open_preferences(str(ds.path)).labels()] == ["right"]

@@ -60,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: "LabelServer"  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
     server_version = "irlkit-feedback"
+    timeout = 30
+    """Seconds a socket read may block: a client that announces a body and never sends it
+    frees its thread instead of holding it forever."""
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the page polls; stay quiet)
         return
@@ -100,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(err.status, err.reason)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as err:  # noqa: BLE001  (a bug must answer 500, not drop the page's request)
+            self._error(500, f"internal error: {type(err).__name__}: {err}")
 
     def do_HEAD(self) -> None:  # noqa: N802
         self.do_GET()
@@ -179,9 +184,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._post()
         except RequestError as err:
-            self._error(err.status, err.reason, close=err.status in (411, 413))
+            self._error(err.status, err.reason, close=err.status in (408, 411, 413))
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as err:  # noqa: BLE001
+            self._error(500, f"internal error: {type(err).__name__}: {err}; the label was not recorded", close=True)
 
     def _post(self) -> None:
         if not self._host_ok():
@@ -201,7 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             raise RequestError(413, f"body of {length} bytes is over the {MAX_BODY}-byte limit for a label")
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        raw = self.rfile.read(length)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            raise RequestError(408, f"the {length}-byte body did not arrive within {self.timeout} s") from None
+        if len(raw) < length:
+            raise RequestError(400, f"the body ended after {len(raw)} of {length} bytes")
         if ctype != "application/json":
             raise RequestError(415, f"send the label as application/json, not {ctype or 'no content type'}")
         try:

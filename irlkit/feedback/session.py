@@ -247,6 +247,8 @@ class LabelSession:
                 raise RequestError(409, str(err)) from None
             except StoreError as err:
                 raise RequestError(400, str(err)) from None
+            except OSError as err:  # disk full, permissions: say so; nothing was recorded
+                raise RequestError(500, f"the label could not be saved ({err}); it was not recorded, try again") from None
             op.labels[annotator] = label
             self._labelled_in_batch += 1
             self._total_labels += 1
