@@ -119,6 +119,16 @@ class HumanPreferenceGatherer(AttachableGatherer):
         self.skipped = 0
 
     def __call__(self, fragment_pairs: Sequence[TrajectoryWithRewPair]) -> np.ndarray:
+        try:
+            return self._gather(fragment_pairs)
+        except KeyboardInterrupt:
+            raise IrlkitError(
+                f"stopped while waiting for labels. Every label given so far is saved in {self.dataset.path}; run the "
+                "same command again to resume (labelled pairs are not asked again), or train on them with "
+                f"feedback=dataset feedback.dataset={self.dataset.name}"
+            ) from None
+
+    def _gather(self, fragment_pairs: Sequence[TrajectoryWithRewPair]) -> np.ndarray:
         k = self.calls
         self.calls += 1
         self.dataset.refresh()
