@@ -57,7 +57,8 @@ def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
     """Per curve point: env steps, labels spent by then, normalized score."""
     result = json.loads((run_dir / "eval.json").read_text())
     lo, hi = result["random_return"], result["demo_return"]
-    rows = list(csv.DictReader(open(run_dir / "curve.csv")))
+    with open(run_dir / "curve.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     out = []
     for row in rows:
         steps = int(row["env_steps"])

@@ -227,7 +227,7 @@ class CorrectionSession:
         cfg = self.config
         result = RoundResult(round=round_no)
         period = 1.0 / self.fps
-        cooldown_steps = int(round(cfg.decline_cooldown_s * self.fps))
+        cooldown_steps = round(cfg.decline_cooldown_s * self.fps)
         state = RecorderState.WAITING
         asking = False
         seed = int(self._seeds.integers(0, 2**31 - 1))
@@ -239,7 +239,6 @@ class CorrectionSession:
         ret, started, no_ask_until = 0.0, "", 0
         pending_ask = False
         proposal: Optional[Proposal] = None
-        actor = LEARNER
         self.person.reset()
         deadline = time.perf_counter()
 
@@ -289,17 +288,16 @@ class CorrectionSession:
             buf_obs, buf_acts, buf_rews, buf_infos = [], [], [], []
 
         def restart() -> None:
-            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, proposal, no_ask_until, actor
+            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, proposal, no_ask_until
             seed = int(self._seeds.integers(0, 2**31 - 1))
             obs, _ = self.env.reset(seed=seed)
             buf_obs = [np.array(obs, copy=True)]
-            ret, asking, pending_ask, proposal, no_ask_until, actor = 0.0, False, False, None, 0, LEARNER
+            ret, asking, pending_ask, proposal, no_ask_until = 0.0, False, False, None, 0
             state = RecorderState.WAITING
             self._person_driving = False
             self.person.reset()
 
         while True:
-            tick = time.perf_counter()
             self._frame += 1
             status = Status(
                 state=RecorderState.PAUSED if asking else state,
@@ -408,8 +406,8 @@ class CorrectionSession:
             doubt = f"  learner's doubt {proposal.uncertainty:.2f} (asks above {cfg.threshold:g})"
         self.hud = [
             head,
-            f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
-            f"all rounds {self.total_labels}  asked {self.total_asked}",
+            (f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
+             f"all rounds {self.total_labels}  asked {self.total_asked}"),
             f"operator {cfg.operator}  query {cfg.query}{doubt}",
             f"take over: hold {self.person.legend() or 'a driving key'}; release to hand back",
             LEGEND,
