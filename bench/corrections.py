@@ -9,7 +9,8 @@ Every run is the real command line (`python -m irlkit algo=dagger ...`), one aft
 - `uncertain`: the same person, but the learner asks (ensemble disagreement > threshold) and the
   person drives only when asked.
 
-Same env, seeds, budget (env steps), round size, BC settings and no initial demos for all three.
+Same env, seeds, budget (env steps), round size, BC settings and initial demos (none by default;
+`--demo-episodes N` starts all three from N shipped expert episodes, not counted as labels).
 After each round the learning curve (`curve.csv`, `eval.curve_episodes` episodes on fixed seeds)
 gives the return; the labels spent by then come from `eval.json`. Reported per method: labels at
 the first round whose normalized score reaches `--target` (default 0.95, the expert level), the
@@ -38,7 +39,9 @@ def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.N
     rounds = args.budget // args.round_steps
     cmd = [
         sys.executable, "-m", "irlkit", "algo=dagger", f"env={args.env}", "env.n_envs=1", f"seed={seed}",
-        f"algo.budget={args.budget}", f"algo.round_steps={args.round_steps}", "algo.use_demos=false",
+        f"algo.budget={args.budget}", f"algo.round_steps={args.round_steps}",
+        *(["algo.use_demos=true", f"select.max_episodes={args.demo_episodes}"] if args.demo_episodes
+          else ["algo.use_demos=false"]),
         f"algo.bc_epochs_per_round={args.bc_epochs}", f"eval.curve_points={rounds}",
         f"eval.curve_episodes={args.curve_episodes}", f"eval.episodes={args.eval_episodes}", "progress=false",
         f"hydra.run.dir={run_dir}",
@@ -87,6 +90,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.1)
     parser.add_argument("--hand-back-after", type=int, default=3)
     parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--demo-episodes", type=int, default=0,
+                        help="start every method from this many of the env's shipped expert demos (not counted as labels)")
     parser.add_argument("--curve-episodes", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--target", type=float, default=0.95)
