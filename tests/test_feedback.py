@@ -534,6 +534,14 @@ def test_clips_show_the_env_itself_where_it_can_be_reposed():
             assert np.abs(a.astype(int) - b.astype(int)).sum() > 0, "a different state must draw a different frame"
         finally:
             renderer.close()
+    # seals' CartPole never ends an episode: a cart far off the track is drawn at the edge, marked red
+    renderer = FrameRenderer(load_env_config("cartpole"))
+    try:
+        (far_right,) = renderer.frames(np.array([[10.0, 0.0, 0.1, 0.0]]))
+        assert (far_right[:, -3] == (220, 40, 40)).all() and not (far_right[:, 3] == (220, 40, 40)).all()
+        assert (far_right[:, :-6] < 100).any(), "the cart is still drawn"
+    finally:
+        renderer.close()
     bars = chart_frame(np.array([0.0, 1.0]), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     assert bars.shape == (200, 300, 3) and (bars[:, :150] != bars[:, 150:]).any()
 

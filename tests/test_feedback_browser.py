@@ -76,9 +76,15 @@ def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
                 pair_id = page.get_attribute("#pair", "data-pair-id")
                 assert pair_id
                 # both clips are real H.264 videos that the browser decodes, loops and plays in step
-                info = page.evaluate("""() => [...document.querySelectorAll('#pair video')].map(v => (
-                    {ready: v.readyState, loop: v.loop, duration: v.duration, w: v.videoWidth, err: v.error && v.error.code}))""")
+                info = page.evaluate("""() => [...document.querySelectorAll('#pair video')].map(v => {
+                    const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+                    const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+                    const d = g.getImageData(0, 0, c.width, c.height).data; let drawn = 0;
+                    for (let k = 0; k < d.length; k += 4) if (d[k] < 128 || d[k + 1] < 128) drawn++;
+                    return {ready: v.readyState, loop: v.loop, duration: v.duration, w: v.videoWidth, drawn,
+                            err: v.error && v.error.code}; })""")
                 assert len(info) == 2 and all(v["ready"] >= 2 and v["loop"] and v["w"] > 0 and v["err"] is None for v in info), info
+                assert all(v["drawn"] > 50 for v in info), f"a clip shows nothing (cart or pole not drawn): {info}"
                 assert info[0]["duration"] == pytest.approx(info[1]["duration"])
                 assert re.search(r"Iteration \d of 3", page.inner_text("#batch"))
                 assert re.search(r"Labelled \d+ of \d+", page.inner_text("#count"))

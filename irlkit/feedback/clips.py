@@ -3,7 +3,8 @@
 A fragment is a list of observations, not a replayable episode (no reset seed), so frames are
 drawn by putting the env's physical state back from each observation. For the classic-control
 envs whose state is their observation (CartPole, MountainCar) or follows from it (Pendulum,
-Acrobot) that is exact. Any other env gets a plain chart of the observation vector per step, so a
+Acrobot) that is exact; a CartPole cart beyond the picture is drawn at its edge, with the edge
+marked red. Any other env gets a plain chart of the observation vector per step, so a
 person still sees how the fragments differ; `state_setter_for` is where to add an env.
 
 Encoding: H.264 in an .mp4 through imageio-ffmpeg (about 0.15 s for 50 small frames with the
@@ -26,19 +27,35 @@ import numpy as np
 from irlkit.envs import EnvConfig, make_env
 from irlkit.errors import IrlkitError
 
-StateSetter = Callable[[Any, np.ndarray], None]
+StateSetter = Callable[[Any, np.ndarray], Optional[int]]
+"""Puts the env into an observation's state; returns -1/+1 when the thing shown is off the left/right
+edge of the picture (it is then drawn at the edge, and the edge is marked), else None."""
 
 
-def _set_identity(env: Any, obs: np.ndarray) -> None:
+def _set_identity(env: Any, obs: np.ndarray) -> Optional[int]:
     env.state = np.array(obs, dtype=np.float64)
+    return None
 
 
-def _set_pendulum(env: Any, obs: np.ndarray) -> None:
+def _set_cartpole(env: Any, obs: np.ndarray) -> Optional[int]:
+    # gymnasium draws x in [-x_threshold, x_threshold] only; seals' CartPole never ends an episode,
+    # so a learner's cart often drives out of the picture. Keep it at the edge and mark that edge.
+    state = np.array(obs, dtype=np.float64)
+    limit = float(getattr(env, "x_threshold", 2.4)) - 0.2  # half a cart's width inside the picture
+    edge = None if abs(state[0]) <= limit else (1 if state[0] > 0 else -1)
+    state[0] = float(np.clip(state[0], -limit, limit))
+    env.state = state
+    return edge
+
+
+def _set_pendulum(env: Any, obs: np.ndarray) -> Optional[int]:
     env.state = np.array([math.atan2(float(obs[1]), float(obs[0])), float(obs[2])])
+    return None
 
 
-def _set_acrobot(env: Any, obs: np.ndarray) -> None:
+def _set_acrobot(env: Any, obs: np.ndarray) -> Optional[int]:
     env.state = np.array([math.atan2(obs[1], obs[0]), math.atan2(obs[3], obs[2]), obs[4], obs[5]], dtype=np.float64)
+    return None
 
 
 def state_setter_for(env: Any) -> Optional[StateSetter]:
@@ -52,7 +69,9 @@ def state_setter_for(env: Any) -> Optional[StateSetter]:
     )
 
     u = env.unwrapped
-    if isinstance(u, (CartPoleEnv, MountainCarEnv, Continuous_MountainCarEnv)):
+    if isinstance(u, CartPoleEnv):
+        return _set_cartpole
+    if isinstance(u, (MountainCarEnv, Continuous_MountainCarEnv)):
         return _set_identity
     if isinstance(u, PendulumEnv):
         return _set_pendulum
@@ -107,9 +126,11 @@ class FrameRenderer:
         out = []
         for o in np.asarray(obs):
             if self._setter is not None:
-                self._setter(self._env.unwrapped, o)
-                frame = np.asarray(self._env.render())[..., :3]
-                frame = frame[:: self.stride, :: self.stride]
+                edge = self._setter(self._env.unwrapped, o)
+                frame = np.array(self._env.render())[..., :3][:: self.stride, :: self.stride]
+                if edge is not None:  # a red band on the side the cart left the picture
+                    band = slice(0, 6) if edge < 0 else slice(frame.shape[1] - 6, frame.shape[1])
+                    frame[:, band] = (220, 40, 40)
             else:
                 frame = chart_frame(o, self._low, self._high)
             out.append(_even(np.ascontiguousarray(frame)))

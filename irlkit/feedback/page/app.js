@@ -21,7 +21,7 @@ function setState(state, text, cls) {
 function showProgress(p) {
   if (!p) return;
   $("batch").textContent = p.batch ? `Iteration ${p.batch} of ${p.batches}` : "";
-  $("count").textContent = `Labelled ${p.labelled} of ${p.asked}` + (p.batch ? " in this iteration" : "");
+  $("count").textContent = p.asked ? `Labelled ${p.labelled} of ${p.asked}` + (p.batch ? " in this iteration" : "") : "";
   $("total").textContent = `${p.total_labels} labels this session`;
   if (p.annotator) fixedAlias = p.annotator;
 }
@@ -150,6 +150,7 @@ function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 function askAlias(error) {
   alias = null;
   hidePair();
+  $("who").hidden = true;
   $("alias-form").hidden = false;
   $("alias-error").textContent = error || "";
   setState("alias", "Choose an alias to start labelling.");
@@ -159,6 +160,7 @@ function askAlias(error) {
 function useAlias(a) {
   alias = a;
   $("alias-shown").textContent = a;
+  $("who").hidden = false;
   $("alias-form").hidden = true;
   $("change-alias").hidden = !!fixedAlias;
   poll();
