@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,24 +37,31 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "irlkit", f"algo={algo}", f"seed={seed}", "progress=false",
                        f"hydra.run.dir={run_dir}", *args.overrides]
                 t0 = time.time()
+                cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 wall = time.time() - t0
+                cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
                 if proc.returncode != 0:
                     print(proc.stderr, file=sys.stderr)
                     raise SystemExit(f"{' '.join(cmd)} failed")
                 ev = json.loads((run_dir / "eval.json").read_text())
-                rows.append((algo, seed, ev["normalized_score"], ev["return_mean"], ev["env_steps"], ev["wall_s"], wall))
+                rows.append((algo, seed, ev["normalized_score"], ev["return_mean"], ev["env_steps"], ev["wall_s"], wall, cpu))
                 print(f"{algo:5s} seed {seed}: normalized {ev['normalized_score']:.3f}  return {ev['return_mean']:.1f}  "
-                      f"env steps {ev['env_steps']}  train {ev['wall_s']:.1f} s  whole command {wall:.1f} s", flush=True)
-    print("\n| algo | seeds | normalized score (mean, min) | whole command wall s (mean, max) | target |")
-    print("|---|---|---|---|---|")
+                      f"env steps {ev['env_steps']}  train {ev['wall_s']:.1f} s  whole command {wall:.1f} s (CPU {cpu:.1f} s)",
+                      flush=True)
+    load = os.getloadavg()[0]
+    print(f"\n(1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores; CPU s = user + sys of the"
+          " command, which does not grow with other jobs' load)")
+    print("| algo | seeds | normalized score (mean, min) | whole command wall s (mean, max) | CPU s (mean, max) | target |")
+    print("|---|---|---|---|---|---|")
     for algo in args.algos:
         mine = [r for r in rows if r[0] == algo]
-        scores, walls = [r[2] for r in mine], [r[6] for r in mine]
+        scores, walls, cpus = [r[2] for r in mine], [r[6] for r in mine], [r[7] for r in mine]
         goal = TARGETS.get(algo)
         target = f"≥ {goal[0]} in ≤ {goal[1]:.0f} s" if goal else "-"
         print(f"| {algo} | {len(mine)} | {statistics.mean(scores):.3f}, {min(scores):.3f} | "
-              f"{statistics.mean(walls):.1f}, {max(walls):.1f} | {target} |")
+              f"{statistics.mean(walls):.1f}, {max(walls):.1f} | {statistics.mean(cpus):.1f}, {max(cpus):.1f} | {target} |")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,13 @@ from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo, set_learn
 from irlkit.algos.configs import AdversarialConfig
 
 
+def _decay(progress: float, start: float) -> float:
+    """1 until `start`, then linearly down to 0 at the end of the budget."""
+    if progress <= start:
+        return 1.0
+    return max(0.0, 1.0 - (progress - start) / (1.0 - start))
+
+
 def make_reward_net(cfg: AdversarialConfig, kind: str, observation_space, action_space) -> RewardNet:
     """The discriminator's reward net; also used to rebuild it from a saved state dict."""
     norm = networks.RunningNorm if cfg.normalize_input else None
@@ -102,7 +109,7 @@ class AdversarialIRLTrainer(Trainer):
         n_rounds = max(1, budget // per_round)
         for r in range(n_rounds):
             if self._cfg.ppo.anneal_lr:
-                set_learning_rate(self._gen, self._cfg.ppo.learning_rate * (1 - r / n_rounds))
+                set_learning_rate(self._gen, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start))
             self._adv.train_gen(per_round)
             for _ in range(self._adv.n_disc_updates_per_round):
                 with networks.training(self._adv.reward_train):

@@ -33,6 +33,8 @@ class PPOConfig:
     anneal_lr: bool = False
     """Decay the learning rate linearly to zero over the run's budget. SB3's own schedules cannot
     do this here: the adversarial loop calls `learn()` once per round, restarting their clock."""
+    anneal_start: float = 0.0
+    """Fraction of the budget spent at the full learning rate before the decay begins."""
 
 
 @dataclasses.dataclass
