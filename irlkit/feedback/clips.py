@@ -107,6 +107,12 @@ class FrameRenderer:
         self._env = make_env(env_cfg, render_mode="rgb_array")
         first_obs, _ = self._env.reset(seed=0)
         self._setter = state_setter_for(self._env)
+        u = self._env.unwrapped
+        if self.stride > 1 and hasattr(u, "screen_width") and hasattr(u, "screen_height") and getattr(u, "screen", None) is None:
+            # Classic-control envs draw at their screen size: drawing at the clip's size is 4x cheaper
+            # than drawing big and dropping pixels (0.4 vs 1.6 ms a CartPole frame here).
+            u.screen_width, u.screen_height = u.screen_width // self.stride, u.screen_height // self.stride
+            self.stride = 1
         space = self._env.observation_space
         self._low = np.asarray(getattr(space, "low", -np.ones(space.shape or (1,))), dtype=np.float64)
         self._high = np.asarray(getattr(space, "high", np.ones(space.shape or (1,))), dtype=np.float64)
