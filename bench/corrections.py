@@ -62,11 +62,16 @@ def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
     lo, hi = result["random_return"], result["demo_return"]
     with open(run_dir / "curve.csv", newline="") as f:
         rows = list(csv.DictReader(f))
+    dagger_totals = _dagger_round_totals(run_dir) if method == "dagger" else []
     out = []
-    for row in rows:
+    for k, row in enumerate(rows):
         steps = int(row["env_steps"])
         if method == "dagger":
-            labels = steps  # the SB3 expert labels every visited state
+            # The SB3 expert labels every visited state. Steps are counted from the rollouts imitation
+            # saved: irlkit's DAggerTrainer over-counts its first round by the initial demos' length
+            # when algo.use_demos is on (its "before" count goes negative), which would inflate labels.
+            steps = dagger_totals[k] if k < len(dagger_totals) else steps
+            labels = steps
         else:
             labels, seen = 0, 0
             for r in result["rounds"]:
@@ -77,6 +82,20 @@ def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
         out.append({"env_steps": steps, "labels": labels,
                     "normalized": (float(row["return_mean"]) - lo) / (hi - lo)})
     return out
+
+
+def _dagger_round_totals(run_dir: Path) -> list[int]:
+    """Env steps labelled by the expert after each DAgger round: the rollouts imitation saved per
+    round (`dagger/demos/round-NNN/`), the initial demos (`initial_data-*`) left out."""
+    from imitation.data import serialize
+
+    totals, total = [], 0
+    for round_dir in sorted((run_dir / "dagger" / "demos").glob("round-*")):
+        for path in sorted(round_dir.iterdir()):
+            if not path.name.startswith("initial_data"):
+                total += sum(len(t) for t in serialize.load(path))
+        totals.append(total)
+    return totals
 
 
 def main() -> None:
