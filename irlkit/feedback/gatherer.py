@@ -192,9 +192,11 @@ def _say(text: str) -> None:
     print(f"irlkit.feedback: {text}", file=sys.stderr, flush=True)
 
 
-def _print_label(rounds_of: LabelSession) -> Any:
+def _print_label(session: LabelSession) -> Any:
+    """Terminal progress, one line per label (the page shows the same numbers)."""
+
     def on_label(rec: LabelRecord) -> None:
-        p = rounds_of.progress()
+        p = session.progress(rec.annotator if session.each_annotator else None)
         where = f"round {p['batch']}/{p['batches']}: " if p.get("batch") else ""
         _say(f"{where}{p['labelled']}/{p['asked']} labelled ({rec.annotator}: {rec.label})")
 
@@ -208,10 +210,9 @@ def start_labelling(dataset: PreferenceDataset, env_cfg: Any, clip_dir: Path, *,
     holder: dict[str, LabelSession] = {}
     worker = ClipWorker(env_cfg, clip_dir, fps=clip_fps, fmt=clip_format, stride=clip_stride,
                         on_ready=lambda c: holder["s"].clip_ready(c), on_error=lambda p, e: holder["s"].clip_failed(p, e))
-    session = LabelSession(dataset, worker.submit, each_annotator=each_annotator, annotator=annotator)
+    on_label = None if quiet else (lambda rec: _print_label(holder["s"])(rec))
+    session = LabelSession(dataset, worker.submit, each_annotator=each_annotator, annotator=annotator, on_label=on_label)
     holder["s"] = session
-    if not quiet:
-        session._on_label = _print_label(session)
     server = LabelServer(session, clip_dir, host=host, port=port).start()
     atexit.register(worker.close)
     atexit.register(server.stop)
