@@ -122,6 +122,20 @@ def test_bench_config_typos_fail_before_anything_runs(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir()), "a run started despite the bad config"
 
 
+def test_a_run_whose_config_changed_is_trained_again(smoke: Path) -> None:
+    # last of the smoke tests: it retrains bc-cartpole with another learning rate
+    bc = smoke / "bc-cartpole-seed0"
+    before = json.loads((bc / "eval.json").read_text())
+    other = (smoke / "dagger-cartpole-seed0" / "eval.json").stat().st_mtime_ns
+    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={smoke}", "cell=bc-cartpole", "report=false",
+                    'overrides=["algo.learning_rate=0.003"]'], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "config changed since it ran" in proc.stdout
+    assert "learning_rate: 0.003" in (bc / "config.yaml").read_text()
+    assert json.loads((bc / "eval.json").read_text())["wall_s"] != before["wall_s"]
+    assert (smoke / "dagger-cartpole-seed0" / "eval.json").stat().st_mtime_ns == other
+
+
 # ------------------------------------------------------------------------------------------------
 # the maths, against hand-computed values
 # ------------------------------------------------------------------------------------------------
@@ -177,3 +191,14 @@ def test_cell_table_prints_mean_ci_and_seed_count() -> None:
     recs = [_rec("gail", "cartpole", s, v) for s, v in enumerate([1.0, 2.0, 3.0, 4.0])]
     lines = cell_table(recs, "normalized_score", ["gail"], ["cartpole", "pendulum"])
     assert lines[2] == "| gail | 2.50 ± 2.05 (n=4) |  |"
+
+
+def test_a_finished_run_is_reused_only_with_the_same_settings() -> None:
+    from irlkit.bench.__main__ import same_settings
+
+    ran = "algo:\n  name: gail\n  ppo:\n    n_steps: 256\nseed: 0\n"
+    assert same_settings(ran, ran)
+    # a setting added to a schema after the run (it could not record it) is not a change
+    assert same_settings(ran, ran + "torch_threads: 1\n")
+    assert not same_settings(ran, ran.replace("256", "128"))  # a changed value
+    assert not same_settings(ran + "select:\n  operator: alice\n", ran)  # a setting gone

@@ -6,8 +6,9 @@ local processes; submitit_slurm: SLURM jobs; ray: a Ray cluster), and each job c
 training config for its (algo, env, seed) and trains into `<out>/<cell>-seed<N>/` exactly as
 `python -m irlkit` would. When every job has returned, `report.ReportCallback` writes the report.
 
-Resuming: a job whose folder already holds an `eval.json` for the same budget is skipped; a folder
-without one (a killed run) is emptied and trained again, so nothing is ever half-counted.
+Resuming: a job whose folder already holds an `eval.json` from the same resolved training config is
+skipped; a folder without one (a killed run), or from another config, is emptied and trained again,
+so nothing is ever half-counted or reported under a config it did not run with.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ _KEEP = {".hydra"}
 """What Hydra writes into the run folder before the job starts: kept when a killed run is redone."""
 
 
-def finished_result(run_dir: Path, *, budget: Optional[int]) -> Optional[dict[str, Any]]:
-    """The run's eval.json if it finished with the wanted budget (None = any budget), else None."""
+def finished_result(run_dir: Path, *, budget: Optional[int], config_yaml: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The run's eval.json if it finished with the wanted budget (None = any budget) and, when
+    `config_yaml` is given, from exactly that resolved training config; else None (redo it)."""
     path = run_dir / EVAL_FILE
     if not path.is_file():
         return None
@@ -53,7 +55,33 @@ def finished_result(run_dir: Path, *, budget: Optional[int]) -> Optional[dict[st
         return None  # unreadable: treat as unfinished and redo
     if budget is not None and int(result.get("budget", -1)) != budget:
         return None
+    if config_yaml is not None:
+        saved = run_dir / "config.yaml"
+        if not saved.is_file() or not same_settings(saved.read_text(), config_yaml):
+            return None
     return result
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): node}
+
+
+def same_settings(saved_yaml: str, wanted_yaml: str) -> bool:
+    """Whether a finished run's config.yaml says what the wanted config says.
+
+    Every setting the run recorded must have the wanted value. Settings the run did not record
+    were added to irlkit's schemas after it ran (with defaults that keep the old behaviour) and do
+    not invalidate it; otherwise every schema addition would force a whole benchmark to rerun."""
+    import yaml
+
+    saved = _flatten(yaml.safe_load(saved_yaml) or {})
+    wanted = _flatten(yaml.safe_load(wanted_yaml) or {})
+    return all(key in wanted and wanted[key] == value for key, value in saved.items())
 
 
 def clear_run_dir(run_dir: Path) -> None:
@@ -82,10 +110,15 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     train_cfg = compose(config_name="config", overrides=overrides)
     budget = int(train_cfg.algo.budget)
 
-    done = finished_result(run_dir, budget=budget)
+    # the same text train_from_config writes into the run's config.yaml: a run is reused only if
+    # it was trained from exactly this config (suite, overrides, tuned algo_env values, defaults)
+    config_yaml = OmegaConf.to_yaml(train_cfg, resolve=True)
+    done = finished_result(run_dir, budget=budget, config_yaml=config_yaml)
     if done is not None:
         print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: finished earlier, skipped ({run_dir})")
         return done.get("normalized_score")
+    if (run_dir / EVAL_FILE).is_file():
+        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: its config changed since it ran; training it again")
     clear_run_dir(run_dir)
     (run_dir / "overrides.txt").write_text("\n".join(overrides) + "\n")
     try:
