@@ -349,3 +349,12 @@ def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message)
                          cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_person_without_a_display_is_told_so_instead_of_waiting_at_an_unseen_window(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    cmd = [a for a in cli(tmp_path, "operator=op-7", "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}")
+           if a != "expert.input=scripted"]
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "no display to show the corrections window on" in out.stderr and "xvfb-run" in out.stderr

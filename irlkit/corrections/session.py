@@ -173,6 +173,7 @@ class CorrectionSession:
                 max_size=tuple(config.max_window),
                 hud_lines=5,
             )
+            self._refuse_invisible_window()
         except BaseException:
             self.env.close()
             raise
@@ -191,6 +192,21 @@ class CorrectionSession:
         self.hud: list[str] = []
         """The HUD lines drawn in the latest frame (tests read them)."""
         self._person_driving = False
+
+    def _refuse_invisible_window(self) -> None:
+        """Without a display SDL quietly falls back to its `offscreen` driver: a person would wait
+        for a window that never shows. Only a scripted person may drive an unseen window (or one on
+        a driver chosen on purpose with SDL_VIDEODRIVER)."""
+        import os
+
+        import pygame
+
+        from irlkit.teleop.window import NO_DISPLAY_HINT
+
+        scripted = callable(getattr(self.person, "engaged", None))
+        if pygame.display.get_driver() == "offscreen" and not os.environ.get("SDL_VIDEODRIVER") and not scripted:
+            self.window.close()
+            raise IrlkitError(f"no display to show the corrections window on. {NO_DISPLAY_HINT}")
 
     # ---- store ------------------------------------------------------------------------------
     @property
