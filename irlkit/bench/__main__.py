@@ -107,7 +107,10 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     cell = cfg.suite.cells[cfg.cell]
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = training_overrides(cfg.suite, cell, algo=algo, env=env, seed=int(cfg.seed), extra=list(cfg.overrides))
-    train_cfg = compose(config_name="config", overrides=overrides)
+    try:
+        train_cfg = compose(config_name="config", overrides=overrides)
+    except Exception:  # e.g. a tuned conf/algo_env file naming a key this irlkit lacks: record, go on
+        return _failed(cfg, run_dir, "composing its training config")
     budget = int(train_cfg.algo.budget)
 
     # the same text train_from_config writes into the run's config.yaml: a run is reused only if
@@ -124,10 +127,17 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     try:
         result = train_entry.train_from_config(train_cfg)
     except Exception:  # one failed run must not stop a long benchmark: record it, go on
-        (run_dir / ERROR_FILE).write_text(traceback.format_exc())
-        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
-        return None
+        return _failed(cfg, run_dir, "training")
     return result.get("normalized_score")
+
+
+def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
+    """Record a failed job in its folder (the report lists it; the next run of the command retries
+    it) instead of letting one bad job end the whole sweep."""
+    (run_dir / EVAL_FILE).unlink(missing_ok=True)
+    (run_dir / ERROR_FILE).write_text(f"failed while {stage}\n\n{traceback.format_exc()}")
+    print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
+    return None
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
