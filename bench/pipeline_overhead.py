@@ -29,6 +29,8 @@ def plain_imitation(algo: str, budget: int, seed: int, cfg) -> float:
     from imitation.algorithms.adversarial.airl import AIRL
     from imitation.algorithms.adversarial.gail import GAIL
     from imitation.data.wrappers import RolloutInfoWrapper
+    import seals  # noqa: F401  (registers seals/CartPole-v0)
+    from imitation.util import logger as imit_logger
     from imitation.util.util import make_vec_env
     from stable_baselines3 import PPO
 
@@ -48,9 +50,11 @@ def plain_imitation(algo: str, budget: int, seed: int, cfg) -> float:
     reward_net = make_reward_net(cfg, algo, venv.observation_space, venv.action_space)
     cls = AIRL if algo == "airl" else GAIL
     with tempfile.TemporaryDirectory() as tmp:
+        # The same log outputs irlkit writes (CSV and TensorBoard), not imitation's stdout tables.
+        logger = imit_logger.configure(folder=tmp, format_strs=["csv", "tensorboard"])
         trainer = cls(demonstrations=demos, demo_batch_size=cfg.demo_batch_size, venv=venv, gen_algo=learner,
                       reward_net=reward_net, n_disc_updates_per_round=cfg.n_disc_updates_per_round,
-                      disc_opt_kwargs={"lr": cfg.disc_lr}, log_dir=tmp)
+                      disc_opt_kwargs={"lr": cfg.disc_lr}, log_dir=tmp, custom_logger=logger)
         t0 = time.time()
         trainer.train(budget)
         return time.time() - t0

@@ -66,9 +66,10 @@ class DAggerTrainer(Trainer):
     def _labelled_steps(self) -> int:
         """Expert-labelled steps gathered so far (the dataset's own demos not counted).
 
-        imitation's train() loads every round's demos before retraining, so `_all_demos` is
-        current after each call."""
-        return sum(len(t) for t in self._dagger._all_demos) - self._initial_steps
+        imitation's train() loads every round's demos (the dataset's as round 0) before retraining,
+        so `_all_demos` is current after each call; before the first call it is still empty."""
+        loaded = sum(len(t) for t in self._dagger._all_demos)
+        return loaded - self._initial_steps if loaded else 0
 
     @property
     def policy(self):

@@ -7,6 +7,7 @@ one here (for benchmarks), a person in the browser or a saved preference dataset
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -49,20 +50,25 @@ def _synthetic(cfg: PreferenceConfig, feedback: dict[str, Any], ctx: RunContext)
     return ScaledSyntheticGatherer(float(feedback.get("noise", 0.1)), ctx.rng, ctx.logger)
 
 
-GATHERERS: dict[str, GathererFactory] = {"synthetic": _synthetic}
-"""Annotators by name; `irlkit.feedback` adds `human` and `dataset` when imported."""
+GATHERERS: dict[str, GathererFactory | str] = {
+    "synthetic": _synthetic,
+    "human": "irlkit.feedback.gatherer:make_human_gatherer",
+    "dataset": "irlkit.feedback.dataset_gatherer:make_dataset_gatherer",
+}
+"""Annotators by name: a factory, or its `module:function` path (imported only when chosen, so
+the web server and clip rendering cost nothing to runs that do not use them)."""
 
 
 def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
-    try:
-        import irlkit.feedback  # noqa: F401  (registers the human and dataset annotators)
-    except ImportError:
-        pass
     feedback = dict(ctx.feedback or {"kind": "synthetic"})
     kind = feedback.get("kind", "synthetic")
     if kind not in GATHERERS:
         raise IrlkitError(f"feedback={kind!r} is not a known annotator; choose one of {sorted(GATHERERS)}")
-    return GATHERERS[kind](cfg, feedback, ctx)
+    factory = GATHERERS[kind]
+    if isinstance(factory, str):
+        module, name = factory.split(":")
+        factory = getattr(importlib.import_module(module), name)
+    return factory(cfg, feedback, ctx)
 
 
 def make_reward_net(cfg: PreferenceConfig, observation_space: Any, action_space: Any) -> BasicRewardNet:
