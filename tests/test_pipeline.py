@@ -170,7 +170,7 @@ def test_installed_wheel_finds_conf_and_demos(tmp_path: Path) -> None:
     import sys
 
     wheel_dir = tmp_path / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(REPO)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
                    check=True, capture_output=True)
     wheel = next(wheel_dir.glob("irlkit-*.whl"))
     target = tmp_path / "site"
