@@ -134,7 +134,6 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
 def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
     """Record a failed job in its folder (the report lists it; the next run of the command retries
     it) instead of letting one bad job end the whole sweep."""
-    (run_dir / EVAL_FILE).unlink(missing_ok=True)
     (run_dir / ERROR_FILE).write_text(f"failed while {stage}\n\n{traceback.format_exc()}")
     print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
     return None

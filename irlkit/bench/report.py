@@ -434,7 +434,8 @@ class ReportCallback:
         swept_seeds = _swept_values(config, "seed")
         if swept_seeds:
             seeds = sorted(int(s) for s in swept_seeds)
-        command = "python -m irlkit.bench " + " ".join(config.hydra.overrides.task)
+        launcher = [o for o in config.hydra.overrides.hydra if o.startswith(("hydra/launcher", "hydra.launcher"))]
+        command = "python -m irlkit.bench " + " ".join([*config.hydra.overrides.task, *launcher])
         path = write_report(
             Path(config.out), cells=cells, seeds=seeds, title=f"Benchmark report: suite `{config.suite.name}`",
             description=config.suite.description, command=command.strip(),
