@@ -4,7 +4,9 @@
   Student-t CI, dots = the individual seeds; a last panel with each algorithm's aggregate IQM and
   mean with their stratified-bootstrap CIs.
 - `curves.png`: learning curves from each run's `curve.csv`, one panel per env, normalized by
-  that run's own demo and random returns. The x axis is the share of the training budget spent,
+  that run's own demo and random returns, and a star at the end for the final evaluation (its
+  own episodes and seeds; a curve can stop short of the budget when the budget is not a whole
+  number of rollouts). The x axis is the share of the training budget spent,
   because BC's budget is batches and it samples no env steps at all; the legend gives each
   algorithm's budget and unit.
 """
@@ -120,6 +122,9 @@ def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
             ax.plot(xs, ys.mean(axis=0), "o-", ms=3, color=colors[algo], label=f"{algo} ({runs[0].budget:,} {unit})")
             if len(curves) > 1:
                 ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=colors[algo], alpha=0.15)
+            finals = [r.normalized_score for r in runs if not math.isnan(r.normalized_score)]
+            if finals:  # the final evaluation (more episodes, other seeds than the curve points)
+                ax.plot([1.0], [float(np.mean(finals))], "*", ms=9, color=colors[algo], mec="black", mew=0.5)
         ax.set_title(env)
         ax.set_xlabel("share of training budget")
         ax.set_ylabel("normalized return")
@@ -128,7 +133,8 @@ def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
         ax.legend(fontsize=6, loc="best")
     for ax in list(axes.flat)[len(envs):]:
         ax.set_visible(False)
-    fig.suptitle("learning curves: mean over seeds, band = min–max", fontsize=9)
+    fig.suptitle("learning curves (curve.csv): mean over seeds, band = min–max; ★ = final evaluation (eval.json), mean over seeds",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
