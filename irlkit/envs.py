@@ -20,11 +20,11 @@ from irlkit.errors import IrlkitError
 _ENV_PACKAGES = {"seals/": "seals"}
 _EXTRAS_HINT = {
     "LunarLander": "pip install 'box2d' (gymnasium's box2d-py pin does not build here; the box2d wheel does)",
-    "seals/Ant": "pip install 'mujoco>=2.3,<4'",
-    "seals/HalfCheetah": "pip install 'mujoco>=2.3,<4'",
-    "seals/Hopper": "pip install 'mujoco>=2.3,<4'",
-    "seals/Swimmer": "pip install 'mujoco>=2.3,<4'",
-    "seals/Walker2d": "pip install 'mujoco>=2.3,<4'",
+    "seals/Ant": "pip install 'irlkit[mujoco]' (MuJoCo)",
+    "seals/HalfCheetah": "pip install 'irlkit[mujoco]' (MuJoCo)",
+    "seals/Hopper": "pip install 'irlkit[mujoco]' (MuJoCo)",
+    "seals/Swimmer": "pip install 'irlkit[mujoco]' (MuJoCo)",
+    "seals/Walker2d": "pip install 'irlkit[mujoco]' (MuJoCo)",
 }
 
 
@@ -60,6 +60,14 @@ def _import_env_package(env_id: str) -> None:
     for prefix, module in _ENV_PACKAGES.items():
         if env_id.startswith(prefix):
             importlib.import_module(module)
+
+
+def extra_hint(env_id: str) -> str:
+    """`: pip install …` for envs that need a package irlkit does not install, else ''."""
+    for key, hint in _EXTRAS_HINT.items():
+        if key in env_id:
+            return f": {hint}"
+    return ""
 
 
 def _explain(env_id: str, err: Exception) -> IrlkitError:

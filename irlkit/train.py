@@ -20,7 +20,7 @@ import numpy as np
 
 from irlkit import __version__
 from irlkit.algos import ALGORITHMS
-from irlkit.envs import EnvConfig, make_venv
+from irlkit.envs import EnvConfig, extra_hint, make_venv
 from irlkit.errors import IrlkitError
 from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
 from irlkit.store import Dataset, DemoStore
@@ -92,6 +92,14 @@ def run_training(
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
     seed_everything(seed)
 
+    if demos == env_cfg.demos and not DemoStore(demos_root).exists(demos):
+        raise IrlkitError(
+            f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
+            f"{DemoStore(demos_root).root}. Make it with `python -m irlkit.demos generate {env_cfg.name} {demos} "
+            "--episodes 50` (trains or reuses an SB3 expert; needs the env's own package"
+            f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
+            "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
+        )
     dataset = load_demos(demos, select, root=demos_root)
     venv = make_venv(env_cfg, seed=seed)
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
