@@ -130,6 +130,7 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
         (["algo=gail", "algo.demo_batch_size=abc"], "demo_batch_size"),
         (["env=mountain_car", "demos=cartpole_expert"], "observation space"),
         (["demos=../no_such_folder"], "is not an irlkit dataset"),
+        (["env=lunar_lander"], "python -m irlkit.demos generate lunar_lander lunar_lander_expert"),
     ],
 )
 def test_bad_input_is_one_clear_error(args: list[str], expected: str, tmp_path: Path) -> None:
