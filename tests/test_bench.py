@@ -202,3 +202,13 @@ def test_a_finished_run_is_reused_only_with_the_same_settings() -> None:
     assert same_settings(ran, ran + "torch_threads: 1\n")
     assert not same_settings(ran, ran.replace("256", "128"))  # a changed value
     assert not same_settings(ran + "select:\n  operator: alice\n", ran)  # a setting gone
+
+
+def test_bootstrap_intervals_are_reproducible() -> None:
+    scores = {"a": np.random.RandomState(1).rand(3, 4), "b": np.random.RandomState(2).rand(3, 4)}
+    first = aggregate_scores(scores, reps=2000, seed=7)
+    state = np.random.get_state()[1].copy()
+    again = aggregate_scores(scores, reps=2000, seed=7)
+    for algo in scores:
+        np.testing.assert_array_equal(first[algo][1], again[algo][1])
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # the caller's global RNG is left alone

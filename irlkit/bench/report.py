@@ -29,7 +29,7 @@ import numpy as np
 
 RESULT_COLUMNS = [
     "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
-    "env_steps", "budget", "budget_unit", "wall_s", "run_dir",
+    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir",
 ]
 
 # imitation v1.0's published benchmark (/work/shared/reference/imitation_benchmark.md, from the
@@ -71,6 +71,8 @@ class RunRecord:
     budget_unit: str
     wall_s: float
     run_dir: str
+    episodes: int = 0
+    """Evaluation episodes behind return_mean."""
 
     @property
     def cell(self) -> str:
@@ -105,7 +107,7 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
         normalized_score=_num(r.get("normalized_score")), demo_return=_num(r.get("demo_return")),
         random_return=_num(r.get("random_return")), env_steps=int(r.get("env_steps") or 0),
         budget=int(r.get("budget") or 0), budget_unit=str(r.get("budget_unit", "")),
-        wall_s=_num(r.get("wall_s")), run_dir=str(run_dir),
+        wall_s=_num(r.get("wall_s")), run_dir=str(run_dir), episodes=int(r.get("episodes") or 0),
     )
 
 
@@ -200,13 +202,21 @@ def aggregate_scores(
     def mean_and_iqm(x: np.ndarray) -> np.ndarray:
         return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
 
-    with warnings.catch_warnings():
-        # arch 7 deprecates the random_state that rliable 1.2 passes; the numbers are unaffected
-        warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
-        points, intervals = rly.get_interval_estimates(
-            scores, mean_and_iqm, reps=reps, confidence_interval_size=confidence,
-            random_state=np.random.RandomState(seed),
-        )
+    # rliable 1.2's StratifiedBootstrap draws its indices from numpy's global RNG
+    # (np.random.choice), not from the random_state it is given: seed that too, and put it back,
+    # so the same runs always give the same intervals.
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            # arch 7 deprecates the random_state that rliable passes; the numbers are unaffected
+            warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
+            points, intervals = rly.get_interval_estimates(
+                scores, mean_and_iqm, reps=reps, confidence_interval_size=confidence,
+                random_state=np.random.RandomState(seed),
+            )
+    finally:
+        np.random.set_state(saved)
     return {a: (points[a], intervals[a]) for a in scores}
 
 
@@ -319,8 +329,9 @@ def render_markdown(
     if command:
         md.append(f"- command: `{command}`")
     md.append(f"- generated {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    episodes = sorted({r.episodes for r in records})
     md += ["", "Normalized score = (return − random policy return) / (demonstrations' return − random return), "
-           "each run's own `eval.json` (10 evaluation episodes on fixed seeds unless configured otherwise). "
+           f"each run's own `eval.json` ({'/'.join(map(str, episodes))} evaluation episodes per run, on fixed seeds). "
            "Cells: mean ± half-width of the 95% Student-t confidence interval over seeds (n = seeds).", ""]
 
     md += ["## Normalized score", ""] + cell_table(records, "normalized_score", algos, envs) + [""]
@@ -374,7 +385,7 @@ def render_markdown(
             md += ["", "| algo | ours: mean | imitation: mean | ours: IQM | imitation: IQM |", "|---|---|---|---|---|"]
             for a in pub_aggs:
                 pm, pi = PUBLISHED_AGGREGATE[a.algo]
-                md.append(f"| {a.algo} | {a.mean:.2f} ({len(a.envs)} envs) | {pm:.3f} (5 envs) | {a.iqm:.2f} | {pi:.3f} |")
+                md.append(f"| {a.algo} | {a.mean:.2f} ({len(a.envs)} env{'s' if len(a.envs) != 1 else ''}) | {pm:.3f} (5 envs) | {a.iqm:.2f} | {pi:.3f} |")
         md.append("")
     else:
         md += ["imitation publishes no numbers for these envs (its classic-control configs are untuned defaults), "
