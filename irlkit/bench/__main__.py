@@ -110,7 +110,8 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     try:
         train_cfg = compose(config_name="config", overrides=overrides)
     except Exception:  # e.g. a tuned conf/algo_env file naming a key this irlkit lacks: record, go on
-        return _failed(cfg, run_dir, "composing its training config")
+        _failed(cfg, run_dir, "composing its training config")
+        return None
     budget = int(train_cfg.algo.budget)
 
     # the same text train_from_config writes into the run's config.yaml: a run is reused only if
@@ -127,7 +128,8 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     try:
         result = train_entry.train_from_config(train_cfg)
     except Exception:  # one failed run must not stop a long benchmark: record it, go on
-        return _failed(cfg, run_dir, "training")
+        _failed(cfg, run_dir, "training")
+        return None
     return result.get("normalized_score")
 
 
@@ -136,7 +138,6 @@ def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
     it) instead of letting one bad job end the whole sweep."""
     (run_dir / ERROR_FILE).write_text(f"failed while {stage}\n\n{traceback.format_exc()}")
     print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
-    return None
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")

@@ -311,6 +311,7 @@ def render_markdown(
     description: str = "",
     command: str = "",
     plots: Sequence[str] = (),
+    reps: int = 10_000,
 ) -> str:
     algos = _order((r.algo for r in records), ALGO_ORDER)
     envs = _order((r.env for r in records), ENV_ORDER)
@@ -330,9 +331,9 @@ def render_markdown(
         md.append(f"- command: `{command}`")
     md.append(f"- generated {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     episodes = sorted({r.episodes for r in records})
-    md += ["", "Normalized score = (return − random policy return) / (demonstrations' return − random return), "
-           f"each run's own `eval.json` ({'/'.join(map(str, episodes))} evaluation episodes per run, on fixed seeds). "
-           "Cells: mean ± half-width of the 95% Student-t confidence interval over seeds (n = seeds).", ""]
+    md += ["", ("Normalized score = (return − random policy return) / (demonstrations' return − random return), "
+                f"each run's own `eval.json` ({'/'.join(map(str, episodes))} evaluation episodes per run, on fixed seeds). "
+                "Cells: mean ± half-width of the 95% Student-t confidence interval over seeds (n = seeds)."), ""]
 
     md += ["## Normalized score", ""] + cell_table(records, "normalized_score", algos, envs) + [""]
     md += ["## Return", ""] + cell_table(records, "return_mean", algos, envs)
@@ -345,8 +346,8 @@ def render_markdown(
 
     if aggs:
         md += ["## Aggregate over envs (normalized score)", "",
-               "rliable's stratified bootstrap (resampling seeds within each env, 10,000 resamples), 95% CIs. "
-               "IQM = mean of the middle 50% of all runs' scores; it discounts the odd failed or lucky seed.", "",
+               (f"rliable's stratified bootstrap (resampling seeds within each env, {reps:,} resamples), 95% CIs. "
+                "IQM = mean of the middle 50% of all runs' scores; it discounts the odd failed or lucky seed."), "",
                "| algo | envs | runs per env | mean [95% CI] | IQM [95% CI] |", "|---|---|---|---|---|"]
         for a in aggs:
             md.append(f"| {a.algo} | {', '.join(a.envs)} | {a.runs_per_env} | {a.mean:.2f} [{a.mean_ci[0]:.2f}, {a.mean_ci[1]:.2f}] "
@@ -366,9 +367,9 @@ def render_markdown(
     published_envs = [e for e in envs if e in PUBLISHED]
     if published_envs:
         md += ["## Beside imitation's published v1.0 numbers", "",
-               "imitation: 10 seeds, ~104 PPO expert demos, 10M env steps for GAIL/AIRL, 50 evaluation episodes "
-               "(/work/shared/reference/imitation_benchmark.md). Ours: this report's budgets, demos and seeds. "
-               "imitation's DAgger column normalizes by a different expert return and is not comparable.", "",
+               ("imitation: 10 seeds, ~104 PPO expert demos, 10M env steps for GAIL/AIRL, 50 evaluation episodes "
+                "(its v1.0.0 benchmark summary). Ours: this report's budgets, demos and seeds. "
+                "imitation's DAgger column normalizes by a different expert return and is not comparable."), "",
                "| env | algo | ours: return | imitation: return (mean/std) | ours: normalized | imitation: normalized |",
                "|---|---|---|---|---|---|"]
         for env in published_envs:
@@ -388,8 +389,8 @@ def render_markdown(
                 md.append(f"| {a.algo} | {a.mean:.2f} ({len(a.envs)} env{'s' if len(a.envs) != 1 else ''}) | {pm:.3f} (5 envs) | {a.iqm:.2f} | {pi:.3f} |")
         md.append("")
     else:
-        md += ["imitation publishes no numbers for these envs (its classic-control configs are untuned defaults), "
-               "so there is nothing to set beside ours.", ""]
+        md += [("imitation publishes no numbers for these envs (its classic-control configs are untuned defaults), "
+                "so there is nothing to set beside ours."), ""]
 
     if plots:
         md += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots] + [""]
@@ -422,7 +423,7 @@ def write_report(
         made.append(plot_scores(records, aggs, report_dir / "scores.png"))
         made.append(plot_curves(records, report_dir / "curves.png"))
     md = render_markdown(records, status, aggs, title=title, description=description, command=command,
-                         plots=[str(p) for p in made])
+                         plots=[str(p) for p in made], reps=reps)
     (report_dir / "report.md").write_text(md + "\n")
     return report_dir
 
