@@ -19,6 +19,7 @@ from irlkit.envs import EnvConfig
 from irlkit.evaluate import EvalConfig
 import irlkit.feedback.schemas  # noqa: F401,E402  (registers feedback=human and feedback=dataset)
 import irlkit.corrections.schemas  # noqa: F401,E402  (registers expert=sb3 and expert=human)
+import irlkit.shaping.schemas  # noqa: F401,E402  (registers feedback=shaping)
 from irlkit.train import SelectConfig
 
 

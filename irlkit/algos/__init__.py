@@ -19,6 +19,7 @@ from irlkit.algos.configs import (
     FeedbackConfig,
     MCEIRLConfig,
     PPOConfig,
+    PPOTrainConfig,
     PreferenceConfig,
 )
 
@@ -57,6 +58,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                                 "irlkit.algos.preference:load_reward"),
     "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
+    "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False),
 }
 
 
@@ -77,6 +79,7 @@ __all__ = [
     "FeedbackConfig",
     "MCEIRLConfig",
     "PPOConfig",
+    "PPOTrainConfig",
     "PreferenceConfig",
     "load_policy",
 ]

@@ -154,3 +154,14 @@ class MCEIRLConfig:
     linf_eps: float = 1e-3
     reward_net_arch: list[int] = dataclasses.field(default_factory=list)
     """Hidden layers of the state reward; [] is a linear (tabular) reward."""
+
+
+@dataclasses.dataclass
+class PPOTrainConfig:
+    """Plain RL on the env's reward (`algo=ppo`); with `feedback=shaping` the reward is shaped live
+    by a person's (or a rule's) good/bad feedback (TAMER, irlkit.shaping)."""
+
+    name: str = "ppo"
+    budget: int = 100_000
+    """Environment steps of the PPO learner."""
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)

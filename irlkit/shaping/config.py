@@ -1,0 +1,68 @@
+"""Typed config of `feedback=shaping` (light on purpose: no torch, no pygame)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+INPUTS = ("keyboard", "scripted")
+CREDITS = ("uniform", "gamma")
+
+
+@dataclasses.dataclass
+class RuleConfig:
+    """The scripted person: says `good` on steps whose new observation satisfies the rule.
+
+    `obs[obs_index] > above` (and/or `< below`); MountainCarContinuous's position is obs[0], so
+    `above: 0.45` is the seed's "bonus past position 0.45"."""
+
+    obs_index: int = 0
+    above: Optional[float] = None
+    below: Optional[float] = None
+    good: float = 1.0
+    """Feedback given when the rule holds."""
+    otherwise: Optional[float] = None
+    """Feedback given when it does not (e.g. -1); None stays silent, as a person mostly does."""
+    every: int = 1
+    """Give feedback at most once every this many steps (a person does not press at 30 Hz)."""
+
+
+@dataclasses.dataclass
+class ShapingFeedbackConfig:
+    """TAMER-style live reward shaping of an RL agent (`algo=ppo`), docs/corrections.md."""
+
+    kind: str = "shaping"
+    weight: float = 1.0
+    """The shaped reward is env reward + weight * predicted feedback."""
+    credit_steps: int = 10
+    """A press is credited to the step shown and the credit_steps - 1 steps before it."""
+    credit: str = "uniform"
+    """uniform (every step of the window counts fully) or gamma (step j back counts credit_gamma**j)."""
+    credit_gamma: float = 0.8
+    silence: Optional[float] = 0.0
+    """Label of watched steps that no press credited (0: "no opinion"); None trains on credited steps only."""
+    operator: Optional[str] = None
+    """Pseudonym of the person giving feedback; default `rule` for input=scripted, required for keyboard."""
+    input: str = "scripted"
+    """keyboard (Up good, Down bad, in the training window) or scripted (the `rule` presses the keys)."""
+    rule: RuleConfig = dataclasses.field(default_factory=RuleConfig)
+    render: bool = False
+    """Show env 0 in a window while training (always on for input=keyboard)."""
+    fps: Optional[float] = None
+    """Steps per second of env 0 while a window shows (default: the env's render_fps for keyboard,
+    as fast as possible for scripted)."""
+    model_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    model_lr: float = 1e-3
+    train_every: int = 32
+    """Fit the feedback model every this many watched steps (when there is data)."""
+    train_batches: int = 8
+    batch_size: int = 64
+    buffer_size: int = 20_000
+    """Labelled steps kept for the model (the most recent)."""
+    record: bool = True
+    """Store every watched episode with its feedback in `dataset` (source `correction`)."""
+    dataset: Optional[str] = None
+    """Dataset the feedback is committed to (default `<env name>_shaping`); created if missing."""
+    store_root: Optional[str] = None
+    """Store root for that dataset (default: IRLKIT_DEMOS, the checkout's demos/, or the user's)."""
+    max_window: list[int] = dataclasses.field(default_factory=lambda: [960, 640])
