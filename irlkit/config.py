@@ -25,7 +25,7 @@ def config_dir() -> str:
     return str(_PACKAGE_DIR.parent / "conf")
 
 
-_registered = False
+_registered: set[tuple[Optional[str], str]] = set()
 _SCHEMAS: dict[tuple[Optional[str], str], Any] = {("env", "env_schema"): EnvConfig}
 
 
@@ -35,16 +35,14 @@ def add_schema(group: Optional[str], name: str, node: Any) -> None:
 
 
 def register_schemas() -> None:
-    """Put every typed schema into Hydra's ConfigStore (once per process)."""
-    global _registered
-    if _registered:
-        return
+    """Put every typed schema added so far into Hydra's ConfigStore (each once per process)."""
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
-    for (group, name), node in _SCHEMAS.items():
-        cs.store(group=group, name=name, node=node)
-    _registered = True
+    for key, node in _SCHEMAS.items():
+        if key not in _registered:
+            cs.store(group=key[0], name=key[1], node=node)
+            _registered.add(key)
 
 
 T = TypeVar("T")

@@ -133,6 +133,7 @@ def run_training(
         curve.maybe_measure(done)
 
     trainer.train(budget, on_progress)
+    curve.finish(done)  # rollouts may stop short of the budget: still end the curve where training ended
     bar.close()
     train_wall = time.time() - t0
     artifacts = trainer.save(run_dir)
@@ -180,6 +181,11 @@ class _Curve:
         with open(path, "w", newline="") as f:
             csv.writer(f).writerow(["budget_done", "env_steps", "return_mean", "wall_s"])
         self._t0 = time.time()
+
+    def finish(self, done: int) -> None:
+        if self._marks:
+            self._marks = [done]
+            self.maybe_measure(done)
 
     def maybe_measure(self, done: int) -> None:
         if not self._marks or done < self._marks[0]:

@@ -131,17 +131,14 @@ class PreferenceTrainer(Trainer):
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
-        per_iter = budget // self._cfg.num_iterations
-
+        # imitation samples at least one PPO rollout per iteration, whatever the budget says, so the
+        # progress and the reported env steps come from the learner's own step counter.
         def on_iteration(_: int) -> None:
-            self._steps += per_iter
-            progress(per_iter)
+            now = self._ppo.num_timesteps
+            progress(now - self._steps)
+            self._steps = now
 
         self._pc.train(total_timesteps=budget, total_comparisons=self._cfg.total_comparisons, callback=on_iteration)
-        rest = budget - self._steps
-        if rest > 0:  # imitation spends the remainder in its first iteration
-            self._steps += rest
-            progress(rest)
 
     @property
     def policy(self):
