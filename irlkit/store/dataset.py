@@ -123,6 +123,26 @@ def _np_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
+def create_folder_atomically(path: Path, subdirs: Sequence[str], meta_name: str, info: dict[str, Any]) -> bool:
+    """Build a folder (its subfolders and metadata file) aside, then rename it into place.
+
+    Two processes creating the same dataset at once end with one of them winning; the loser gets
+    False (its staging copy removed) and opens what the winner made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.parent / f".{path.name}.creating-{secrets.token_hex(4)}"
+    for sub in subdirs:
+        (staging / sub).mkdir(parents=True)
+    _write_file(staging / meta_name, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode())
+    _fsync_dir(staging)
+    try:
+        os.rename(staging, path)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
+    _fsync_dir(path.parent)
+    return True
+
+
 def _segment_name() -> str:
     # Sorting by name sorts by commit time; the random tail keeps concurrent writers apart.
     return f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -266,26 +286,14 @@ class Dataset:
             existing = cls.open(path)
             existing.check_spaces(observation_space, action_space, env_id=env_id)
             return existing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Build the whole folder aside and rename it into place: two processes creating the same
-        # dataset at once end with one of them winning and the other opening it.
-        staging = path.parent / f".{path.name}.creating-{secrets.token_hex(4)}"
-        (staging / "segments").mkdir(parents=True)
-        (staging / ".tmp").mkdir()
-        _write_file(staging / "dataset.json", (json.dumps(info, indent=1, sort_keys=True) + "\n").encode())
-        _fsync_dir(staging)
-        try:
-            os.rename(staging, path)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
+        if not create_folder_atomically(path, ("segments", ".tmp"), "dataset.json", info):
             if not (path / "dataset.json").exists():
-                raise StoreError(f"cannot create dataset at {path}: the folder exists but is not a dataset") from None
+                raise StoreError(f"cannot create dataset at {path}: the folder exists but is not a dataset")
             if not exist_ok:
-                raise StoreError(f"dataset {path.name!r} already exists at {path}") from None
+                raise StoreError(f"dataset {path.name!r} already exists at {path}")
             existing = cls.open(path)
             existing.check_spaces(observation_space, action_space, env_id=env_id)
             return existing
-        _fsync_dir(path.parent)
         return cls(path, info)
 
     @classmethod

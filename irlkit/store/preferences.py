@@ -50,6 +50,7 @@ from irlkit.store.dataset import (
     _segment_name,
     _sha256,
     _write_file,
+    create_folder_atomically,
 )
 from irlkit.store.episode import check_operator, utc_now
 from irlkit.store.root import DemoStore, check_name, looks_like_path
@@ -192,27 +193,15 @@ class PreferenceDataset:
             existing = cls.open(path)
             existing.check_spaces(observation_space, action_space, env_id=env_id)
             return existing
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Built aside and renamed into place, as Dataset.create does: two creators, one winner.
-        staging = path.parent / f".{path.name}.creating-{secrets.token_hex(4)}"
-        for sub in ("pairs", "labels", ".tmp"):
-            (staging / sub).mkdir(parents=True)
-        _write_file(staging / "preferences.json", (json.dumps(info, indent=1, sort_keys=True) + "\n").encode())
-        _fsync_dir(staging)
-        try:
-            os.rename(staging, path)
-        except OSError:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
+        if not create_folder_atomically(path, ("pairs", "labels", ".tmp"), "preferences.json", info):
             if not (path / "preferences.json").exists():
-                raise StoreError(f"cannot create a preference dataset at {path}: the folder exists and is not one") from None
+                raise StoreError(f"cannot create a preference dataset at {path}: the folder exists and is not one")
             if not exist_ok:
-                raise StoreError(f"preference dataset {path.name!r} already exists at {path}") from None
+                raise StoreError(f"preference dataset {path.name!r} already exists at {path}")
             existing = cls.open(path)
             existing.check_spaces(observation_space, action_space, env_id=env_id)
             return existing
-        _fsync_dir(path.parent)
         return cls(path, info)
 
     @classmethod
