@@ -12,8 +12,16 @@ The store knows no algorithm, no Hydra and no UI; everything above it uses this 
 
 from irlkit.store.dataset import SCHEMA_VERSION, Dataset
 from irlkit.store.episode import SOURCES, Episode, EpisodeMeta, check_operator, pseudonym, utc_now
+from irlkit.store.preferences import (  # noqa: F401
+    LABELS,
+    Fragment,
+    LabelRecord,
+    PairRecord,
+    PreferenceDataset,
+    create_preferences,
+    open_preferences,
+)
 from irlkit.store.root import DemoStore, check_name, default_root, shipped_demos_dir
-from irlkit.store.preferences import LABELS, Fragment, LabelRecord, PairRecord, PreferenceDataset, create_preferences, open_preferences  # noqa: F401
 
 __all__ = [
     "SCHEMA_VERSION",
