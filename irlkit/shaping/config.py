@@ -29,7 +29,7 @@ class RuleConfig:
 
 @dataclasses.dataclass
 class ShapingFeedbackConfig:
-    """TAMER-style live reward shaping of an RL agent (`algo=ppo`), docs/corrections.md."""
+    """TAMER-style live reward shaping of an RL agent (`algo=ppo`), docs/shaping.md."""
 
     kind: str = "shaping"
     weight: float = 1.0
