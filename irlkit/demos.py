@@ -1,4 +1,4 @@
-"""`python -m irlkit.demos`: list, inspect, check, import, export, filter, remove and generate demos.
+"""`python -m irlkit.demos`: list, inspect, check, import, export, filter, remove, recover and generate demos.
 
 Every subcommand works on the demos store (see docs/store.md). Users and scripts rely on the
 subcommand and option names; change them only with a deprecation path.
@@ -34,6 +34,7 @@ examples:
   python -m irlkit.demos filter my_teleop good_runs --operator alice --min-return 400
   python -m irlkit.demos import --format npz expert_cartpole.npz cartpole_sb3 --env cartpole
   python -m irlkit.demos export --format imitation cartpole_expert /tmp/cartpole_hf
+  python -m irlkit.demos recover cartpole_corrections
 
 Run `python -m irlkit.demos COMMAND --help` for each command's options."""
 
@@ -114,6 +115,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"return:       {s['mean_return']:.2f} ± {s['std_return']:.2f}")
     print(f"sources:      {_fmt(s['sources'])}")
     print(f"operators:    {_fmt(s['operators'])}")
+    for j in ds.journals():
+        state = ("being written now" if j.live
+                 else f"left by a writer that stopped: `{PROG} recover {s['name']}` stores it")
+        print(f"unfinished:   episode {j.episode_id} ({j.steps} steps, operator {_fmt(j.operator)}), {state}")
     if s["description"]:
         print("description:")
         print(textwrap.indent(textwrap.fill(s["description"], 96), "  "))
@@ -216,6 +221,21 @@ def cmd_compact(args: argparse.Namespace) -> int:
     ds = _store(args).open(args.name)
     merged = ds.compact()
     print(f"merged {merged} segments of {ds.name!r} into one" if merged else f"{ds.name!r} is already one segment")
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    ds = _store(args).open(args.name)
+    live = [j for j in ds.journals() if j.live]
+    ids = ds.recover()
+    for episode_id in ids:
+        m = next(m for m in ds.select(include_discarded=True).metas if m.episode_id == episode_id)
+        note = " (discarded: a half-recorded demonstration; `show --all` lists it)" if m.discarded else ""
+        print(f"recovered episode {episode_id}: {m.length} steps, operator {_fmt(m.operator)}, source {m.source}{note}")
+    if live:
+        print(f"left alone: {len(live)} episode(s) being recorded right now")
+    if not ids:
+        print(f"nothing to recover in {ds.name!r}")
     return 0
 
 
@@ -332,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
             "Merge all segments of a dataset into one and clear leftovers of killed writers. Readers\n"
             "may keep reading while it runs.")
     p.add_argument("name", metavar="NAME", help="dataset to compact")
+
+    p = add("recover", cmd_recover, "store the unfinished episodes that killed writers left in a dataset",
+            "Correction sessions (and any writer using Dataset.start_episode) log each step of the episode\n"
+            "in progress in the dataset's journal/ folder, so a killed process loses nothing. This stores\n"
+            "what such a process left as episodes: truncated, with meta.extra.recovered = true (stored as\n"
+            "discarded when the writer asked for that). Episodes being written right now are left alone,\n"
+            "and nothing is stored twice. Correction sessions also do this when they start.")
+    p.add_argument("name", metavar="NAME", help="dataset to recover")
 
     p = add("generate", cmd_generate, "roll out an expert (trained or cached) or random policy into a dataset",
             "Roll out a policy into a dataset (created, or appended to when it exists with the same\n"

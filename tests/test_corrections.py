@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -256,6 +257,63 @@ def test_a_dataset_of_another_env_is_refused_before_the_window_opens(tmp_path):
                 learner_for(env_cfg), lambda s: None)
 
 
+
+KILLED_SESSION = textwrap.dedent("""
+    import os, signal, sys
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    import numpy as np, pygame
+    sys.path.insert(0, "tests")
+    from test_corrections import cartpole, learner_for, post_key, session, spaces_of
+    from irlkit.teleop import KeyboardInput, RecorderState, parse_keymap
+
+    class Witness(KeyboardInput):   # the keyboard, saying each label it gives as it gives it
+        def action(self, obs):
+            action = super().action(obs)
+            print("label", int(action), flush=True)
+            return action
+
+    env_cfg = cartpole(40)
+    person = Witness(parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1], env_name="cartpole"), fps=200.0)
+
+    def hook(status):
+        if status.state is RecorderState.WAITING:
+            post_key(pygame.KEYDOWN, pygame.K_SPACE)
+        elif status.step == 5:
+            post_key(pygame.KEYDOWN, pygame.K_RIGHT)
+        elif status.step == 15:
+            post_key(pygame.KEYUP, pygame.K_RIGHT)
+        elif status.step == 20 and status.kept == 1:
+            post_key(pygame.KEYDOWN, pygame.K_LEFT)   # takes over in episode 1 ...
+        elif status.step == 27 and status.kept == 1:
+            os.kill(os.getpid(), signal.SIGKILL)      # ... and is killed while still driving
+
+    from pathlib import Path
+    sess = session(Path(sys.argv[1]), env_cfg, person, learner_for(env_cfg), hook)
+    sess.run_round(0, min_steps=1000)
+""")
+
+
+def test_a_session_killed_while_the_person_drives_loses_no_label(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", KILLED_SESSION, str(tmp_path)], cwd=REPO, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-3000:]
+    given = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("label")]
+    assert len(given) == 10 + 10 + 7  # episode 0: steps 5-14; episode 1: 5-14 and 20-26, then the kill
+    ds = stored(tmp_path)
+    assert len(ds) == 1 and [j.live for j in ds.journals()] == [False]
+
+    from irlkit.corrections.stores import recover_unfinished
+
+    [recovered] = recover_unfinished(ds)
+    first, second = ds.episodes()
+    assert second.meta.episode_id == recovered and second.meta.extra["recovered"] and second.truncated
+    assert len(second) == 27 and second.meta.operator == "op-7" and second.meta.source == "correction"
+    obs, acts, _, _ = labelled_transitions(ds, operator="op-7")
+    assert acts.tolist() == given  # every label given, in order, once
+    assert [t for t, i in enumerate(second.infos) if i["actor"] == PERSON] == list(range(5, 15)) + list(range(20, 27))
+    assert ds.validate() == [] and ds.recover() == []
+
+
 # ------------------------------------------------------------------------------------------------
 # the command line: python -m irlkit algo=dagger expert=human, with the scripted person
 # ------------------------------------------------------------------------------------------------
@@ -308,10 +366,11 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     store = DemoStore(tmp_path / "store")
     try:
         deadline = time.time() + 120
-        while time.time() < deadline:
-            if store.exists("cp_corr") and len(store.open("cp_corr")) >= 3:
+        while time.time() < deadline:  # kill it mid-episode, after a few committed ones
+            if store.exists("cp_corr") and len(store.open("cp_corr")) >= 3 and any(
+                    j.steps >= 5 for j in store.open("cp_corr").journals()):
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         else:
             pytest.fail("no corrections were committed in 120 s")
         proc.send_signal(signal.SIGKILL)  # no handler, no cleanup
@@ -319,11 +378,15 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     finally:
         if proc.poll() is None:
             proc.kill()
+
+    def labels_in(episodes) -> int:
+        return sum(1 for ep in episodes for i in ep.infos if i["actor"] == PERSON)
+
     ds = store.open("cp_corr")
-    assert ds.validate() == []
-    kept = len(ds)
-    labels = sum(m.extra["labels"] for m in ds.metas)
-    assert kept >= 3 and labels > 0 and len(labelled_transitions(ds, operator="script-1")[1]) == labels
+    committed = {ep.meta.episode_id: ep for ep in ds.episodes()}
+    unfinished = [j for j in ds.journals() if not j.live]
+    assert len(committed) >= 3 and len(unfinished) <= 1  # the episode in progress, unless it ended just then
+    assert len(ds.validate()) == len(unfinished)
 
     resumed = tmp_path / "resumed"
     out = subprocess.run(
@@ -332,9 +395,14 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
         cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    assert ("recovered 1 unfinished episode" in out.stderr) == bool(unfinished)
+    ds.refresh()
+    recovered = [ep for ep in ds.episodes() if ep.meta.extra.get("recovered")]
+    assert [ep.meta.episode_id for ep in recovered] == [j.episode_id for j in unfinished]
+    assert [len(ep) for ep in recovered] == [j.steps for j in unfinished]  # every step it had logged
     result = json.loads((resumed / "eval.json").read_text())
-    assert result["resumed_labels"] == labels
-    assert len(store.open("cp_corr")) == kept + 1
+    assert result["resumed_labels"] == labels_in(committed.values()) + labels_in(recovered) > 0
+    assert len(ds) == len(committed) + len(recovered) + 1 and ds.validate() == []
 
 
 @pytest.mark.parametrize(

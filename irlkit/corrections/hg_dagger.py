@@ -8,8 +8,9 @@ The budget is env steps, like imitation's DAgger, so both are scored by the same
 
 With `expert.query=uncertain` the learner is an ensemble and also asks for help where it is unsure
 (EnsembleDAgger, Menda et al. 2019; ThriftyDAgger, Hoque et al. 2021); the share of steps asked is
-reported in eval.json. Every round's corrections are in the store (source `correction`) before the
-policy retrains, so stopping or killing a session never loses a label already given.
+reported in eval.json. Every step is logged to the store as it happens and every episode is
+committed (source `correction`) before the policy retrains, so stopping or killing a session never
+loses a label already given.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from irlkit.algos.base import Progress, RunContext, Trainer
 from irlkit.algos.configs import DAggerConfig
 from irlkit.corrections.config import INPUTS, QUERIES, HumanExpertConfig
 from irlkit.corrections.session import CorrectionSession, RoundResult, SessionConfig
-from irlkit.corrections.stores import labelled_transitions
+from irlkit.corrections.stores import labelled_transitions, recover_unfinished
 from irlkit.corrections.uncertainty import BCLearner
 from irlkit.errors import IrlkitError
 
@@ -99,7 +100,9 @@ class HGDAggerTrainer(Trainer):
 
             store = DemoStore(human.store_root)
             if store.exists(self.session_config.dataset):
-                o, a, n, d = labelled_transitions(store.open(self.session_config.dataset), operator=human.operator)
+                dataset = store.open(self.session_config.dataset)
+                recover_unfinished(dataset)  # a killed session's last episode counts too
+                o, a, n, d = labelled_transitions(dataset, operator=human.operator)
                 self.resumed_labels = len(a)
                 self._add(o, a, n, d)
         self.rounds: list[dict[str, Any]] = []

@@ -11,8 +11,10 @@ Why a loop of its own rather than the recorder's: the recorder steps whenever it
 stores only the device's action; here a step may wait for an answer, and every step carries who
 acted and what the learner proposed. Everything else is shared: the window and HUD, the input
 devices and their control keys, render checks, and committing each finished episode atomically to
-the store (source `correction`), so a killed session loses at most the episode in progress. Esc,
-a closed window, Ctrl-C or SIGTERM commit the episode in progress too (marked truncated).
+the store (source `correction`). Every step is also logged as it happens (the store's journal), so
+a killed session loses no step: the next session on the dataset, or `python -m irlkit.demos
+recover`, stores what it left. Esc, a closed window, Ctrl-C or SIGTERM commit the episode in
+progress (marked truncated).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from typing import Any, Callable, Optional
 import numpy as np
 from gymnasium import spaces
 
-from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, step_info
+from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, recover_unfinished, step_info
 from irlkit.corrections.uncertainty import Proposal
 from irlkit.envs import EnvConfig, env_spec_json, make_env
 from irlkit.errors import IrlkitError
 from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
+from irlkit.store.journal import EpisodeJournal
 from irlkit.teleop.inputs import Control, GamepadInput, InputDevice, KeyboardInput, RecorderState, Status
 from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap
 from irlkit.teleop.window import Window, render_frame
@@ -167,6 +170,7 @@ class CorrectionSession:
             if self.store.exists(config.dataset):
                 self._dataset = self.store.open(config.dataset)
                 self._dataset.check_spaces(self.env.observation_space, self.env.action_space, env_id=config.env.id)
+                recover_unfinished(self._dataset)
             self.window = Window(
                 f"irlkit corrections – {config.env.name} ({config.env.id})",
                 first.shape,
@@ -258,11 +262,10 @@ class CorrectionSession:
         self.person.reset()
         deadline = time.perf_counter()
 
-        def commit(terminated: bool, truncated: bool, ended_by: str) -> None:
-            nonlocal buf_obs, buf_acts, buf_rews, buf_infos
-            labels = sum(1 for i in buf_infos if i["actor"] == PERSON)
-            asked = sum(1 for i in buf_infos if i["asked"])
-            meta = EpisodeMeta(
+        journal: Optional[EpisodeJournal] = None
+
+        def episode_meta(extra: dict[str, Any]) -> EpisodeMeta:
+            return EpisodeMeta(
                 source=SOURCE,
                 operator=cfg.operator,
                 device=self.person.device,
@@ -271,9 +274,21 @@ class CorrectionSession:
                 started_utc=started,
                 ended_utc=utc_now(),
                 fps=self.fps,
-                extra={"round": round_no, "labels": labels, "asked": asked, "query": cfg.query,
-                       "ended_by": ended_by, "env_name": cfg.env.name},
+                extra={"round": round_no, "query": cfg.query, "env_name": cfg.env.name, **extra},
             )
+
+        def log_step(action: Any, reward: float, info: dict[str, Any]) -> None:
+            """Every step reaches the journal at once: a SIGKILL loses no label (irlkit/store/journal.py)."""
+            nonlocal journal
+            if journal is None:
+                journal = self.dataset.start_episode(buf_obs[0], episode_meta({}))
+            journal.append(action, reward, buf_obs[-1], info)
+
+        def commit(terminated: bool, truncated: bool, ended_by: str) -> None:
+            nonlocal buf_obs, buf_acts, buf_rews, buf_infos, journal
+            labels = sum(1 for i in buf_infos if i["actor"] == PERSON)
+            asked = sum(1 for i in buf_infos if i["asked"])
+            meta = episode_meta({"labels": labels, "asked": asked, "ended_by": ended_by})
             episode = Episode(
                 obs=np.stack(buf_obs),
                 acts=self._acts_array(buf_acts),
@@ -283,7 +298,9 @@ class CorrectionSession:
                 infos=list(buf_infos),
                 meta=meta,
             )
-            episode_id = self.dataset.append_episode(episode)
+            assert journal is not None
+            episode_id = journal.commit(episode)
+            journal = None
             for t, info in enumerate(buf_infos):
                 if info["actor"] == PERSON:
                     result.obs.append(buf_obs[t])
@@ -385,6 +402,7 @@ class CorrectionSession:
                     buf_obs.append(np.array(obs, copy=True))
                     buf_rews.append(float(reward))
                     buf_infos.append(info)
+                    log_step(action, float(reward), info)
                     ret += float(reward)
                     if terminated or truncated:
                         commit(bool(terminated), bool(truncated), "env")

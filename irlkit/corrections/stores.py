@@ -77,6 +77,21 @@ def labelled_transitions(
     return np.concatenate(obs), np.concatenate(acts), np.concatenate(nxt), np.concatenate(dones)
 
 
+def recover_unfinished(dataset: Any) -> list[str]:
+    """Store the episodes a killed session left half-written (the journal), saying so; returns their ids."""
+    import sys
+
+    ids = dataset.recover()
+    if ids:
+        view = dataset.select(include_discarded=True)
+        eps = [ep for ep in view.episodes() if ep.meta.episode_id in set(ids)]
+        labels = sum(sum(1 for i in ep.infos or [] if i.get("actor") == PERSON) for ep in eps)
+        steps = sum(len(ep) for ep in eps)
+        print(f"irlkit: recovered {len(ids)} unfinished episode(s) ({steps} steps, {labels} labels) that a stopped "
+              f"session left in {dataset.name!r}", file=sys.stderr)
+    return ids
+
+
 def correction_stats(dataset: Any, *, operator: Optional[str] = None) -> dict[str, Any]:
     """Steps, labels (person-driven steps), asked steps and their shares over correction episodes."""
     view = dataset.select(source=[SOURCE], operator=[operator] if operator else None)

@@ -18,6 +18,7 @@ Folder layout::
         segment.json                  per-episode metadata, per-file sha256 and size
         obs.npy acts.npy rews.npy     columns, episodes concatenated (obs has T+1 rows each)
         infos.jsonl                   optional per-step infos, one JSON line per episode
+    NAME/journal/<name>/              an episode in progress, logged per step (journal.py)
     NAME/.tmp/                        segments being written (never read)
 """
 
@@ -32,7 +33,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -48,6 +49,9 @@ from irlkit.store.spaces import (
     spaces_match,
     storage_dtype,
 )
+
+if TYPE_CHECKING:
+    from irlkit.store.journal import EpisodeJournal, JournalState
 
 SCHEMA_VERSION = 1
 """Bumped whenever the on-disk layout changes in a way an older reader would misread."""
@@ -394,8 +398,14 @@ class Dataset:
             "observation_space": describe_space(self.observation_space),
             "action_space": describe_space(self.action_space),
             "segments": len(self._segments),
+            "unfinished": len(self.journals()),
             "description": self.description,
         }
+
+    def episode_ids(self, *, include_discarded: bool = False) -> list[str]:
+        """Ids of the committed episodes (all segments, ignoring this view's selection)."""
+        view = Dataset(self.path, self._info, include_discarded=include_discarded)
+        return [r.meta.episode_id for r in view._refs]
 
     # ---- selecting --------------------------------------------------------------------------
     def select(
@@ -627,6 +637,26 @@ class Dataset:
             if len(bad):
                 raise StoreError(f"{where}: field '{field}' at step {int(bad[0])} is {arr[bad[0]].tolist()}, outside the space {describe_space(space)}")
 
+    # ---- episodes in progress (irlkit/store/journal.py) ------------------------------------------
+    def start_episode(self, first_obs: Any, meta: EpisodeMeta, *, on_recover: str = "keep") -> "EpisodeJournal":
+        """Begin an episode that is logged step by step (`journal.append(...)`, then `journal.commit(episode)`),
+        so a writer killed mid-episode loses no step: `recover()` turns what it logged into an episode."""
+        from irlkit.store.journal import EpisodeJournal
+
+        return EpisodeJournal.start(self, first_obs, meta, on_recover=on_recover)
+
+    def journals(self) -> list["JournalState"]:
+        """Episodes in progress: being written now (`live`), or left by a writer that died."""
+        from irlkit.store.journal import journals
+
+        return journals(self)
+
+    def recover(self) -> list[str]:
+        """Commit what dead writers logged of their unfinished episodes (truncated, `extra.recovered`)."""
+        from irlkit.store.journal import recover_journals
+
+        return recover_journals(self)
+
     # ---- checking ---------------------------------------------------------------------------
     def check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space, *, env_id: Optional[str] = None) -> None:
         """Refuse to pair this dataset with an env whose spaces differ (the usual wrong-demos mistake)."""
@@ -658,6 +688,12 @@ class Dataset:
             return [str(err)]
         if not self._refs:
             problems.append(f"dataset {self.name!r} is empty: it holds no episodes")
+        for j in self.journals():
+            if not j.live:
+                problems.append(
+                    f"unfinished episode {j.episode_id} ({j.steps} steps, operator {j.operator}) was left by a writer "
+                    f"that stopped mid-episode: `python -m irlkit.demos recover {self.name}` stores it"
+                )
         for k, ref in enumerate(self._refs):
             where = f"episode {k} ({ref.meta.episode_id})"
             try:
