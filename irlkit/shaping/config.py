@@ -11,14 +11,23 @@ CREDITS = ("uniform", "gamma")
 
 @dataclasses.dataclass
 class RuleConfig:
-    """The scripted person: says `good` on steps whose new observation satisfies the rule.
+    """The scripted person: says `good` on steps whose result satisfies the rule.
 
-    `obs[obs_index] > above` (and/or `< below`); MountainCarContinuous's position is obs[0], so
-    `above: 0.45` is the seed's "bonus past position 0.45"."""
+    The rule thresholds one number x: `x > above` (and/or `x < below`). By default x is
+    `obs[obs_index]` of the new observation; MountainCarContinuous's position is obs[0], so
+    `above: 0.45` is the seed's "bonus past position 0.45". With `action_index` set, x is
+    `act[action_index] * obs[obs_index]` (see there)."""
 
     obs_index: int = 0
     above: Optional[float] = None
     below: Optional[float] = None
+    action_index: Optional[int] = None
+    """Judge the action too: x = act[action_index] * obs[obs_index] (the action as the env received it,
+    Box action spaces only). A threshold on the observation alone cannot say "good move here", which is
+    what a person watching mostly says; the product with `above: 0` says "the action agrees in sign
+    with that observation". On MountainCarContinuous `action_index: 0, obs_index: 1, above: 0` is
+    "good when pushing the way the car moves": force * velocity is the power the engine puts in, so
+    the rule rewards pumping energy into the swing (conf/feedback/shaping_pump.yaml)."""
     good: float = 1.0
     """Feedback given when the rule holds."""
     otherwise: Optional[float] = None

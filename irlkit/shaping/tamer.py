@@ -3,8 +3,9 @@
 Pieces, each replaceable:
 
 * feedback inputs: `KeyboardFeedback` (Up = good, Down = bad, read from the pygame events of the
-  training window) and `ScriptedFeedback` (a `RuleConfig` deciding from the observation); both
-  answer `handle(events, obs) -> [values]`, so the scripted person uses the person's input path.
+  training window) and `ScriptedFeedback` (a `RuleConfig` deciding from the observation, and the
+  action when the rule asks); both answer `handle(events, obs, act) -> [values]`, so the scripted
+  person uses the person's input path.
 * `CreditAssigner`: a press at step t is credited to steps t, t-1, ... t-k+1 of the watched env
   (uniform or gamma-decayed weights, never across an episode's start); a step's label is the
   credit-weighted mean of the presses that reached it, and steps no press reached get `silence`.
@@ -49,8 +50,9 @@ class FeedbackInput:
 
     device: str = "unknown"
 
-    def handle(self, events: Sequence[Any], obs: np.ndarray) -> list[float]:
-        """This frame's pygame events and env 0's newest observation -> feedback values given now."""
+    def handle(self, events: Sequence[Any], obs: np.ndarray, act: Optional[np.ndarray] = None) -> list[float]:
+        """This frame's pygame events, env 0's newest observation and the action that led to it
+        -> feedback values given now."""
         raise NotImplementedError
 
     def quit_requested(self, events: Sequence[Any]) -> bool:
@@ -64,7 +66,7 @@ class KeyboardFeedback(FeedbackInput):
 
     device = "keyboard"
 
-    def handle(self, events: Sequence[Any], obs: np.ndarray) -> list[float]:
+    def handle(self, events: Sequence[Any], obs: np.ndarray, act: Optional[np.ndarray] = None) -> list[float]:
         import pygame
 
         good = {pygame.K_UP, pygame.K_PLUS, pygame.K_KP_PLUS}
@@ -79,17 +81,48 @@ class KeyboardFeedback(FeedbackInput):
 
 
 class ScriptedFeedback(FeedbackInput):
-    """A rule from config in the person's seat (tests, benchmarks, the seed's position bonus)."""
+    """A rule from config in the person's seat (tests, benchmarks, the seed's position bonus).
 
-    def __init__(self, rule: RuleConfig):
+    Checked against the env's spaces when they are given (as `ShapingVecEnv` does), so a bad index
+    fails at start, not at the first step."""
+
+    def __init__(self, rule: RuleConfig, observation_space: Optional[spaces.Space] = None,
+                 action_space: Optional[spaces.Space] = None):
         if rule.above is None and rule.below is None:
             raise IrlkitError("feedback.rule needs `above` or `below` (e.g. rule.above=0.45 on obs[rule.obs_index])")
+        if rule.above is not None and rule.below is not None and rule.above >= rule.below:
+            raise IrlkitError(f"feedback.rule.above={rule.above} >= rule.below={rule.below}: the rule could never "
+                              "hold; give above < below, or only one of them")
+        if rule.every < 1:
+            raise IrlkitError(f"feedback.rule.every={rule.every}: at least 1 (steps between presses)")
+        if observation_space is not None:
+            n_obs = int(np.prod(observation_space.shape or (0,)))
+            if not 0 <= rule.obs_index < n_obs:
+                raise IrlkitError(f"feedback.rule.obs_index={rule.obs_index}: the observation has {n_obs} "
+                                  f"entries (0..{n_obs - 1})")
+        if rule.action_index is not None and action_space is not None:
+            if not isinstance(action_space, spaces.Box):
+                raise IrlkitError(f"feedback.rule.action_index={rule.action_index}: needs a continuous (Box) action "
+                                  f"space, this env's is {action_space}; leave action_index unset")
+            n_act = int(np.prod(action_space.shape))
+            if not 0 <= rule.action_index < n_act:
+                raise IrlkitError(f"feedback.rule.action_index={rule.action_index}: the action has {n_act} "
+                                  f"entries (0..{n_act - 1})")
         self.rule = rule
         self.device = "script:rule"
         self._since = rule.every
 
-    def holds(self, obs: np.ndarray) -> bool:
+    def value(self, obs: np.ndarray, act: Optional[np.ndarray] = None) -> float:
+        """The number the rule thresholds: obs[obs_index], times act[action_index] when set."""
         x = float(np.asarray(obs).reshape(-1)[self.rule.obs_index])
+        if self.rule.action_index is not None:
+            if act is None:
+                raise IrlkitError("feedback.rule.action_index is set but no action was given to the rule")
+            x *= float(np.asarray(act, dtype=np.float64).reshape(-1)[self.rule.action_index])
+        return x
+
+    def holds(self, obs: np.ndarray, act: Optional[np.ndarray] = None) -> bool:
+        x = self.value(obs, act)
         ok = True
         if self.rule.above is not None:
             ok = ok and x > self.rule.above
@@ -97,21 +130,24 @@ class ScriptedFeedback(FeedbackInput):
             ok = ok and x < self.rule.below
         return ok
 
-    def handle(self, events: Sequence[Any], obs: np.ndarray) -> list[float]:
+    def handle(self, events: Sequence[Any], obs: np.ndarray, act: Optional[np.ndarray] = None) -> list[float]:
         self._since += 1
-        if self._since < max(1, self.rule.every):
+        if self._since < self.rule.every:
             return []
-        value = self.rule.good if self.holds(obs) else self.rule.otherwise
+        value = self.rule.good if self.holds(obs, act) else self.rule.otherwise
         if value is None:
             return []
         self._since = 0
         return [float(value)]
 
 
-def make_input(cfg: ShapingFeedbackConfig) -> FeedbackInput:
+def make_input(cfg: ShapingFeedbackConfig, observation_space: Optional[spaces.Space] = None,
+               action_space: Optional[spaces.Space] = None) -> FeedbackInput:
     if cfg.input not in INPUTS:
         raise IrlkitError(f"feedback.input={cfg.input!r}: choose one of {', '.join(INPUTS)}")
-    return KeyboardFeedback() if cfg.input == "keyboard" else ScriptedFeedback(cfg.rule)
+    if cfg.input == "keyboard":
+        return KeyboardFeedback()
+    return ScriptedFeedback(cfg.rule, observation_space, action_space)
 
 
 # ---- credit ---------------------------------------------------------------------------------
@@ -252,7 +288,8 @@ class ShapingVecEnv(VecEnvWrapper):
         super().__init__(venv)
         self.cfg = cfg
         self.env_cfg = env_cfg
-        self.input = device_input if device_input is not None else make_input(cfg)
+        self.input = (device_input if device_input is not None
+                      else make_input(cfg, venv.observation_space, venv.action_space))
         operator = cfg.operator or ("rule" if cfg.input == "scripted" else None)
         if operator is None:
             raise IrlkitError("feedback=shaping with input=keyboard needs operator=<your alias> (stored with every press)")
@@ -418,7 +455,7 @@ class ShapingVecEnv(VecEnvWrapper):
             events = pygame.event.get()
         elif self.on_frame is not None:
             self.on_frame(self.watched_steps)
-        values = self.input.handle(events, new_obs)
+        values = self.input.handle(events, new_obs, act0)
         for v in values:
             self.credit.press(v)
             self.events["good" if v > 0 else "bad"] += 1
