@@ -53,6 +53,7 @@ def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.N
         f"expert.dataset=bench_{method}_{seed}", "expert.min_batches_per_round=0",
         f"expert.query={'always' if method == 'hg' else 'uncertain'}", f"expert.threshold={args.threshold}",
         f"expert.hand_back_after={args.hand_back_after}", f"expert.ensemble={args.ensemble}",
+        f"expert.decline_cooldown_s={args.decline_cooldown}", *args.extra,
     ]
 
 
@@ -71,15 +72,16 @@ def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
             # saved: irlkit's DAggerTrainer over-counts its first round by the initial demos' length
             # when algo.use_demos is on (its "before" count goes negative), which would inflate labels.
             steps = dagger_totals[k] if k < len(dagger_totals) else steps
-            labels = steps
+            labels = answers = steps
         else:
-            labels, seen = 0, 0
+            labels, answers, seen = 0, 0, 0
             for r in result["rounds"]:
                 seen += r["steps"]
                 if seen > steps:
                     break
                 labels += r["labels"]
-        out.append({"env_steps": steps, "labels": labels,
+                answers += r["labels"] + r.get("approved", 0)
+        out.append({"env_steps": steps, "labels": labels, "answers": answers,
                     "normalized": (float(row["return_mean"]) - lo) / (hi - lo)})
     return out
 
@@ -106,9 +108,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=5000)
     parser.add_argument("--round-steps", type=int, default=500)
     parser.add_argument("--bc-epochs", type=int, default=10)
-    parser.add_argument("--threshold", type=float, default=0.1)
+    parser.add_argument("--threshold", type=float, default=0.05)
     parser.add_argument("--hand-back-after", type=int, default=3)
     parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--decline-cooldown", type=float, default=0.2, help="expert.decline_cooldown_s")
+    parser.add_argument("--extra", nargs="*", default=[], help="more overrides for the hg/uncertain runs")
     parser.add_argument("--demo-episodes", type=int, default=0,
                         help="start every method from this many of the env's shipped expert demos (not counted as labels)")
     parser.add_argument("--curve-episodes", type=int, default=5)
@@ -135,6 +139,7 @@ def main() -> None:
             row = {
                 "seed": seed,
                 "labels_to_target": reached,
+                "answers_to_target": hit["answers"] if hit else None,
                 "env_steps_to_target": hit["env_steps"] if hit else None,
                 "final_normalized": result["normalized_score"],
                 "labels_total": result.get("labels", result["env_steps"]),
@@ -143,14 +148,15 @@ def main() -> None:
                 "curve": curve,
             }
             table[method].append(row)
-            print(f"{method:9s} seed {seed}: labels to {args.target:g} = {reached}, final normalized "
+            print(f"{method:9s} seed {seed}: labels to {args.target:g} = {reached} (answers {row['answers_to_target']}), final normalized "
                   f"{row['final_normalized']:.3f}, labels {row['labels_total']}, asked share {row['asked_share']}, "
                   f"{row['wall_s']} s", flush=True)
     (out / "summary.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "table": table},
                                                  indent=1))
     print(f"\nruns and summary.json in {out}\n")
-    print("| method | labels to reach the expert's score (per seed) | mean | final normalized score (mean) | asked share |")
-    print("|---|---|---|---|---|")
+    print("| method | labels to reach the expert's score (per seed) | mean | answers incl. approvals (per seed) "
+          "| final normalized score (mean) | asked share |")
+    print("|---|---|---|---|---|---|")
     means: dict[str, Optional[float]] = {}
     for method, rows in table.items():
         reached = [r["labels_to_target"] for r in rows]
@@ -158,10 +164,10 @@ def main() -> None:
         means[method] = sum(ok) / len(ok) if len(ok) == len(reached) and ok else None
         final = sum(r["final_normalized"] for r in rows) / len(rows)
         asked = [r["asked_share"] for r in rows if r["asked_share"] is not None]
-        print(f"| {method} | {', '.join(str(x) for x in reached)} | {means[method] if means[method] is not None else 'not all reached'} "
-              f"| {final:.3f} | {sum(asked) / len(asked):.3f} |" if asked else
-              f"| {method} | {', '.join(str(x) for x in reached)} | {means[method] if means[method] is not None else 'not all reached'} "
-              f"| {final:.3f} | - |")
+        answers = ", ".join(str(r["answers_to_target"]) for r in rows)
+        mean = means[method] if means[method] is not None else "not all reached"
+        share = f"{sum(asked) / len(asked):.3f}" if asked else "-"
+        print(f"| {method} | {', '.join(str(x) for x in reached)} | {mean} | {answers} | {final:.3f} | {share} |")
     if means.get("dagger") and means.get("hg"):
         print(f"\nDAgger / HG-DAgger labels: {means['dagger'] / means['hg']:.2f}x")
     if means.get("hg") and means.get("uncertain"):

@@ -168,7 +168,8 @@ def test_an_unsure_learner_pauses_and_asks_the_person_can_decline_or_take_over(t
     assert ep.meta.extra["ended_by"] == "quit" and ep.truncated and not ep.terminated
     infos = ep.infos
     # step 0: asked and declined, the learner drove; then 5 steps of cool-down without questions
-    assert infos[0]["asked"] and infos[0]["actor"] == "learner"
+    assert infos[0]["asked"] and infos[0]["actor"] == "learner" and infos[0]["approved"]  # "go on" approves
+    assert not any(i["approved"] for i in infos[1:]) and result.approved == 1
     assert [i["asked"] for i in infos[1:6]] == [False] * 5
     # step 6: asked again (paused 3 frames), answered by taking over; person drove until release
     assert frames_paused_at[0] >= 5 and frames_paused_at[6] >= 3
@@ -176,6 +177,24 @@ def test_an_unsure_learner_pauses_and_asks_the_person_can_decline_or_take_over(t
     assert took == list(range(6, asked_again_at[0])) and all(infos[t]["asked"] for t in took)
     assert all(i["uncertainty"] == 1.0 for i in infos)
     assert result.asked == sum(i["asked"] for i in infos) and result.labels == len(took) == len(ep) - 6
+    # the approved step is learned from too (learn_from_approvals), as the learner's own action
+    assert len(result.acts) == len(took) + 1 and np.array_equal(result.obs[0], ep.obs[0])
+    assert int(result.acts[0]) == infos[0]["proposed"]
+
+
+def test_the_learner_is_unsure_far_from_its_labels_even_when_its_members_agree():
+    env_cfg = cartpole(40)
+    learner = learner_for(env_cfg, members=3)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(0.0, 0.05, size=(24, 4)).astype(np.float32)  # a few labels near upright ...
+    acts = (obs[:, 2] + obs[:, 3] > 0).astype(np.int64)           # ... push the way the pole leans
+    learner.fit(obs, acts, obs, np.zeros(24, dtype=bool), epochs=1, min_batches=0, member_min_batches=200)
+    near, far = learner.propose(obs[3]), learner.propose(np.array([0.0, 0.0, 0.6, 0.0], dtype=np.float32))
+    assert near.novelty == pytest.approx(0.0, abs=1e-6) and far.novelty > 2.0  # far: ~12 std away in one dimension
+    # the doubt-only members were trained though the driving policy got one batch: they learned the rule
+    for trainer in learner.trainers[1:]:
+        assert trainer.policy.predict(np.array([0, 0, 0.1, 0.1], dtype=np.float32), deterministic=True)[0] == 1
+        assert trainer.policy.predict(np.array([0, 0, -0.1, -0.1], dtype=np.float32), deterministic=True)[0] == 0
 
 
 def test_scripted_person_takes_over_where_the_learner_errs_and_hands_back(tmp_path):
@@ -339,12 +358,17 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
     assert "round 2:" in proc.stderr
     result = json.loads((run / "eval.json").read_text())
     assert result["expert"] == "human" and result["query"] == "uncertain" and result["env_steps"] == 300
-    assert len(result["rounds"]) == 3 and result["rounds"][0]["labels"] == 100  # unsure of everything at first
+    first = result["rounds"][0]
+    assert len(result["rounds"]) == 3 and first["labels"] > 0 and first["asked"] >= first["labels"]  # it drives when asked
     assert 0 < result["asked_share"] <= 1 and result["asked_steps"] == sum(r["asked"] for r in result["rounds"])
+    assert result["approved"] == sum(r["approved"] for r in result["rounds"])
+    assert result["answers"] == result["labels"] + result["approved"]
     ds = DemoStore(tmp_path / "store").open("cp_corr")
     assert len(ds) == 3 and {m.source for m in ds.metas} == {"correction"} and {m.operator for m in ds.metas} == {"script-0"}
     assert len(labelled_transitions(ds)[1]) == result["labels"]
+    assert len(labelled_transitions(ds, approvals=True)[1]) == result["answers"]
     stats = correction_stats(ds, operator="script-0")
+    assert stats["approved"] == result["approved"]
     assert (stats["steps"], stats["labels"], stats["asked"]) == (300, result["labels"], result["asked_steps"])
     assert stats["asked_share"] == pytest.approx(result["asked_share"])
     assert (run / "policy.zip").exists()
@@ -410,6 +434,7 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     [
         ((), "operator=<alias>"),
         (("operator=op-7", "expert.query=sometimes"), "expert.query='sometimes'"),
+        (("operator=op-7", "expert.query=uncertain", "expert.novelty_threshold=-1"), "expert.novelty_threshold=-1"),
     ],
 )
 def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message):

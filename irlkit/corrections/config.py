@@ -37,14 +37,25 @@ class HumanExpertConfig:
     query: str = "always"
     """always: the person watches and takes over at will (HG-DAgger). uncertain: the learner also
     pauses and asks when its ensemble disagrees more than `threshold` (EnsembleDAgger/ThriftyDAgger)."""
-    threshold: float = 0.1
+    threshold: float = 0.05
     """Ensemble disagreement above which the learner asks: for discrete actions the mean total
     variation distance between each member's action distribution and the ensemble's mean (0..1); for
     continuous ones the members' action spread as a fraction of the action range."""
+    novelty_threshold: Optional[float] = 0.3
+    """query=uncertain: also ask where the state is farther than this from every labelled state
+    (standardized distance per dimension: 1.0 = one standard deviation of the labels away in every
+    dimension). Catches an ensemble that agrees, wrongly, where it has no data. null: never.
+    0.05 and 0.3 were chosen on CartPole (BENCHMARKS.md, "Human corrections")."""
     ensemble: int = 5
     """Policies in the ensemble that measures uncertainty (member 0 drives; only with query=uncertain)."""
-    decline_cooldown_s: float = 1.0
+    ensemble_min_batches: int = 200
+    """BC batches at least per round for the members that only measure doubt (not the driving policy):
+    members trained for a few batches all stay near their uniform start and agree by accident."""
+    decline_cooldown_s: float = 0.2
     """After the person declines a question (Space), no new question for this many seconds of steps."""
+    learn_from_approvals: bool = True
+    """A declined question says the learner's action was fine there: train on it as a label too
+    (the person answered, without driving). False learns from driven steps only."""
     dataset: Optional[str] = None
     """Dataset the corrections are stored in (default `<env name>_corrections`); created if missing."""
     store_root: Optional[str] = None

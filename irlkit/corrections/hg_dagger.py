@@ -49,6 +49,9 @@ def human_expert_config(expert: Optional[dict[str, Any]]) -> HumanExpertConfig:
         raise IrlkitError(f"expert.query={cfg.query!r}: choose one of {', '.join(QUERIES)}")
     if cfg.query == "uncertain" and cfg.ensemble < 2:
         raise IrlkitError(f"expert.query=uncertain needs an ensemble of at least 2 policies, got expert.ensemble={cfg.ensemble}")
+    if cfg.novelty_threshold is not None and cfg.novelty_threshold <= 0:
+        raise IrlkitError(f"expert.novelty_threshold={cfg.novelty_threshold}: give a positive distance (e.g. 0.5), "
+                          "or null to ask on ensemble disagreement only")
     return cfg
 
 
@@ -78,11 +81,13 @@ class HGDAggerTrainer(Trainer):
             operator=human.operator or "",
             query=human.query,
             threshold=human.threshold,
+            novelty_threshold=human.novelty_threshold,
             fps=human.fps,
             realtime=(not scripted) if human.realtime is None else human.realtime,
             store_root=human.store_root,
             seed=ctx.seed if human.seed is None else human.seed,
             decline_cooldown_s=human.decline_cooldown_s,
+            learn_from_approvals=human.learn_from_approvals,
             max_window=(int(human.max_window[0]), int(human.max_window[1])),
         )
         self._on_frame = on_frame
@@ -102,13 +107,14 @@ class HGDAggerTrainer(Trainer):
             if store.exists(self.session_config.dataset):
                 dataset = store.open(self.session_config.dataset)
                 recover_unfinished(dataset)  # a killed session's last episode counts too
-                o, a, n, d = labelled_transitions(dataset, operator=human.operator)
+                o, a, n, d = labelled_transitions(dataset, operator=human.operator, approvals=human.learn_from_approvals)
                 self.resumed_labels = len(a)
                 self._add(o, a, n, d)
         self.rounds: list[dict[str, Any]] = []
         self._steps = 0
         self.labels = 0
         self.asked = 0
+        self.approved = 0
         self.stopped_by: Optional[str] = None
         self._retrain()
 
@@ -147,6 +153,7 @@ class HGDAggerTrainer(Trainer):
             np.concatenate(self._dones),
             epochs=self._cfg.bc_epochs_per_round,
             min_batches=self._human.min_batches_per_round,
+            member_min_batches=self._human.ensemble_min_batches,
         )
 
     def train(self, budget: int, progress: Progress) -> None:
@@ -157,7 +164,7 @@ class HGDAggerTrainer(Trainer):
                 round_no = len(self.rounds)
                 result = session.run_round(round_no, min(self._cfg.round_steps, budget - self._steps))
                 self._record_round(result)
-                if result.labels:
+                if result.acts:
                     self._add(np.stack(result.obs), np.asarray(result.acts), np.stack(result.next_obs),
                               np.asarray(result.dones))
                     session.message(f"round {round_no} done: retraining on {self.labels + self.resumed_labels} labels...")
@@ -176,12 +183,13 @@ class HGDAggerTrainer(Trainer):
         self._steps += r.steps
         self.labels += r.labels
         self.asked += r.asked
-        row = {"round": r.round, "steps": r.steps, "labels": r.labels, "asked": r.asked,
+        self.approved += r.approved
+        row = {"round": r.round, "steps": r.steps, "labels": r.labels, "asked": r.asked, "approved": r.approved,
                "episodes": len(r.episodes), "return_mean": float(np.mean(r.returns)) if r.returns else None}
         self.rounds.append(row)
         ret = f"{row['return_mean']:.1f}" if row["return_mean"] is not None else "-"
         print(f"irlkit: round {r.round}: {r.steps} steps, {r.labels} labels ({self.labels} in all), "
-              f"{r.asked} asked, episode return {ret}", file=sys.stderr, flush=True)
+              f"{r.asked} asked, {r.approved} approved, episode return {ret}", file=sys.stderr, flush=True)
 
     @property
     def policy(self) -> Any:
@@ -200,10 +208,13 @@ class HGDAggerTrainer(Trainer):
             "input": self._human.input,
             "query": self._human.query,
             "threshold": self._human.threshold if self._human.query == "uncertain" else None,
+            "novelty_threshold": self._human.novelty_threshold if self._human.query == "uncertain" else None,
             "labels": self.labels,
             "label_share": self.labels / steps,
             "asked_steps": self.asked,
             "asked_share": self.asked / steps,
+            "approved": self.approved,
+            "answers": self.labels + self.approved,
             "resumed_labels": self.resumed_labels,
             "corrections": getattr(self, "dataset_path", None),
             "rounds": self.rounds,

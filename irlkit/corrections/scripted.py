@@ -10,7 +10,9 @@ HG-DAgger: when to take over and when to hand back.
   of CartPole's states are ones where the expert itself is near 50/50 between pushing left and
   right: a person would not step in there); for experts without an action distribution (DQN), any
   action other than the expert's.
-- query=uncertain: it never steps in by itself; it drives only when the learner asks.
+- query=uncertain: it never steps in by itself. When the learner asks, it looks at the learner's
+  proposal as a person would: if the expert accepts it, it lets the learner go on (Space, the
+  decline key: an approval, no action given); otherwise it takes over.
 
 Either way it hands back after `hand_back_after` consecutive steps on which the learner's proposal
 is acceptable again (a person does not tap a key for a single frame). Continuous actions are
@@ -27,7 +29,7 @@ import torch as th
 from gymnasium import spaces
 
 from irlkit.corrections.uncertainty import Proposal
-from irlkit.teleop.inputs import ScriptedInput
+from irlkit.teleop.inputs import Control, RecorderState, ScriptedInput
 
 
 class ScriptedPerson(ScriptedInput):
@@ -44,7 +46,7 @@ class ScriptedPerson(ScriptedInput):
         tolerance: float = 0.1,
         name: str = "script:sb3-expert",
     ):
-        super().__init__(self._expert_action, device=name, autostart=True)
+        super().__init__(self._expert_action, device=name, autostart=True, controls=self._answer)
         self.expert = expert
         self.action_space = action_space
         self.query = query
@@ -53,6 +55,9 @@ class ScriptedPerson(ScriptedInput):
         self.accept_prob = accept_prob
         self.holding = False
         self._agreeing = 0
+        self._decline = False
+        self.declined = 0
+        """Questions it answered with "go on" (the learner's action was acceptable)."""
         self.takeovers = 0
         """How many times it took over (each take-over is one intervention in HG-DAgger's terms)."""
 
@@ -83,13 +88,25 @@ class ScriptedPerson(ScriptedInput):
             self._agreeing = self._agreeing + 1 if agrees else 0
             if self._agreeing >= self.hand_back_after:
                 self.holding = False
-        else:
-            step_in = asked if self.query == "uncertain" else not agrees
-            if step_in:
+        elif self.query == "uncertain":
+            if asked and agrees:
+                self._decline = True  # pressed on the next frame, through the same control path as Space
+            elif asked:
                 self.holding, self._agreeing = True, 0
                 self.takeovers += 1
+        elif not agrees:
+            self.holding, self._agreeing = True, 0
+            self.takeovers += 1
         return self.holding
+
+    def _answer(self, status: Any) -> list[Control]:
+        """The Space press that declines a question (see `engaged`)."""
+        if self._decline and status.state is RecorderState.PAUSED:
+            self._decline = False
+            self.declined += 1
+            return [Control.START_PAUSE]
+        return []
 
     def reset(self) -> None:
         """A new episode: the person starts with hands off."""
-        self.holding, self._agreeing = False, 0
+        self.holding, self._agreeing, self._decline = False, 0, False

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from gymnasium import spaces
 
-from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, recover_unfinished, step_info
+from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, is_label, recover_unfinished, step_info
 from irlkit.corrections.uncertainty import Proposal
 from irlkit.envs import EnvConfig, env_spec_json, make_env
 from irlkit.errors import IrlkitError
@@ -58,7 +58,9 @@ class SessionConfig:
     """Pseudonym of the person correcting."""
     query: str = "always"
     """always, or uncertain: the learner also asks when its disagreement exceeds `threshold`."""
-    threshold: float = 0.1
+    threshold: float = 0.05
+    novelty_threshold: Optional[float] = 0.3
+    """Also ask where the state is farther than this from every labelled state (None: never)."""
     fps: Optional[float] = None
     """Steps per second; default the env's render_fps."""
     realtime: bool = True
@@ -66,7 +68,9 @@ class SessionConfig:
     store_root: Optional[str] = None
     seed: Optional[int] = None
     """Seeds the generator of per-episode env seeds (each episode's seed is stored)."""
-    decline_cooldown_s: float = 1.0
+    decline_cooldown_s: float = 0.2
+    learn_from_approvals: bool = True
+    """A declined question approves the learner's action in that state: return it as a label too."""
     max_window: tuple[int, int] = (960, 640)
 
 
@@ -78,10 +82,13 @@ class RoundResult:
     steps: int = 0
     labels: int = 0
     asked: int = 0
+    approved: int = 0
+    """Questions the person declined (Space): the learner's action approved, no action given."""
     episodes: list[str] = dataclasses.field(default_factory=list)
     returns: list[float] = dataclasses.field(default_factory=list)
     stopped_by: Optional[str] = None
     """None when the round ran to its end; else quit, window closed, SIGINT or SIGTERM."""
+    # The round's labels as transitions (with `learn_from_approvals`, the approved steps too).
     obs: list[np.ndarray] = dataclasses.field(default_factory=list)
     acts: list[Any] = dataclasses.field(default_factory=list)
     next_obs: list[np.ndarray] = dataclasses.field(default_factory=list)
@@ -192,6 +199,7 @@ class CorrectionSession:
         self.total_labels = 0
         self.total_steps = 0
         self.total_asked = 0
+        self.total_approved = 0
         self.episodes_kept = 0
         self.hud: list[str] = []
         """The HUD lines drawn in the latest frame (tests read them)."""
@@ -257,7 +265,7 @@ class CorrectionSession:
         buf_rews: list[float] = []
         buf_infos: list[dict[str, Any]] = []
         ret, started, no_ask_until = 0.0, "", 0
-        pending_ask = False
+        pending_ask = declined = False
         proposal: Optional[Proposal] = None
         self.person.reset()
         deadline = time.perf_counter()
@@ -288,7 +296,8 @@ class CorrectionSession:
             nonlocal buf_obs, buf_acts, buf_rews, buf_infos, journal
             labels = sum(1 for i in buf_infos if i["actor"] == PERSON)
             asked = sum(1 for i in buf_infos if i["asked"])
-            meta = episode_meta({"labels": labels, "asked": asked, "ended_by": ended_by})
+            approved = sum(1 for i in buf_infos if i["approved"])
+            meta = episode_meta({"labels": labels, "asked": asked, "approved": approved, "ended_by": ended_by})
             episode = Episode(
                 obs=np.stack(buf_obs),
                 acts=self._acts_array(buf_acts),
@@ -302,7 +311,7 @@ class CorrectionSession:
             episode_id = journal.commit(episode)
             journal = None
             for t, info in enumerate(buf_infos):
-                if info["actor"] == PERSON:
+                if is_label(info, cfg.learn_from_approvals):
                     result.obs.append(buf_obs[t])
                     result.acts.append(buf_acts[t])
                     result.next_obs.append(buf_obs[t + 1])
@@ -312,20 +321,22 @@ class CorrectionSession:
             result.steps += len(buf_acts)
             result.labels += labels
             result.asked += asked
+            result.approved += approved
             self.total_steps += len(buf_acts)
             self.total_labels += labels
             self.total_asked += asked
+            self.total_approved += approved
             self.episodes_kept += 1
             log.info("round %d: episode stored (%s): %d steps, %d labels, %d asked, return %.1f",
                      round_no, episode_id, len(buf_acts), labels, asked, ret)
             buf_obs, buf_acts, buf_rews, buf_infos = [], [], [], []
 
         def restart() -> None:
-            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, proposal, no_ask_until
+            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, declined, proposal, no_ask_until
             seed = int(self._seeds.integers(0, 2**31 - 1))
             obs, _ = self.env.reset(seed=seed)
             buf_obs = [np.array(obs, copy=True)]
-            ret, asking, pending_ask, proposal, no_ask_until = 0.0, False, False, None, 0
+            ret, asking, pending_ask, declined, proposal, no_ask_until = 0.0, False, False, False, None, 0
             state = RecorderState.WAITING
             self._person_driving = False
             self.person.reset()
@@ -357,7 +368,7 @@ class CorrectionSession:
                         state, started = RecorderState.RECORDING, utc_now()
                         self.person.reset()
                     elif asking:  # declined: the learner goes on, and is not asked again for a while
-                        asking = False
+                        asking, declined = False, True
                         no_ask_until = len(buf_acts) + 1 + cooldown_steps
                     elif state is RecorderState.RECORDING:
                         state = RecorderState.PAUSED
@@ -379,12 +390,7 @@ class CorrectionSession:
             if state is RecorderState.RECORDING:
                 if proposal is None:
                     proposal = self.learner.propose(obs)
-                unsure = (
-                    cfg.query == "uncertain"
-                    and proposal.uncertainty is not None
-                    and proposal.uncertainty > cfg.threshold
-                    and len(buf_acts) >= no_ask_until
-                )
+                unsure = cfg.query == "uncertain" and len(buf_acts) >= no_ask_until and self._unsure(proposal)
                 engaged = bool(self.engaged(obs, proposal, unsure or asking))
                 if (unsure or asking) and not engaged and len(buf_acts) >= no_ask_until:
                     asking = pending_ask = True  # wait for the person: hold a key, or Space to decline
@@ -393,8 +399,9 @@ class CorrectionSession:
                     given = self.person.action(obs) if engaged else None
                     action = given if engaged else proposal.action
                     info = step_info(actor=actor, proposed=proposal.action, given=given,
-                                     asked=unsure or pending_ask, uncertainty=proposal.uncertainty, round_no=round_no)
-                    asking = pending_ask = False
+                                     asked=unsure or pending_ask, uncertainty=proposal.uncertainty, round_no=round_no,
+                                     approved=declined and not engaged, novelty=proposal.novelty)
+                    asking = pending_ask = declined = False
                     self._person_driving = engaged
                     obs, reward, terminated, truncated, _ = self.env.step(action)
                     proposal = None
@@ -421,6 +428,14 @@ class CorrectionSession:
                     deadline = time.perf_counter()
         return result
 
+    def _unsure(self, proposal: Proposal) -> bool:
+        """The learner's doubt crosses a threshold: its ensemble disagrees, or the state is novel."""
+        cfg = self.config
+        if proposal.uncertainty is not None and proposal.uncertainty > cfg.threshold:
+            return True
+        return (cfg.novelty_threshold is not None and proposal.novelty is not None
+                and proposal.novelty > cfg.novelty_threshold)
+
     def _draw(self, round_no: int, result: RoundResult, min_steps: int, state: RecorderState, asking: bool,
               step: int, ret: float, proposal: Optional[Proposal]) -> None:
         """One frame: the env and the HUD saying who drives, the round's progress and the learner's doubt."""
@@ -438,10 +453,12 @@ class CorrectionSession:
         doubt = ""
         if proposal is not None and proposal.uncertainty is not None:
             doubt = f"  learner's doubt {proposal.uncertainty:.2f} (asks above {cfg.threshold:g})"
+            if proposal.novelty is not None and cfg.novelty_threshold is not None:
+                doubt += f", novelty {proposal.novelty:.2f} (above {cfg.novelty_threshold:g})"
         self.hud = [
             head,
             (f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
-             f"all rounds {self.total_labels}  asked {self.total_asked}"),
+             f"all rounds {self.total_labels}  asked {self.total_asked}  approved {self.total_approved}"),
             f"operator {cfg.operator}  query {cfg.query}{doubt}",
             f"take over: hold {self.person.legend() or 'a driving key'}; release to hand back",
             LEGEND,

@@ -11,6 +11,12 @@ Disagreement, in [0, 1]:
   and the ensemble's mean distribution (0 when all members agree exactly);
 - continuous actions: the members' mean actions' standard deviation, averaged over dimensions and
   divided by half the action range.
+
+Novelty, ThriftyDAgger's other half: members trained on the same few labels can agree, confidently
+and wrongly, far from anything labelled (a falling pole the person never had to catch). Novelty is
+how far the state is from the nearest labelled state, per dimension in units of the labels' own
+spread: `min_i ||(obs - obs_i) / std|| / sqrt(dim)` (1.0: one standard deviation away in every
+dimension). It needs no extra model and catches exactly the states the ensemble has no data for.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class Proposal:
 
     action: Any
     uncertainty: Optional[float]
+    novelty: Optional[float] = None
+    """Distance to the nearest labelled state (see the module docstring); None when not measured."""
 
 
 class BCLearner:
@@ -58,6 +66,9 @@ class BCLearner:
         self.batch_size = batch_size
         self.trained = False
         """False until the first `fit`: a learner that has seen no label is unsure everywhere."""
+        self._labelled: Optional[np.ndarray] = None  # standardized, flattened label observations
+        self._mean: Optional[np.ndarray] = None
+        self._scale: Optional[np.ndarray] = None
         self.trainers = [
             bc.BC(
                 observation_space=observation_space,
@@ -83,8 +94,12 @@ class BCLearner:
         return len(self.trainers)
 
     def fit(self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, dones: np.ndarray, *, epochs: int,
-            min_batches: int) -> None:
-        """Continue training every member on the labels so far (members > 0 on a bootstrap resample)."""
+            min_batches: int, member_min_batches: int = 0) -> None:
+        """Continue training every member on the labels so far (members > 0 on a bootstrap resample).
+
+        Members > 0 only measure doubt; `member_min_batches` trains them at least that long even when
+        the driving policy (member 0) gets a few batches only: barely trained members all stay near
+        their uniform start and agree, which would read as confidence."""
         from imitation.data.types import Transitions
 
         n = len(acts)
@@ -93,6 +108,7 @@ class BCLearner:
         batches = max(min_batches, int(np.ceil(epochs * n / self.batch_size)))
         for k, trainer in enumerate(self.trainers):
             idx = np.arange(n) if k == 0 else self.rng.integers(0, n, size=n)
+            n_batches = batches if k == 0 else max(batches, member_min_batches)
             infos = np.empty(len(idx), dtype=object)
             infos.fill({})
             # BC draws full batches only: with fewer labels than a batch, its loader refuses them.
@@ -100,8 +116,14 @@ class BCLearner:
             trainer.set_demonstrations(
                 Transitions(obs=obs[idx], acts=acts[idx], infos=infos, next_obs=next_obs[idx], dones=dones[idx])
             )
-            trainer.train(n_batches=batches, log_interval=10**9, progress_bar=False)
+            trainer.train(n_batches=n_batches, log_interval=10**9, progress_bar=False)
         self.trained = True
+        flat = np.asarray(obs, dtype=np.float64).reshape(n, -1)
+        self._mean = flat.mean(axis=0)
+        spread = flat.std(axis=0)
+        # A dimension the labels never vary in is measured in units of the others' typical spread.
+        self._scale = np.where(spread > 1e-8, spread, max(float(np.median(spread)), 1e-3))
+        self._labelled = (flat - self._mean) / self._scale
 
     def propose(self, obs: np.ndarray) -> Proposal:
         """The driving policy's deterministic action, and the ensemble's disagreement on `obs`."""
@@ -110,8 +132,16 @@ class BCLearner:
             return Proposal(action=action, uncertainty=None)
         if not self.trained:
             # Freshly initialised members agree by accident (all near uniform): that is not confidence.
-            return Proposal(action=action, uncertainty=1.0)
-        return Proposal(action=action, uncertainty=self.disagreement(obs))
+            return Proposal(action=action, uncertainty=1.0, novelty=None)
+        return Proposal(action=action, uncertainty=self.disagreement(obs), novelty=self.novelty(obs))
+
+    def novelty(self, obs: np.ndarray) -> Optional[float]:
+        """Distance from `obs` to the nearest labelled state (see the module docstring)."""
+        if self._labelled is None:
+            return None
+        z = (np.asarray(obs, dtype=np.float64).reshape(-1) - self._mean) / self._scale
+        d2 = np.einsum("ij,ij->i", self._labelled - z, self._labelled - z)
+        return float(np.sqrt(d2.min() / z.size))
 
     @th.no_grad()
     def disagreement(self, obs: np.ndarray) -> float:
