@@ -34,6 +34,9 @@ class RunSchema:
     """Who labels DAgger's states: sb3 (imitation's DAgger) or human (HG-DAgger, docs/corrections.md)."""
     operator: Optional[str] = None
     """Pseudonym of the person giving corrections (expert=human)."""
+    query: str = "always"
+    """expert=human: `always` (the person takes over at will) or `uncertain` (the learner also asks when
+    unsure); the same as expert.query, which it sets."""
     demos: str = MISSING
     """Dataset name in the demos store, or a path to a dataset folder."""
     demos_root: Optional[str] = None

@@ -350,7 +350,7 @@ def child_env() -> dict[str, str]:
 def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_them(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.run(
-        cli(tmp_path, "operator=script-0", "algo.budget=300", "algo.round_steps=100", "expert.query=uncertain",
+        cli(tmp_path, "operator=script-0", "algo.budget=300", "algo.round_steps=100", "query=uncertain",
             f"hydra.run.dir={run}"),
         cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
     )
@@ -433,7 +433,8 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     "overrides, message",
     [
         ((), "operator=<alias>"),
-        (("operator=op-7", "expert.query=sometimes"), "expert.query='sometimes'"),
+        (("operator=op-7", "expert.query=sometimes"), "query='sometimes' (expert.query)"),
+        (("operator=op-7", "query=sometimes"), "query='sometimes' (expert.query)"),
         (("operator=op-7", "expert.query=uncertain", "expert.novelty_threshold=-1"), "expert.novelty_threshold=-1"),
     ],
 )

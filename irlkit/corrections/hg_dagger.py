@@ -46,7 +46,7 @@ def human_expert_config(expert: Optional[dict[str, Any]]) -> HumanExpertConfig:
     if cfg.input not in INPUTS:
         raise IrlkitError(f"expert.input={cfg.input!r}: choose one of {', '.join(INPUTS)}")
     if cfg.query not in QUERIES:
-        raise IrlkitError(f"expert.query={cfg.query!r}: choose one of {', '.join(QUERIES)}")
+        raise IrlkitError(f"query={cfg.query!r} (expert.query): choose one of {', '.join(QUERIES)}")
     if cfg.query == "uncertain" and cfg.ensemble < 2:
         raise IrlkitError(f"expert.query=uncertain needs an ensemble of at least 2 policies, got expert.ensemble={cfg.ensemble}")
     if cfg.novelty_threshold is not None and cfg.novelty_threshold <= 0:
