@@ -244,3 +244,57 @@ def test_cli_pump_rule_solves_mountain_car_where_plain_ppo_stands_still(tmp_path
     saved = json.loads((run_dir / "eval.json").read_text())
     assert saved["feedback_good"] + saved["feedback_bad"] == 512  # one press in 10 of env 0's 5120 steps
     assert saved["normalized_score"] > 0.8, saved["normalized_score"]
+
+
+KILLED_SHAPING = '''
+import os, signal, sys
+import numpy as np
+sys.path.insert(0, "tests")
+from test_shaping import _env_cfg
+from irlkit.envs import make_venv
+from irlkit.shaping.config import RuleConfig, ShapingFeedbackConfig
+from irlkit.shaping.tamer import ScriptedFeedback, ShapingVecEnv
+from irlkit.store import DemoStore
+
+class Witness(ScriptedFeedback):  # the rule, saying each press as it gives it
+    def handle(self, events, obs, act=None):
+        values = super().handle(events, obs, act)
+        for v in values:
+            print("press", v, flush=True)
+        return values
+
+env_cfg = _env_cfg("pendulum")
+rule = RuleConfig(obs_index=0, above=0.5, otherwise=-1.0, every=3)
+cfg = ShapingFeedbackConfig(rule=rule, credit_steps=1, dataset="shaped")
+base = make_venv(env_cfg, seed=0, n_envs=1)
+venv = ShapingVecEnv(base, cfg, env_cfg=env_cfg, seed=0, store=DemoStore(sys.argv[1]),
+                     device_input=Witness(rule, base.observation_space, base.action_space))
+rng = np.random.default_rng(0)
+venv.reset()
+for step in range(350):  # one whole 200-step episode, then killed 150 steps into the next
+    venv.step_async(rng.uniform(-2, 2, size=(1, 1)).astype(np.float32))
+    venv.step_wait()
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_a_killed_shaping_session_loses_no_press(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", KILLED_SHAPING, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == -9, proc.stderr[-3000:]
+    given = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("press")]
+    ds = DemoStore(tmp_path).open("shaped")
+    assert [m.length for m in ds.metas] == [200] and len(ds.journals()) == 1  # the 2nd episode was in progress
+    # the next session on the dataset stores it, and every press is there once
+    env_cfg = _env_cfg("pendulum")
+    base = make_venv(env_cfg, seed=0, n_envs=1)
+    ShapingVecEnv(base, ShapingFeedbackConfig(dataset="shaped", rule=RuleConfig(obs_index=0, above=0.5)),
+                  env_cfg=env_cfg, seed=0, store=DemoStore(tmp_path))
+    base.close()
+    ds.refresh()
+    assert [m.length for m in ds.metas] == [200, 150] and ds.metas[1].extra["recovered"]
+    assert [e["value"] for e in feedback_events(ds)] == given and len(given) == 117  # a press every 3 steps
+    assert ds.validate() == []

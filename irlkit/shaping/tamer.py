@@ -302,6 +302,9 @@ class ShapingVecEnv(VecEnvWrapper):
         self.store = store if store is not None else DemoStore(cfg.store_root)
         self.dataset_name = cfg.dataset or f"{env_cfg.name}_shaping"
         self._dataset: Any = None
+        self._journal: Any = None  # the watched episode in progress, logged step by step
+        if cfg.record and self.store.exists(self.dataset_name):
+            self._recover()
         self.window: Any = None
         self.watching = True
         self.render = cfg.render or cfg.input == "keyboard"
@@ -372,28 +375,53 @@ class ShapingVecEnv(VecEnvWrapper):
             )
         return self._dataset
 
+    def _recover(self) -> None:
+        """Store what a killed session logged of its last watched episode (irlkit/store/journal.py)."""
+        import sys
+
+        ids = self.store.open(self.dataset_name).recover()
+        if ids:
+            print(f"irlkit: recovered {len(ids)} unfinished shaping episode(s) that a stopped session left in "
+                  f"{self.dataset_name!r}", file=sys.stderr)
+
+    def _meta(self, ep: dict[str, Any]) -> EpisodeMeta:
+        return EpisodeMeta(
+            source=SOURCE, operator=self.operator, device=self.input.device, env_id=self.env_cfg.id,
+            started_utc=ep["started"], ended_utc=utc_now(),
+            extra={"kind": KIND, "events": ep["events"], "weight": self.cfg.weight,
+                   "credit_steps": self.cfg.credit_steps, "credit": self.cfg.credit},
+        )
+
+    def _log_step(self, ep: dict[str, Any], act: np.ndarray, rew: float, new_obs: np.ndarray,
+                  info: dict[str, Any]) -> None:
+        """Every watched step reaches the store's journal at once, with the press given at it, so a
+        killed session loses no feedback (the credited label is derived later and not logged)."""
+        if not self.cfg.record:
+            return
+        if self._journal is None:
+            self._journal = self.dataset.start_episode(ep["obs"][0], self._meta(ep))
+        self._journal.append(act, rew, new_obs, {k: v for k, v in info.items() if k != "label"})
+
     def _new_episode(self, obs0: np.ndarray) -> None:
         self._ep = {"obs": [np.array(obs0, copy=True)], "acts": [], "rews": [], "infos": [], "events": [],
                     "t": 0, "started": utc_now()}
 
     def _commit(self, *, terminated: bool, truncated: bool, last_obs: Optional[np.ndarray] = None) -> None:
         ep, self._ep = self._ep, None
+        journal, self._journal = self._journal, None
         if ep is None or not ep["acts"] or not self.cfg.record:
+            if journal is not None:
+                journal.abandon()
             return
         if last_obs is not None:
             ep["obs"].append(np.array(last_obs, copy=True))
         space = self.action_space
         acts = (np.asarray(ep["acts"], dtype=np.int64).reshape(-1) if isinstance(space, spaces.Discrete)
                 else np.asarray(ep["acts"], dtype=space.dtype).reshape(len(ep["acts"]), *space.shape))
-        meta = EpisodeMeta(
-            source=SOURCE, operator=self.operator, device=self.input.device, env_id=self.env_cfg.id,
-            started_utc=ep["started"], ended_utc=utc_now(),
-            extra={"kind": KIND, "events": ep["events"], "weight": self.cfg.weight,
-                   "credit_steps": self.cfg.credit_steps, "credit": self.cfg.credit},
-        )
         episode = Episode(obs=np.stack(ep["obs"]), acts=acts, rews=np.asarray(ep["rews"], dtype=np.float64),
-                          terminated=terminated, truncated=truncated, infos=ep["infos"], meta=meta)
-        self.episodes_stored.append(self.dataset.append_episode(episode))
+                          terminated=terminated, truncated=truncated, infos=ep["infos"], meta=self._meta(ep))
+        stored = journal.commit(episode) if journal is not None else self.dataset.append_episode(episode)
+        self.episodes_stored.append(stored)
 
     def _finalize(self, done: list[_Pending]) -> None:
         for p in done:
@@ -462,6 +490,7 @@ class ShapingVecEnv(VecEnvWrapper):
             ep["events"].append({"step": ep["t"], "value": float(v)})
         if values:
             info["feedback"] = float(sum(values))
+        self._log_step(ep, act0, float(rews[0]), new_obs, info)
         ep["t"] += 1
         if self.window is not None:
             self._show(values)
@@ -514,8 +543,13 @@ def _shaping_view(dataset: Any, operator: Optional[Iterable[str] | str]) -> Any:
 def feedback_events(dataset: Any, *, operator: Optional[Iterable[str] | str] = None) -> list[dict[str, Any]]:
     """Every stored press: {episode_id, step, value, operator, device}, in commit order."""
     out = []
-    for m in _shaping_view(dataset, operator).metas:
-        for e in m.extra.get("events", []):
+    view = _shaping_view(dataset, operator)
+    for k, m in enumerate(view.metas):
+        events = m.extra.get("events", [])
+        if m.extra.get("recovered"):  # cut short by a kill: the presses are in the logged steps' infos
+            infos = view.episode(k).infos or []
+            events = [{"step": t, "value": i["feedback"]} for t, i in enumerate(infos) if i.get("feedback") is not None]
+        for e in events:
             out.append({"episode_id": m.episode_id, "step": int(e["step"]), "value": float(e["value"]),
                         "operator": m.operator, "device": m.device})
     return out
