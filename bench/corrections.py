@@ -24,15 +24,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Optional
 
-REPO = Path(__file__).resolve().parent.parent
+from _runs import run_irlkit  # bench/ is on sys.path when run as a script
 
 
 def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.Namespace) -> list[str]:
@@ -122,17 +119,12 @@ def main() -> None:
     args = parser.parse_args()
 
     out = args.out or Path(tempfile.mkdtemp(prefix="irlkit-bench-corrections-"))
-    env = {**os.environ, "SDL_VIDEODRIVER": os.environ.get("SDL_VIDEODRIVER", "dummy")}
     table: dict[str, list[dict[str, Any]]] = {m: [] for m in args.methods}
     for seed in args.seeds:
         for method in args.methods:
             run_dir = out / f"{method}-seed{seed}"
-            t0 = time.time()
-            proc = subprocess.run(command(method, seed, run_dir, out / "store", args), cwd=REPO, env=env,
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
-            result = json.loads((run_dir / "eval.json").read_text())
+            result, wall, _ = run_irlkit(command(method, seed, run_dir, out / "store", args), run_dir,
+                                         what=f"{method} seed {seed}")
             curve = labels_curve(method, run_dir)
             hit = next((p for p in curve if p["normalized"] >= args.target), None)
             reached: Optional[int] = hit["labels"] if hit else None
@@ -144,7 +136,7 @@ def main() -> None:
                 "final_normalized": result["normalized_score"],
                 "labels_total": result.get("labels", result["env_steps"]),
                 "asked_share": result.get("asked_share"),
-                "wall_s": round(time.time() - t0, 1),
+                "wall_s": round(wall, 1),
                 "curve": curve,
             }
             table[method].append(row)

@@ -10,15 +10,13 @@ eval.json. Prints one row per run and the mean per algorithm.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _runs import run_irlkit  # bench/ is on sys.path when run as a script
 
 TARGETS = {"bc": (0.95, 10.0), "gail": (0.95, 120.0), "airl": (0.95, 120.0)}
 
@@ -36,16 +34,7 @@ def main() -> None:
                 run_dir = Path(tmp) / f"{algo}-{seed}"
                 cmd = [sys.executable, "-m", "irlkit", f"algo={algo}", f"seed={seed}", "progress=false",
                        f"hydra.run.dir={run_dir}", *args.overrides]
-                t0 = time.time()
-                cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                wall = time.time() - t0
-                cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-                if proc.returncode != 0:
-                    print(proc.stderr, file=sys.stderr)
-                    raise SystemExit(f"{' '.join(cmd)} failed")
-                ev = json.loads((run_dir / "eval.json").read_text())
+                ev, wall, cpu = run_irlkit(cmd, run_dir)
                 rows.append((algo, seed, ev["normalized_score"], ev["return_mean"], ev["env_steps"], ev["wall_s"], wall, cpu))
                 print(f"{algo:5s} seed {seed}: normalized {ev['normalized_score']:.3f}  return {ev['return_mean']:.1f}  "
                       f"env steps {ev['env_steps']}  train {ev['wall_s']:.1f} s  whole command {wall:.1f} s (CPU {cpu:.1f} s)",

@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from _runs import run_irlkit  # bench/ is on sys.path when run as a script
 
 
 def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.Namespace) -> list[str]:
@@ -62,18 +60,13 @@ def main() -> None:
     args = parser.parse_args()
 
     out = args.out or Path(tempfile.mkdtemp(prefix="irlkit-bench-shaping-"))
-    env = {**os.environ, "SDL_VIDEODRIVER": os.environ.get("SDL_VIDEODRIVER", "dummy")}
     load_before = os.getloadavg()
     table: dict[str, list[dict[str, Any]]] = {m: [] for m in args.methods}
     for seed in args.seeds:
         for method in args.methods:
             run_dir = out / f"{method}-seed{seed}"
-            t0 = time.time()
-            proc = subprocess.run(command(method, seed, run_dir, out / "store", args), cwd=REPO, env=env,
-                                  capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
-            result = json.loads((run_dir / "eval.json").read_text())
+            result, wall, _ = run_irlkit(command(method, seed, run_dir, out / "store", args), run_dir,
+                                         what=f"{method} seed {seed}")
             row = {
                 "seed": seed,
                 "normalized": result["normalized_score"],
@@ -83,7 +76,7 @@ def main() -> None:
                 "bad": result.get("feedback_bad"),
                 "watched_steps": result.get("feedback_watched_steps"),
                 "env_steps": result["env_steps"],
-                "wall_s": round(time.time() - t0, 1),
+                "wall_s": round(wall, 1),
             }
             table[method].append(row)
             presses = (f", presses {row['presses']} ({row['good']} good, {row['bad']} bad)"
