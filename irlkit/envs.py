@@ -125,6 +125,15 @@ def env_spec_json(env: gym.Env) -> dict[str, Any]:
         return {"id": spec.id, "max_episode_steps": spec.max_episode_steps}
 
 
+def dataset_for_env(store: Any, name: str, env_id: str, env: gym.Env, description: str) -> Any:
+    """The dataset `name` that episodes of `env` are committed to: created with the env's spaces and
+    spec, or opened when it exists and its spaces agree (writers call this at their first commit, so
+    a session that stores nothing leaves nothing)."""
+    return store.create(name, env_id=env_id, observation_space=env.observation_space,
+                        action_space=env.action_space, env_spec=env_spec_json(env), description=description,
+                        exist_ok=True)
+
+
 def env_config_dir() -> Path:
     """The env YAMLs: the checkout's `conf/env`, or the copy inside the wheel."""
     package = Path(__file__).resolve().parent

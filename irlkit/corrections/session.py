@@ -31,7 +31,7 @@ from gymnasium import spaces
 
 from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, is_label, recover_unfinished, step_info
 from irlkit.corrections.uncertainty import Proposal
-from irlkit.envs import EnvConfig, env_spec_json, make_env
+from irlkit.envs import EnvConfig, dataset_for_env, make_env
 from irlkit.errors import IrlkitError
 from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
 from irlkit.store.journal import EpisodeJournal
@@ -225,15 +225,8 @@ class CorrectionSession:
     def dataset(self) -> Dataset:
         """The corrections dataset, created at the first commit."""
         if self._dataset is None:
-            self._dataset = self.store.create(
-                self.config.dataset,
-                env_id=self.config.env.id,
-                observation_space=self.env.observation_space,
-                action_space=self.env.action_space,
-                env_spec=env_spec_json(self.env),
-                description=f"human corrections (HG-DAgger) on {self.config.env.id}",
-                exist_ok=True,
-            )
+            self._dataset = dataset_for_env(self.store, self.config.dataset, self.config.env.id, self.env,
+                                            f"human corrections (HG-DAgger) on {self.config.env.id}")
         return self._dataset
 
     def _on_signal(self, signum: int, _frame: Any) -> None:

@@ -362,17 +362,10 @@ class ShapingVecEnv(VecEnvWrapper):
     @property
     def dataset(self) -> Any:
         if self._dataset is None:
-            from irlkit.envs import env_spec_json
+            from irlkit.envs import dataset_for_env
 
-            self._dataset = self.store.create(
-                self.dataset_name,
-                env_id=self.env_cfg.id,
-                observation_space=self.observation_space,
-                action_space=self.action_space,
-                env_spec=env_spec_json(self._env0()),
-                description=f"live reward-shaping feedback (TAMER) on {self.env_cfg.id}",
-                exist_ok=True,
-            )
+            self._dataset = dataset_for_env(self.store, self.dataset_name, self.env_cfg.id, self._env0(),
+                                            f"live reward-shaping feedback (TAMER) on {self.env_cfg.id}")
         return self._dataset
 
     def _recover(self) -> None:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from irlkit.envs import EnvConfig, env_spec_json, make_env
+from irlkit.envs import EnvConfig, dataset_for_env, make_env
 from irlkit.errors import IrlkitError
 from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, shipped_demos_dir, utc_now
 from irlkit.teleop.inputs import (
@@ -192,14 +192,9 @@ class Recorder:
     def dataset(self) -> Dataset:
         """The dataset, created at the first commit so a session that stores nothing leaves nothing."""
         if self._dataset is None:
-            self._dataset = self.store.create(
-                self.config.dataset,
-                env_id=self.config.env.id,
-                observation_space=self.env.observation_space,
-                action_space=self.env.action_space,
-                env_spec=env_spec_json(self.env),
-                description=self.config.description or f"{self.config.source} demonstrations on {self.config.env.id}",
-                exist_ok=True,
+            self._dataset = dataset_for_env(
+                self.store, self.config.dataset, self.config.env.id, self.env,
+                self.config.description or f"{self.config.source} demonstrations on {self.config.env.id}",
             )
         return self._dataset
 
