@@ -361,7 +361,7 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
     first = result["rounds"][0]
     assert len(result["rounds"]) == 3 and first["labels"] > 0 and first["asked"] >= first["labels"]  # it drives when asked
     assert 0 < result["asked_share"] <= 1 and result["asked_steps"] == sum(r["asked"] for r in result["rounds"])
-    assert result["approved"] == sum(r["approved"] for r in result["rounds"])
+    assert result["approved"] >= 1 and result["approved"] == sum(r["approved"] for r in result["rounds"])  # "go on"
     assert result["answers"] == result["labels"] + result["approved"]
     ds = DemoStore(tmp_path / "store").open("cp_corr")
     assert len(ds) == 3 and {m.source for m in ds.metas} == {"correction"} and {m.operator for m in ds.metas} == {"script-0"}
