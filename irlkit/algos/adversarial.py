@@ -15,7 +15,7 @@ from imitation.rewards.reward_nets import (
 )
 from imitation.util import networks
 
-from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo, set_learning_rate
+from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo, set_learning_rate
 from irlkit.algos.configs import AdversarialConfig
 
 
@@ -63,13 +63,11 @@ def reward_for_eval(kind: str, train_net: RewardNet) -> RewardNet:
     return RewardNetFromDiscriminatorLogit(train_net)
 
 
-class AdversarialIRLTrainer(Trainer):
-    budget_unit = "env_steps"
-
+class AdversarialIRLTrainer(RLTrainer):
     def __init__(self, cfg: AdversarialConfig, ctx: RunContext, kind: str):
         reward_net = make_reward_net(cfg, kind, ctx.observation_space, ctx.action_space)
         cls: type[AdversarialTrainer] = AIRL if kind == "airl" else GAIL
-        self._gen = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        self.rl = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
         demos = ctx.demos.to_transitions()
         if cfg.bc_warmstart_batches > 0:
             from imitation.algorithms import bc
@@ -78,7 +76,7 @@ class AdversarialIRLTrainer(Trainer):
                 observation_space=ctx.observation_space,
                 action_space=ctx.action_space,
                 rng=ctx.rng,
-                policy=self._gen.policy,
+                policy=self.rl.policy,
                 demonstrations=demos,
                 batch_size=64,
                 optimizer_kwargs={"lr": 1e-3},
@@ -89,7 +87,7 @@ class AdversarialIRLTrainer(Trainer):
             demonstrations=demos,
             demo_batch_size=cfg.demo_batch_size,
             venv=ctx.venv,
-            gen_algo=self._gen,
+            gen_algo=self.rl,
             reward_net=reward_net,
             n_disc_updates_per_round=cfg.n_disc_updates_per_round,
             gen_replay_buffer_capacity=cfg.gen_replay_buffer_capacity,
@@ -109,7 +107,7 @@ class AdversarialIRLTrainer(Trainer):
         n_rounds = max(1, budget // per_round)
         for r in range(n_rounds):
             if self._cfg.ppo.anneal_lr:
-                set_learning_rate(self._gen, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start))
+                set_learning_rate(self.rl, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start))
             self._adv.train_gen(per_round)
             for _ in range(self._adv.n_disc_updates_per_round):
                 with networks.training(self._adv.reward_train):
@@ -119,23 +117,12 @@ class AdversarialIRLTrainer(Trainer):
             progress(per_round)
 
     @property
-    def policy(self):
-        return self._gen.policy
-
-    @property
     def reward_net(self):
         return self._adv.reward_train
 
     @property
     def eval_reward_net(self):
         return reward_for_eval(self._kind, self._adv.reward_train)
-
-    @property
-    def env_steps(self) -> int:
-        return self._steps
-
-    def sb3_algo(self):
-        return self._gen
 
 
 def build_gail(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:

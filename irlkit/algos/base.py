@@ -105,6 +105,26 @@ class Trainer(abc.ABC):
         return None
 
 
+class RLTrainer(Trainer):
+    """An algorithm whose policy is trained by an SB3 RL learner (`self.rl`: PPO, or AIRL/GAIL's
+    generator) for a budget of env steps; subclasses count what they spend in `self._steps`."""
+
+    budget_unit = "env_steps"
+    rl: BaseAlgorithm
+    _steps: int = 0
+
+    @property
+    def policy(self) -> BasePolicy:
+        return self.rl.policy
+
+    @property
+    def env_steps(self) -> int:
+        return self._steps
+
+    def sb3_algo(self) -> BaseAlgorithm:
+        return self.rl
+
+
 def make_ppo(cfg: PPOConfig, venv: Any, *, seed: int, logger: Any = None):
     from stable_baselines3 import PPO
 

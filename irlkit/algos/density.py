@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imitation.algorithms.density import DensityAlgorithm, DensityType
 
-from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
+from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import DensityConfig
 
 _DENSITY_TYPES = {
@@ -15,15 +15,13 @@ _DENSITY_TYPES = {
 }
 
 
-class DensityTrainer(Trainer):
-    budget_unit = "env_steps"
-
+class DensityTrainer(RLTrainer):
     def __init__(self, cfg: DensityConfig, ctx: RunContext):
         from irlkit.errors import IrlkitError
 
         if cfg.density_type not in _DENSITY_TYPES:
             raise IrlkitError(f"algo.density_type={cfg.density_type!r}: choose one of {sorted(_DENSITY_TYPES)}")
-        self._ppo = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        self.rl = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
         self._density = DensityAlgorithm(
             venv=ctx.venv,
             rng=ctx.rng,
@@ -31,7 +29,7 @@ class DensityTrainer(Trainer):
             density_type=_DENSITY_TYPES[cfg.density_type],
             kernel=cfg.kernel,
             kernel_bandwidth=cfg.kernel_bandwidth,
-            rl_algo=self._ppo,
+            rl_algo=self.rl,
             standardise_inputs=cfg.standardise_inputs,
             custom_logger=ctx.logger,
             allow_variable_horizon=ctx.variable_horizon,
@@ -48,19 +46,8 @@ class DensityTrainer(Trainer):
             progress(n)
 
     @property
-    def policy(self):
-        return self._ppo.policy
-
-    @property
     def eval_reward_net(self):
         return self._density  # a RewardFn: (obs, acts, next_obs, dones) -> rewards
-
-    @property
-    def env_steps(self) -> int:
-        return self._steps
-
-    def sb3_algo(self):
-        return self._ppo
 
 
 def build(cfg: DensityConfig, ctx: RunContext) -> DensityTrainer:

@@ -16,7 +16,7 @@ import torch as th
 from omegaconf import OmegaConf
 from stable_baselines3.common.callbacks import BaseCallback
 
-from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
+from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import PPOTrainConfig
 from irlkit.envs import make_venv
 from irlkit.shaping.config import ShapingFeedbackConfig
@@ -42,9 +42,7 @@ class _Progress(BaseCallback):
         self._report(self.model.n_steps * self.model.n_envs)
 
 
-class PPOTrainer(Trainer):
-    budget_unit = "env_steps"
-
+class PPOTrainer(RLTrainer):
     def __init__(self, cfg: PPOTrainConfig, ctx: RunContext, *, on_frame: Optional[Callable[[int], None]] = None):
         self._cfg = cfg
         self.shaping_cfg = shaping_config(ctx.feedback)
@@ -61,8 +59,8 @@ class PPOTrainer(Trainer):
                 venv = self._own_venv = make_venv(env_cfg, seed=ctx.seed)
             self.shaping = ShapingVecEnv(venv, sc, env_cfg=ctx.env_cfg, seed=ctx.seed, on_frame=on_frame)
             venv = self.shaping
-        self._ppo = make_ppo(cfg.ppo, venv, seed=ctx.seed)
-        self._ppo.set_logger(_sb3_logger(ctx))
+        self.rl = make_ppo(cfg.ppo, venv, seed=ctx.seed)
+        self.rl.set_logger(_sb3_logger(ctx))
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
@@ -73,7 +71,7 @@ class PPOTrainer(Trainer):
                 progress(n)
 
         try:
-            self._ppo.learn(total_timesteps=budget, callback=_Progress(report))
+            self.rl.learn(total_timesteps=budget, callback=_Progress(report))
         finally:
             if self.shaping is not None:
                 self.shaping.close_session()
@@ -82,15 +80,8 @@ class PPOTrainer(Trainer):
         report(budget - self._steps)
 
     @property
-    def policy(self):
-        return self._ppo.policy
-
-    @property
     def env_steps(self) -> int:
-        return int(self._ppo.num_timesteps)
-
-    def sb3_algo(self):
-        return self._ppo
+        return int(self.rl.num_timesteps)
 
     def save(self, run_dir: Path) -> dict[str, str]:
         files = super().save(run_dir)

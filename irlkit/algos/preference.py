@@ -16,7 +16,7 @@ from imitation.data.types import TrajectoryWithRewPair
 from imitation.rewards.reward_nets import BasicRewardNet
 from imitation.util import networks
 
-from irlkit.algos.base import Progress, RunContext, Trainer, make_ppo
+from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import PreferenceConfig
 from irlkit.errors import IrlkitError
 
@@ -87,15 +87,13 @@ def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any
     return net
 
 
-class PreferenceTrainer(Trainer):
-    budget_unit = "env_steps"
-
+class PreferenceTrainer(RLTrainer):
     def __init__(self, cfg: PreferenceConfig, ctx: RunContext):
         self._cfg = cfg
         self._reward_net = make_reward_net(cfg, ctx.observation_space, ctx.action_space)
-        self._ppo = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
+        self.rl = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
         generator = pc.AgentTrainer(
-            algorithm=self._ppo,
+            algorithm=self.rl,
             reward_fn=self._reward_net,
             venv=ctx.venv,
             exploration_frac=cfg.exploration_frac,
@@ -134,26 +132,15 @@ class PreferenceTrainer(Trainer):
         # imitation samples at least one PPO rollout per iteration, whatever the budget says, so the
         # progress and the reported env steps come from the learner's own step counter.
         def on_iteration(_: int) -> None:
-            now = self._ppo.num_timesteps
+            now = self.rl.num_timesteps
             progress(now - self._steps)
             self._steps = now
 
         self._pc.train(total_timesteps=budget, total_comparisons=self._cfg.total_comparisons, callback=on_iteration)
 
     @property
-    def policy(self):
-        return self._ppo.policy
-
-    @property
     def reward_net(self):
         return self._reward_net
-
-    @property
-    def env_steps(self) -> int:
-        return self._steps
-
-    def sb3_algo(self):
-        return self._ppo
 
 
 def build(cfg: PreferenceConfig, ctx: RunContext) -> PreferenceTrainer:
