@@ -96,8 +96,8 @@ def recover_unfinished(dataset: Any) -> list[str]:
 
     ids = dataset.recover()
     if ids:
-        view = dataset.select(include_discarded=True)
-        eps = [ep for ep in view.episodes() if ep.meta.episode_id in set(ids)]
+        wanted = set(ids)
+        eps = list(dataset.select(include_discarded=True, where=lambda m: m.episode_id in wanted).episodes())
         labels = sum(sum(1 for i in ep.infos or [] if i.get("actor") == PERSON) for ep in eps)
         steps = sum(len(ep) for ep in eps)
         print(f"irlkit: recovered {len(ids)} unfinished episode(s) ({steps} steps, {labels} labels) that a stopped "

@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -38,6 +39,7 @@ from typing import Any, Optional
 import numpy as np
 
 from irlkit.errors import StoreError
+from irlkit.store.dataset import _json_safe, _segment_name
 from irlkit.store.episode import Episode, EpisodeMeta
 from irlkit.store.spaces import storage_dtype
 
@@ -45,12 +47,6 @@ JOURNAL_DIR = "journal"
 RECOVER_POLICIES = ("keep", "discard")
 """What a recovered episode becomes: `keep` (a normal, truncated episode: corrections, whose every
 step is a label) or `discard` (stored but skipped by loaders: a half-recorded demonstration)."""
-
-
-def _segment_like_name() -> str:
-    from irlkit.store.dataset import _segment_name
-
-    return _segment_name()
 
 
 def _row_shape(space: Any) -> tuple[int, ...]:
@@ -88,14 +84,10 @@ class EpisodeJournal:
     @classmethod
     def start(cls, dataset: Any, first_obs: Any, meta: EpisodeMeta, *, on_recover: str = "keep") -> "EpisodeJournal":
         """Open a journal for a new episode of `dataset` whose first observation is `first_obs`."""
-        import uuid
-
         if on_recover not in RECOVER_POLICIES:
             raise StoreError(f"on_recover={on_recover!r}: choose one of {', '.join(RECOVER_POLICIES)}")
         meta = dataclasses.replace(meta)
         meta.episode_id = meta.episode_id or uuid.uuid4().hex[:16]
-        from irlkit.store.dataset import _json_safe
-
         header = {
             "meta": _json_safe(meta.to_json(), f"dataset {dataset.name!r}, journal metadata"),
             "on_recover": on_recover,
@@ -103,7 +95,7 @@ class EpisodeJournal:
             "started": time.time(),
         }
         first_row = _obs_bytes(dataset, first_obs)  # refuse a wrong shape before anything is on disk
-        name = _segment_like_name()
+        name = _segment_name()
         staging = dataset.path / ".tmp" / f"journal-{name}"
         staging.mkdir(parents=True)
         with open(staging / "header.json", "w", encoding="utf-8") as f:
@@ -120,8 +112,6 @@ class EpisodeJournal:
         """Log one step: the action taken, its reward, the observation it led to, and its info."""
         if self.closed:
             raise StoreError(f"journal {self.path.name} is closed; start a new episode")
-        from irlkit.store.dataset import _json_safe
-
         act_row = np.asarray(act).astype(self._act_dtype, copy=False).reshape(_row_shape(self.dataset.action_space))
         line = json.dumps(_json_safe(info if info is not None else {}, "step info")) + "\n"
         # Order matters for recovery: a kill between writes leaves fewer rows in the later files,
@@ -263,6 +253,7 @@ def recover_journals(dataset: Any) -> list[str]:
     if not root.exists():
         return []
     recovered: list[str] = []
+    known: Optional[set[str]] = None  # committed ids, read once at the first dead journal
     for path in sorted(root.iterdir()):
         fd = _try_lock(path)
         if fd is None:
@@ -270,10 +261,12 @@ def recover_journals(dataset: Any) -> list[str]:
         try:
             if not path.exists():  # another recoverer finished it while we waited
                 continue
-            header, episode = _read(dataset, path)
-            known = set(dataset.episode_ids(include_discarded=True))
+            _, episode = _read(dataset, path)
+            if known is None:
+                known = set(dataset.episode_ids(include_discarded=True))
             if episode is not None and episode.meta.episode_id not in known:
                 recovered.append(dataset.append_episode(episode))
+                known.add(episode.meta.episode_id)
             shutil.rmtree(path, ignore_errors=True)
         finally:
             os.close(fd)
