@@ -2,7 +2,7 @@
 
     python -m irlkit algo=dagger expert=human env=cartpole operator=op-7                 # a person
     python -m irlkit algo=dagger expert=human operator=script-0 expert.input=scripted     # the stand-in
-    python -m irlkit algo=dagger expert=human operator=op-7 expert.query=uncertain
+    python -m irlkit algo=dagger expert=human operator=op-7 query=uncertain
 
 Modules: `config` (the `expert` group's schemas), `session` (the window loop: the learner drives,
 the person takes over), `uncertainty` (the BC learner and its ensemble disagreement), `scripted` (an
