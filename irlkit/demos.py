@@ -228,8 +228,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     ds = _store(args).open(args.name)
     live = [j for j in ds.journals() if j.live]
     ids = ds.recover()
+    metas = {m.episode_id: m for m in ds.select(include_discarded=True).metas}
     for episode_id in ids:
-        m = next(m for m in ds.select(include_discarded=True).metas if m.episode_id == episode_id)
+        m = metas[episode_id]
         note = " (discarded: a half-recorded demonstration; `show --all` lists it)" if m.discarded else ""
         print(f"recovered episode {episode_id}: {m.length} steps, operator {_fmt(m.operator)}, source {m.source}{note}")
     if live:

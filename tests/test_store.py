@@ -189,6 +189,21 @@ def test_compact_keeps_every_episode_once(tmp_path, cartpole_env, cartpole_episo
     assert Dataset.open(ds.path).validate() == []
 
 
+def test_a_compaction_killed_before_cleanup_never_brings_episodes_back(tmp_path, cartpole_env, cartpole_episodes):
+    ds = _create(DemoStore(tmp_path), "cmp", cartpole_env)
+    for ep in cartpole_episodes:
+        ds.append_episode(ep)
+    before = sorted(m.episode_id for m in ds.metas)
+    old = sorted(p.name for p in (ds.path / "segments").iterdir())
+    ds._write_segment(list(ds.episodes()), replaces=old)  # a compaction killed before removing `old`
+    assert sorted(m.episode_id for m in Dataset.open(ds.path).metas) == before
+    assert ds.compact() == len(old) + 1  # the hidden folders are replaced and removed too
+    assert sorted(m.episode_id for m in Dataset.open(ds.path).metas) == before
+    assert len(list((ds.path / "segments").iterdir())) == 1
+    ds.append_episode(dataclasses.replace(cartpole_episodes[0], meta=EpisodeMeta(source="policy")))
+    assert ds.compact() == 2 and len(Dataset.open(ds.path)) == len(before) + 1
+
+
 def test_operator_pseudonyms():
     assert pseudonym("alice@example.org", "salt") == pseudonym("alice@example.org", "salt")
     assert pseudonym("alice@example.org", "salt") != pseudonym("alice@example.org", "pepper")
@@ -353,7 +368,6 @@ def test_damaged_metadata_is_reported(tmp_path, cartpole_env):
 def test_names_escaping_the_root_are_refused(tmp_path, name):
     with pytest.raises(StoreError, match="not a plain name"):
         check_name(name)
-    assert not (tmp_path.parent / "escape").exists()
 
 
 def test_unknown_dataset_names_the_known_ones(tmp_path, cartpole_env):
@@ -361,6 +375,16 @@ def test_unknown_dataset_names_the_known_ones(tmp_path, cartpole_env):
     _create(store, "mine", cartpole_env)
     with pytest.raises(StoreError, match=r"no dataset named 'nope' .*mine"):
         store.open("nope")
+
+
+def test_another_process_half_created_or_removed_dataset_is_not_listed(tmp_path, cartpole_env):
+    import shutil
+
+    store = DemoStore(tmp_path)
+    made = _create(store, "mine", cartpole_env)
+    for leftover in (".mine.removing-123", ".other.creating-ab12"):  # what a killed rm / create leaves
+        shutil.copytree(made.path, tmp_path / leftover)
+    assert "mine" in store.names() and not any(n.startswith(".") for n in store.names())
 
 
 # ------------------------------------------------------------------------------------------------

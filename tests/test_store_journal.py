@@ -164,3 +164,15 @@ def test_a_journal_refuses_rows_that_do_not_fit(dataset):
     with pytest.raises(StoreError, match="closed"):
         journal.append(acts[0], rews[0], obs[1], infos[0])
     assert not os.listdir(dataset.path / JOURNAL_DIR)
+
+
+def test_a_damaged_journal_is_reported_and_does_not_block_the_others(dataset):
+    kill_a_writer(dataset, 3)
+    kill_a_writer(dataset, 4)
+    first, second = sorted((dataset.path / JOURNAL_DIR).iterdir())
+    (first / "header.json").write_text("{not json")
+    assert len(dataset.recover()) == 1  # the one it could read ...
+    assert [m.length for m in dataset.metas] == [4]
+    [state] = dataset.journals()  # ... and still lists the damaged one
+    assert state.error and "header.json" in state.error
+    assert any(f"journal/{first.name} cannot be recovered" in p for p in dataset.validate())

@@ -40,7 +40,7 @@ from gymnasium import spaces
 
 from irlkit import __version__
 from irlkit.errors import SchemaVersionError, StoreError
-from irlkit.store.episode import SOURCES, Episode, EpisodeMeta, check_operator
+from irlkit.store.episode import SOURCES, Episode, EpisodeMeta, check_operator, utc_now
 from irlkit.store.spaces import (
     describe_space,
     out_of_space,
@@ -77,13 +77,6 @@ def _write_file(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_file(tmp, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
@@ -145,6 +138,11 @@ def create_folder_atomically(path: Path, subdirs: Sequence[str], meta_name: str,
         return False
     _fsync_dir(path.parent)
     return True
+
+
+def _check_terminal(terminal: str) -> None:
+    if terminal not in ("done", "terminated"):
+        raise ValueError(f"terminal={terminal!r}: choose 'done' or 'terminated'")
 
 
 def _segment_name() -> str:
@@ -281,7 +279,7 @@ class Dataset:
             "observation_space": space_to_json(observation_space),
             "action_space": space_to_json(action_space),
             "description": description,
-            "created_utc": _utc(),
+            "created_utc": utc_now(),
             "irlkit_version": __version__,
         }
         if (path / "dataset.json").exists():
@@ -367,10 +365,6 @@ class Dataset:
         """Dataset-level metadata as stored in dataset.json (a copy)."""
         return json.loads(json.dumps(self._info))
 
-    def set_description(self, text: str) -> None:
-        self._info["description"] = text
-        _write_json_atomic(self.path / "dataset.json", self._info)
-
     def __len__(self) -> int:
         return len(self._refs)
 
@@ -398,7 +392,6 @@ class Dataset:
             "observation_space": describe_space(self.observation_space),
             "action_space": describe_space(self.action_space),
             "segments": len(self._segments),
-            "unfinished": len(self.journals()),
             "description": self.description,
         }
 
@@ -488,8 +481,7 @@ class Dataset:
         from imitation.data.types import TrajectoryWithRew
 
         self._require_episodes()
-        if terminal not in ("done", "terminated"):
-            raise ValueError("terminal must be 'done' or 'terminated'")
+        _check_terminal(terminal)
         out = []
         for ref in self._refs:
             ep = self._read(ref)
@@ -506,6 +498,7 @@ class Dataset:
         from imitation.data.types import Transitions
 
         self._require_episodes()
+        _check_terminal(terminal)
         obs_parts, next_parts, act_parts, done_parts = [], [], [], []
         by_segment: dict[str, list[int]] = {}
         for ref in self._refs:
@@ -602,7 +595,7 @@ class Dataset:
             files["infos.jsonl"] = {"bytes": len(lines), "sha256": hashlib.sha256(lines).hexdigest()}
         header = {
             "schema_version": SCHEMA_VERSION,
-            "created_utc": _utc(),
+            "created_utc": utc_now(),
             "episodes": metas,
             "files": files,
             "has_infos": has_infos,
@@ -689,7 +682,9 @@ class Dataset:
         if not self._refs:
             problems.append(f"dataset {self.name!r} is empty: it holds no episodes")
         for j in self.journals():
-            if not j.live:
+            if j.error is not None:
+                problems.append(f"unfinished episode in journal/{j.name} cannot be recovered: {j.error}")
+            elif not j.live:
                 problems.append(
                     f"unfinished episode {j.episode_id} ({j.steps} steps, operator {j.operator}) was left by a writer "
                     f"that stopped mid-episode: `python -m irlkit.demos recover {self.name}` stores it"
@@ -708,31 +703,35 @@ class Dataset:
 
     # ---- maintenance --------------------------------------------------------------------------
     def compact(self, *, stale_tmp_s: float = 3600.0) -> int:
-        """Merge all segments into one (faster loading); returns how many segments were merged.
+        """Merge all segments into one (faster loading); returns how many segment folders it replaced.
 
-        The merged segment names those it replaces, so readers never see an episode twice; the old
-        folders are removed afterwards. Stale `.tmp/` folders left by killed writers are removed too.
+        The merged segment names every segment folder on disk when it started, visible or already
+        replaced, so readers never see an episode twice, and a compaction killed before removing
+        the old folders cannot bring them back the next time. Compactions of one dataset take turns
+        (a lock file); appenders never wait. `.tmp/` folders older than `stale_tmp_s` (left by killed
+        writers) are removed too.
         """
-        tmp_dir = self.path / ".tmp"
-        if tmp_dir.exists():
-            for p in tmp_dir.iterdir():
-                if time.time() - p.stat().st_mtime > stale_tmp_s:
-                    shutil.rmtree(p, ignore_errors=True)
-        all_view = Dataset(self.path, self._info, include_discarded=True)
-        old = list(all_view._segments)
-        if len(old) <= 1:
-            return 0
-        eps = list(all_view.episodes())
-        for ep in eps:
-            ep.meta = dataclasses.replace(ep.meta)
-        self._write_segment(eps, replaces=old)
-        for name in old:
-            shutil.rmtree(self.path / "segments" / name, ignore_errors=True)
+        import fcntl
+
+        seg_dir = self.path / "segments"
+        (self.path / ".tmp").mkdir(exist_ok=True)  # a dataset copied by git has no empty folders
+        with open(self.path / ".tmp" / "compact.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for p in (self.path / ".tmp").iterdir():
+                try:
+                    if p.name != "compact.lock" and time.time() - p.stat().st_mtime > stale_tmp_s:
+                        shutil.rmtree(p, ignore_errors=True)
+                except FileNotFoundError:  # a writer renamed it into segments/ just now
+                    pass
+            # Listed before reading: a segment appended from now on is neither merged nor replaced.
+            on_disk = sorted(p.name for p in seg_dir.iterdir() if p.is_dir()) if seg_dir.exists() else []
+            all_view = Dataset(self.path, self._info, include_discarded=True)
+            if len(on_disk) <= 1:
+                return 0
+            eps = [all_view._read(ref) for ref in all_view._refs if ref.segment.name in on_disk]
+            self._write_segment(eps, replaces=on_disk)
+            for name in on_disk:
+                shutil.rmtree(seg_dir / name, ignore_errors=True)
         self.refresh()
-        return len(old)
+        return len(on_disk)
 
-
-def _utc() -> str:
-    from irlkit.store.episode import utc_now
-
-    return utc_now()

@@ -164,6 +164,8 @@ class JournalState:
     """Its writer still holds the lock (the episode is being recorded now)."""
     operator: Optional[str]
     started_utc: Optional[str]
+    error: Optional[str] = None
+    """Why it cannot be read (a damaged header); recovery skips it and `validate` reports it."""
 
 
 def _try_lock(path: Path) -> Optional[int]:
@@ -236,7 +238,9 @@ def journals(dataset: Any) -> list[JournalState]:
             os.close(fd)
         try:
             header, episode = _read(dataset, path)
-        except StoreError:
+        except StoreError as err:
+            out.append(JournalState(name=path.name, episode_id="?", steps=0, live=live, operator=None,
+                                    started_utc=None, error=str(err)))
             continue
         meta = header.get("meta", {})
         out.append(JournalState(name=path.name, episode_id=str(meta.get("episode_id")), steps=len(episode) if episode else 0,
@@ -247,7 +251,7 @@ def journals(dataset: Any) -> list[JournalState]:
 def recover_journals(dataset: Any) -> list[str]:
     """Commit the episodes of dead writers' journals and remove those journals; returns the new episode ids.
 
-    Live journals (their writer holds the lock) are left alone. Safe to run concurrently: each
+    Live journals (their writer holds the lock) and damaged ones are left alone. Safe to run concurrently: each
     journal is locked while it is converted."""
     root = dataset.path / JOURNAL_DIR
     if not root.exists():
@@ -261,7 +265,10 @@ def recover_journals(dataset: Any) -> list[str]:
         try:
             if not path.exists():  # another recoverer finished it while we waited
                 continue
-            _, episode = _read(dataset, path)
+            try:
+                _, episode = _read(dataset, path)
+            except StoreError:
+                continue  # damaged: `validate` names it; the others are still recovered
             if known is None:
                 known = set(dataset.episode_ids(include_discarded=True))
             if episode is not None and episode.meta.episode_id not in known:

@@ -121,7 +121,8 @@ class DemoStore:
             if folder is None or not folder.is_dir():
                 continue
             for p in sorted(folder.iterdir()):
-                if (p / "dataset.json").exists() and p.name not in found:
+                # `.NAME.creating-*` / `.NAME.removing-*` are another process's work in progress
+                if _NAME.match(p.name) and (p / "dataset.json").exists() and p.name not in found:
                     found[p.name] = p
         return list(found)
 
