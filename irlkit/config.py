@@ -49,15 +49,17 @@ T = TypeVar("T")
 
 
 def to_dataclass(cls: type[T], cfg: Any) -> T:
-    """A DictConfig (or dict) as the library's dataclass, unknown keys refused by name."""
+    """A DictConfig (or dict) as the library's dataclass, nested dataclasses included (a saved
+    run's `algo.ppo` becomes a `PPOConfig`, not a dict); unknown keys refused by name."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError
 
     data = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise IrlkitError(f"unknown key(s) {unknown} for {cls.__name__}; known keys: {sorted(names)}")
-    return cls(**data)  # type: ignore[call-arg]
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))  # type: ignore[return-value]
+    except ConfigKeyError as err:
+        names = sorted(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        raise IrlkitError(f"unknown key for {cls.__name__} ({err.msg.splitlines()[0]}); known keys: {names}") from None
 
 
 def run_entry(fn: Callable[[], Any]) -> None:

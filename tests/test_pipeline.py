@@ -49,11 +49,13 @@ TINY = {
                    "algo.total_comparisons=20", "algo.fragment_length=20"],
     "density": ["algo.budget=1024", "algo.ppo.n_steps=128"],
     "mce_irl": ["algo.budget=5", "env=cliff_world"],
+    "ppo": ["algo.budget=1024", "algo.ppo.n_steps=128"],
 }
 
 
-@pytest.mark.parametrize("algo", sorted(TINY))
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
+    assert algo in TINY, f"give the new algorithm {algo!r} a tiny budget in TINY"
     cfg = _compose([f"algo={algo}", "eval.episodes=2", "eval.curve_points=2", "eval.curve_episodes=1", *TINY[algo]])
     result = run_training(
         algo=algo,
@@ -118,6 +120,17 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     video = tmp_path / json.loads((tmp_path / "eval.json").read_text())["video"]
     assert video.exists() and video.stat().st_size > 1000
+
+
+def test_evaluate_a_saved_airl_run_rebuilds_its_reward_net(tmp_path: Path) -> None:
+    proc = run_cli(["-m", "irlkit", "algo=airl", *TINY["airl"], "algo.bc_warmstart_batches=10", "progress=false",
+                    "eval.curve_points=0", "eval.episodes=2", f"hydra.run.dir={tmp_path}"])
+    assert proc.returncode == 0, proc.stderr
+    before = json.loads((tmp_path / "eval.json").read_text())
+    proc = run_cli(["-m", "irlkit.evaluate", f"run={tmp_path}", "episodes=2"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = json.loads((tmp_path / "eval.json").read_text())
+    assert after["returns"] == before["returns"] and after["reward_pearson"] == pytest.approx(before["reward_pearson"])
 
 
 @pytest.mark.parametrize(

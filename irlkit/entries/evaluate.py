@@ -14,7 +14,7 @@ from typing import Any, Optional
 import hydra
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from irlkit.config import add_schema, config_dir, register_schemas, run_entry
+from irlkit.config import add_schema, config_dir, register_schemas, run_entry, to_dataclass
 from irlkit.errors import IrlkitError
 
 
@@ -45,14 +45,14 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
     if not cfg_path.exists():
         raise IrlkitError(f"{run_dir} is not an irlkit run folder (no config.yaml); pass run=<folder printed at the end of a run>")
     cfg = OmegaConf.load(cfg_path)
-    env_cfg = EnvConfig(**OmegaConf.to_container(cfg.env, resolve=True))
-    eval_cfg = EvalConfig(**OmegaConf.to_container(cfg.eval, resolve=True))
+    env_cfg = to_dataclass(EnvConfig, cfg.env)
+    eval_cfg = to_dataclass(EvalConfig, cfg.eval)
     eval_cfg.episodes = episodes or eval_cfg.episodes
     eval_cfg.video = video
     if deterministic is not None:
         eval_cfg.deterministic = deterministic
     spec = ALGORITHMS[cfg.algo.name]
-    algo_cfg = spec.config(**OmegaConf.to_container(cfg.algo, resolve=True))
+    algo_cfg = to_dataclass(spec.config, cfg.algo)
     previous = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
 
     policy = load_policy(run_dir)
@@ -62,11 +62,13 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
         state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
         reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
         env.close()
-    select = SelectConfig(**OmegaConf.to_container(cfg.select, resolve=True))
+    select = to_dataclass(SelectConfig, cfg.select)
     demos = load_demos(cfg.demos, select, root=cfg.get("demos_root"))
     demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
     result = evaluate(env_cfg, policy, demo_return=demo_return, seed=cfg.seed, cfg=eval_cfg, reward=reward, video_path=run_dir / "video")
-    merged = {**previous, **result}
+    # facts of the training stay; what this evaluation measures is replaced, never left stale
+    stale = {"reward_pearson", "reward_spearman", "reward_samples", "video"}
+    merged = {**{k: v for k, v in previous.items() if k not in stale}, **result}
     write_eval_json(run_dir, merged)
     print_table(merged, title=f"{cfg.algo.name} on {env_cfg.name} (seed {cfg.seed}), re-evaluated")
     return merged
