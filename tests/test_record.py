@@ -571,3 +571,11 @@ def test_records_under_a_real_x_display(tmp_path):
         os.close(read_fd)
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("key", ["space", "return", "enter", "backspace", "delete", "escape"])
+def test_keys_that_control_the_recording_cannot_drive(key):
+    from irlkit.teleop.keymap import key_code
+
+    with pytest.raises(IrlkitError, match="controls the recording"):
+        key_code(key, where="env.teleop.actions")

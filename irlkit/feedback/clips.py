@@ -104,9 +104,13 @@ class FrameRenderer:
 
     def __init__(self, env_cfg: EnvConfig, *, stride: int = 2):
         self.stride = max(1, int(stride))
-        self._env = make_env(env_cfg, render_mode="rgb_array")
+        try:
+            self._env = make_env(env_cfg, render_mode="rgb_array")
+            drawable = True
+        except Exception:  # noqa: BLE001  (an env without rgb_array rendering gets observation charts)
+            self._env, drawable = make_env(env_cfg), False
         first_obs, _ = self._env.reset(seed=0)
-        self._setter = state_setter_for(self._env)
+        self._setter = state_setter_for(self._env) if drawable else None
         u = self._env.unwrapped
         if self.stride > 1 and hasattr(u, "screen_width") and hasattr(u, "screen_height") and getattr(u, "screen", None) is None:
             # Classic-control envs draw at their screen size: drawing at the clip's size is 4x cheaper
@@ -237,7 +241,6 @@ class ClipWorker:
         self._jobs: "queue.Queue[Optional[ClipJob]]" = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="irlkit-clips", daemon=True)
         self._renderer: Optional[FrameRenderer] = None
-        self._ready = threading.Event()
         self._thread.start()
 
     def submit(self, job: ClipJob) -> None:
@@ -249,18 +252,24 @@ class ClipWorker:
 
     def _run(self) -> None:
         # The env is made in this thread: pygame surfaces are best used from the thread that made them.
-        self._renderer = FrameRenderer(self._env_cfg, stride=self._stride)
-        self._ready.set()
+        try:
+            self._renderer = FrameRenderer(self._env_cfg, stride=self._stride)
+            setup_error: Optional[BaseException] = None
+        except Exception as err:  # noqa: BLE001  (every job is then answered with this error, none hangs)
+            setup_error = err
         while True:
             job = self._jobs.get()
             if job is None:
                 break
             try:
+                if setup_error is not None:
+                    raise IrlkitError(f"cannot render clips of {self._env_cfg.id}: {setup_error}") from setup_error
                 self._on_ready(self.render(job))
             except Exception as err:  # noqa: BLE001  (one bad pair must not stop the worker)
                 if self._on_error is not None:
                     self._on_error(job.pair_id, err)
-        self._renderer.close()
+        if self._renderer is not None:
+            self._renderer.close()
 
     def render(self, job: ClipJob) -> ClipPair:
         assert self._renderer is not None

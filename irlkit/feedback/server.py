@@ -56,6 +56,16 @@ def check_loopback(host: str) -> str:
     )
 
 
+def _is_loopback_address(name: str) -> bool:
+    """A literal loopback IP (127.x.y.z, [::1]), not a host name that only looks like one."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "LabelServer"  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
@@ -88,8 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
         for host in hosts:
             host = host.strip().lower()
             name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-            if not (name in ("127.0.0.1", "localhost", "[::1]", "") or name.startswith("127.")):
-                return False
+            if not (name in ("localhost", "") or _is_loopback_address(name)):
+                return False  # e.g. 127.attacker.example: a name that merely starts like one is refused
         return True
 
     def _query(self) -> dict[str, str]:

@@ -24,7 +24,7 @@ Continuous actions (`Box` of shape `(n,)`), one entry per action dimension::
 
 With no key held a continuous action is zero. (The map is not called `keys`: that name collides
 with `DictConfig.keys()`, and Hydra could then not override it from the command line.) Space, Enter, Backspace, Delete and Escape control
-the recording (see `irlkit.teleop.inputs.CONTROL_KEYS`) and cannot be mapped.
+the recording (see `irlkit.teleop.inputs.control_keys`) and cannot be mapped.
 """
 
 from __future__ import annotations
@@ -36,10 +36,6 @@ import numpy as np
 from gymnasium import spaces
 
 from irlkit.errors import IrlkitError
-
-RESERVED_KEYS = ("space", "return", "backspace", "delete", "escape")
-"""Keys that control the recording and therefore cannot drive the env."""
-
 
 def _example(space: spaces.Space) -> str:
     if isinstance(space, spaces.Discrete):
@@ -69,10 +65,12 @@ def key_code(name: str, *, where: str) -> int:
             f"{where}: unknown key name {name!r}; use pygame's key names such as 'left', 'right', 'up', "
             "'down', 'a', 'left shift' (see pygame.key.name)"
         ) from None
-    if pygame.key.name(code) in RESERVED_KEYS:
-        raise IrlkitError(
-            f"{where}: key {name!r} controls the recording ({', '.join(RESERVED_KEYS)} are reserved); map another key"
-        )
+    from irlkit.teleop.inputs import control_keys
+
+    reserved = control_keys()  # the one list of keys that control the recording
+    if code in reserved:
+        names = ", ".join(pygame.key.name(k) for k in reserved)
+        raise IrlkitError(f"{where}: key {name!r} controls the recording ({names} are reserved); map another key")
     return code
 
 
