@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import random
 import sys
 import time
 import warnings
@@ -37,15 +36,6 @@ class SelectConfig:
     min_return: Optional[float] = None
     max_episodes: Optional[int] = None
     """Use at most this many episodes (the first ones in commit order)."""
-
-
-def seed_everything(seed: int) -> None:
-    """Python, numpy and torch; the envs are seeded where they are made."""
-    import torch as th
-
-    random.seed(seed)
-    np.random.seed(seed)
-    th.manual_seed(seed)
 
 
 def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) -> Dataset:
@@ -90,7 +80,9 @@ def run_training(
     th.set_num_threads(max(1, torch_threads))
     # imitation's BC logs a tensor that still requires grad; harmless, and noisy on every run.
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
-    seed_everything(seed)
+    from stable_baselines3.common.utils import set_random_seed
+
+    set_random_seed(seed)  # python, numpy, torch; the envs are seeded where they are made
 
     if demos == env_cfg.demos and not DemoStore(demos_root).exists(demos):
         raise IrlkitError(

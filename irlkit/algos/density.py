@@ -35,15 +35,18 @@ class DensityTrainer(RLTrainer):
             allow_variable_horizon=ctx.variable_horizon,
         )
         self._density.train()  # fits the density once; cheap next to the RL that follows
-        self._steps = 0
         self._chunk = cfg.ppo.n_steps * ctx.venv.num_envs
 
     def train(self, budget: int, progress: Progress) -> None:
-        while self._steps < budget:
-            n = min(self._chunk, budget - self._steps)
-            self._density.train_policy(n)  # imitation continues the step count across calls
-            self._steps += n
-            progress(n)
+        while self.env_steps < budget:
+            before = self.env_steps
+            self._density.train_policy(min(self._chunk, budget - before))  # continues PPO's step count
+            progress(self.env_steps - before)
+
+    @property
+    def env_steps(self) -> int:
+        """What PPO sampled: it collects whole rollouts, so a last chunk smaller than one still costs one."""
+        return int(self.rl.num_timesteps)
 
     @property
     def eval_reward_net(self):
