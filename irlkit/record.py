@@ -102,10 +102,6 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     register_schemas()
-    # register_schemas runs once per process; store ours as well in case another entry ran it first.
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="record_schema", node=RecordConfig)
     _hydra_main()
 
 

@@ -74,9 +74,6 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     register_schemas()
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="replay_schema", node=ReplayConfig)  # in case another entry registered first
     _hydra_main()
 
 

@@ -425,12 +425,9 @@ def test_record_help_and_missing_operator():
 
 def test_record_entry_composes_the_config_and_records(tmp_path):
     """The Hydra config path end to end, in process so the frame hook can post events."""
-    from hydra.core.config_store import ConfigStore
-
     import irlkit.record as entry
 
     register_schemas()
-    ConfigStore.instance().store(name="record_schema", node=entry.RecordConfig)
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose(
             "record",

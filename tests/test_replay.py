@@ -159,12 +159,9 @@ def test_replay_to_gif_and_mp4(recorded, tmp_path):
 
 
 def test_replay_entry(recorded, tmp_path, capsys):
-    from hydra.core.config_store import ConfigStore
-
     import irlkit.replay as entry
 
     register_schemas()
-    ConfigStore.instance().store(name="replay_schema", node=entry.ReplayConfig)
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("replay", overrides=["episode=-1", "fps=1000"])
     cfg.demos = str(recorded.path)
