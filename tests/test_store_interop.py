@@ -197,7 +197,7 @@ def test_import_refuses_bad_sources(tmp_path):
         import_dataset(store, "npz", tmp_path / "sb3.npz", "wrong", env="pendulum")
     np.savez(tmp_path / "half.npz", obs=np.zeros((3, 4), np.float32), actions=np.full((3, 1), 0.5),
              rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))
-    with pytest.raises(StoreError, match="'acts' holds float64 values that are not whole numbers"):
+    with pytest.raises(StoreError, match="'acts' holds float64 values that do not fit"):
         import_dataset(store, "npz", tmp_path / "half.npz", "half", env="cartpole")
     np.savez(tmp_path / "nan.npz", obs=np.full((3, 4), np.nan, np.float32), actions=np.zeros((3, 1)),
              rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))

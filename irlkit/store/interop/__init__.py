@@ -75,7 +75,7 @@ def _has_py_tag(value: Any) -> bool:
 
 
 def _cast_to_space(arr: np.ndarray, space: spaces.Space, field: str, where: str) -> np.ndarray:
-    """Cast to the space's storage dtype, refusing casts that would change a value."""
+    """Cast to the space's storage dtype: floats are rounded to it, integer casts that would change a value refused."""
     dtype = storage_dtype(space)
     arr = np.asarray(arr)
     if arr.dtype == dtype:
@@ -85,8 +85,8 @@ def _cast_to_space(arr: np.ndarray, space: spaces.Space, field: str, where: str)
         same = np.array_equal(cast.astype(arr.dtype), arr, equal_nan=np.issubdtype(arr.dtype, np.floating))
     if not same and not np.issubdtype(dtype, np.floating):
         raise StoreError(
-            f"{where}: field {field!r} holds {arr.dtype} values that are not whole numbers, but the space "
-            f"{describe_space(space)} needs {dtype}"
+            f"{where}: field {field!r} holds {arr.dtype} values that do not fit {dtype} (fractions, or numbers "
+            f"out of its range), which the space {describe_space(space)} needs"
         )
     return cast
 
