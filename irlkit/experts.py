@@ -380,8 +380,6 @@ def policy_device_name(policy: Any) -> str:
 
         if isinstance(policy, BaseAlgorithm):
             return f"sb3:{type(policy).__name__}"
-    if isinstance(policy, RandomPolicy):
-        return "random"
     if isinstance(policy, TabularSoftPolicy):
         return "mce_partition_fh:soft-optimal"
     return type(policy).__name__

@@ -14,7 +14,7 @@ import pytest
 from irlkit.store import Dataset, DemoStore, shipped_demos_dir
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = ["ls", "show", "validate", "import", "export", "filter", "rm", "compact", "generate"]
+COMMANDS = ["ls", "show", "validate", "import", "export", "filter", "rm", "compact", "recover", "generate"]
 
 
 def demos(*args: str, root: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -8,5 +8,5 @@ chosen.
 
     python -m irlkit algo=preference feedback=human [feedback.port=8765] [feedback.annotator=alias]
     python -m irlkit algo=preference feedback=dataset feedback.dataset=NAME [feedback.annotators=[a,b]]
-    python -m irlkit.feedback {queue,label,stats,show} ...
+    python -m irlkit.feedback {queue,label,stats} ...
 """

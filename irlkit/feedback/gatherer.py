@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 import json
 import sys
-import time
 import webbrowser
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -243,6 +242,5 @@ def make_human_gatherer(cfg: Any, feedback: dict[str, Any], ctx: Any) -> HumanPr
     print(f"Open the labelling page: {server.url}", flush=True)
     if fb.open_browser:
         webbrowser.open(server.url)
-    time.sleep(0)  # the server thread is already accepting
     return HumanPreferenceGatherer(session=session, dataset=dataset, run=key, rounds=int(cfg.num_iterations) + 1,
                                    resume=fb.resume, url=server.url, rng=ctx.rng, logger=ctx.logger)

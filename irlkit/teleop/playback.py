@@ -151,6 +151,7 @@ def replay_window(
             deadline = time.perf_counter()
             result: Optional[ReplayResult] = None
             frames = replay_frames(env, ep, index=k, atol=atol)
+            returns = np.concatenate([[0.0], np.cumsum(ep.rews)])  # return after t steps, for the HUD
             skip = False
             while not skip:
                 if on_frame is not None:
@@ -171,7 +172,7 @@ def replay_window(
                         break
                     m = ep.meta
                     lines = [
-                        f"REPLAY  episode {k} ({n + 1} of {len(indices)})  step {t}/{len(ep)}  return {float(np.sum(ep.rews[:t])):.1f}",
+                        f"REPLAY  episode {k} ({n + 1} of {len(indices)})  step {t}/{len(ep)}  return {float(returns[t]):.1f}",
                         f"{m.source} by {m.operator or m.device or '?'}  seed {m.seed}  {rate:g} fps   Space pause  Enter next  Esc quit",
                     ]
                     window.show(frame, lines, state="replay")
