@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
+from hydra.experimental.callback import Callback as _HydraCallback
 
 RESULT_COLUMNS = [
     "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
@@ -428,7 +429,7 @@ def write_report(
     return report_dir
 
 
-class ReportCallback:
+class ReportCallback(_HydraCallback):
     """Hydra callback (conf/bench.yaml `hydra.callbacks.report`): the report once every job returned.
 
     Hydra calls it in the launching process, after the launcher (joblib, submitit, ray) has
@@ -453,13 +454,6 @@ class ReportCallback:
             description=config.suite.description, command=command.strip(),
         )
         print(f"irlkit.bench: report in {path}/report.md")
-
-    # Hydra's Callback interface: the other hooks do nothing here.
-    def on_run_start(self, config: Any, **kwargs: Any) -> None: ...
-    def on_run_end(self, config: Any, **kwargs: Any) -> None: ...
-    def on_multirun_start(self, config: Any, **kwargs: Any) -> None: ...
-    def on_job_start(self, config: Any, **kwargs: Any) -> None: ...
-    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None: ...
 
 
 def _swept_values(config: Any, key: str) -> Optional[list[str]]:
