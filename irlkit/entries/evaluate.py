@@ -62,9 +62,10 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
         state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
         reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
         env.close()
-    select = to_dataclass(SelectConfig, cfg.select)
-    demos = load_demos(cfg.demos, select, root=cfg.get("demos_root"))
-    demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
+    demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
+    if demo_return is None:
+        demos = load_demos(cfg.demos, to_dataclass(SelectConfig, cfg.select), root=cfg.get("demos_root"))
+        demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
     result = evaluate(env_cfg, policy, demo_return=demo_return, seed=cfg.seed, cfg=eval_cfg, reward=reward, video_path=run_dir / "video")
     # facts of the training stay; what this evaluation measures is replaced, never left stale
     stale = {"reward_pearson", "reward_spearman", "reward_samples", "video"}
