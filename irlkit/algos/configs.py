@@ -40,7 +40,7 @@ class PPOConfig:
 @dataclasses.dataclass
 class BCConfig:
     name: str = "bc"
-    budget: int = 2000
+    budget: int = 1000
     """Gradient batches."""
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -71,7 +71,7 @@ class DAggerConfig:
 @dataclasses.dataclass
 class AdversarialConfig:
     name: str = "gail"
-    budget: int = 200_000
+    budget: int = 300_000
     """Environment steps of the generator."""
     demo_batch_size: int = 1024
     """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
