@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from irlkit.envs import EnvConfig
+from irlkit.envs import EnvConfig, register_resolvers
 from irlkit.errors import IrlkitError
+
+register_resolvers()  # the env YAMLs' ${irlkit.env_name:...} and ${irlkit.stack_id:...}
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

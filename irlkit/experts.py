@@ -153,11 +153,18 @@ _FALLBACK = {
 
 
 def recipe_for(env_cfg: EnvConfig, action_space: gym.Space) -> ExpertRecipe:
-    """The tuned recipe for a known env config, else SB3 defaults for the action space's kind."""
+    """The tuned recipe for a known env config, else SB3 defaults for the action space's kind,
+    stopping at the env's registered `reward_threshold` (gymnasium's "solved" return) when it has one."""
     if env_cfg.name in RECIPES:
         return RECIPES[env_cfg.name]
+    from irlkit.envs import env_spec
+
     kind = "discrete" if isinstance(action_space, gym.spaces.Discrete) else "continuous"
-    return _FALLBACK[kind]
+    threshold = env_spec(env_cfg.id).reward_threshold
+    if threshold is None:
+        return _FALLBACK[kind]
+    return dataclasses.replace(_FALLBACK[kind], target_return=float(threshold),
+                               source=f"{_FALLBACK[kind].source}, until the spec's reward_threshold")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 
 from irlkit import __version__
 from irlkit.algos import ALGORITHMS
-from irlkit.envs import EnvConfig, extra_hint, make_venv
+from irlkit.envs import EnvConfig, detect_horizon, env_spec, extra_hint, make_venv
 from irlkit.errors import IrlkitError
 from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
 from irlkit.store import Dataset, DemoStore
@@ -84,6 +84,15 @@ def run_training(
 
     set_random_seed(seed)  # python, numpy, torch; the envs are seeded where they are made
 
+    env_spec(env_cfg.id)  # an unregistered id (or env=gym without env.id) fails here, before any demos load
+    if not demos:
+        raise IrlkitError(
+            f"env {env_cfg.id!r} has no default dataset (only the shipped env configs have one): pass "
+            "demos=<dataset name or path>. Make one "
+            f"with `python -m irlkit.demos generate {env_cfg.id} {env_cfg.name}_expert --episodes 50` (trains or "
+            "reuses an SB3 expert), or record one with `python -m irlkit.record env=gym "
+            f"env.id={env_cfg.id} demos={env_cfg.name}_teleop operator=<alias>`."
+        )
     if demos == env_cfg.demos and not DemoStore(demos_root).exists(demos):
         raise IrlkitError(
             f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
@@ -97,13 +106,12 @@ def run_training(
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
     if dataset.env_id != env_cfg.id:
         print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)
-    variable = env_cfg.horizon == "variable"
-    if variable and algo in ("gail", "airl", "preference", "density"):
-        print(
-            f"irlkit: note: {env_cfg.id} ends episodes at different lengths; {algo} runs with imitation's "
-            "allow_variable_horizon=True, so episode length itself can leak into the learned reward.",
-            file=sys.stderr,
-        )
+    variable = False
+    if algo in ("gail", "airl", "preference", "density"):  # the algorithms whose rollouts imitation length-checks
+        horizon = detect_horizon(env_cfg, dataset.metas, seed=seed)
+        variable = horizon.variable
+        if variable:
+            print(horizon.notice(env_cfg.id, algo), file=sys.stderr)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(seed), seed=seed,
                      logger=logger, run_dir=run_dir, variable_horizon=variable, feedback=feedback,
