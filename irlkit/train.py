@@ -101,8 +101,8 @@ def run_training(
             f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
             "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
         )
+    venv = make_venv(env_cfg, seed=seed)  # before the demos: an env irlkit cannot handle is the first thing to fix
     dataset = load_demos(demos, select, root=demos_root)
-    venv = make_venv(env_cfg, seed=seed)
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
     if dataset.env_id != env_cfg.id:
         print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)

@@ -185,7 +185,7 @@ def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
     from imitation.util.util import make_vec_env
 
     spec = env_spec(cfg.id)
-    refuse_broken_env(spec.id)
+    make_env(cfg).close()  # checks the spaces before make_vec_env resets (and so runs) any env
     try:
         with quiet_known_warnings():
             venv = make_vec_env(
@@ -198,11 +198,6 @@ def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
             )
     except (gym.error.Error, ImportError, ModuleNotFoundError, AttributeError, TypeError, ValueError) as err:
         raise _explain(cfg, err) from None
-    try:
-        check_spaces(cfg, venv.observation_space, venv.action_space)
-    except IrlkitError:
-        venv.close()
-        raise
     return venv
 
 
