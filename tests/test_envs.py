@@ -412,5 +412,9 @@ def test_mujoco_envs_step(env_id: str) -> None:
     if env_id.endswith("-v5") and not GYMNASIUM_1:
         pytest.skip("the MuJoCo v5 ids are gymnasium 1.x's")
     cfg = resolve_env_config(env_id)
+    if not GYMNASIUM_1 and env_id == "seals/Swimmer-v1" and int(pytest.importorskip("mujoco").__version__.split(".")[0]) >= 4:
+        with pytest.raises(IrlkitError, match=r"does not run on this stack.*older mujoco"):
+            make_env(cfg)
+        return
     _steps(cfg)
     assert detect_horizon(cfg).variable == (not env_id.startswith("seals/"))

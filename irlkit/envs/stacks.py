@@ -34,6 +34,22 @@ BROKEN_ON_PINNED_NUMPY_2 = {
 }
 """Envs whose dynamics crash on gymnasium 0.29.1 with numpy 2 (measured; both run on gymnasium 1.x)."""
 
+BROKEN_ON_PINNED_MUJOCO_4 = {
+    "Swimmer-v4": "gymnasium 0.29.1's swimmer.xml sets <option collision=...>, an attribute MuJoCo 4 refuses",
+    "seals/Swimmer-v1": "it loads gymnasium 0.29.1's swimmer.xml, whose <option collision=...> MuJoCo 4 refuses",
+}
+"""Envs whose model file MuJoCo 4 refuses on gymnasium 0.29.1 (measured with mujoco 4.0.0; gymnasium 1.x's loads;
+the other seals MuJoCo envs load)."""
+
+
+def _mujoco_major() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("mujoco").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return 0
+
 
 def stack_env_id(env_id: str) -> str:
     """The id this stack registers for an env that gymnasium 1.x renamed (`LunarLander-v3` is
@@ -47,13 +63,20 @@ def stack_env_id(env_id: str) -> str:
 def refuse_broken_env(env_id: str) -> None:
     """One paragraph, before any step crashes, for envs this stack cannot run."""
     base = env_id.split(":")[-1]
-    if GYMNASIUM_1 or not NUMPY_2 or base not in BROKEN_ON_PINNED_NUMPY_2:
+    if GYMNASIUM_1:
         return
-    raise IrlkitError(
-        f"env {env_id!r} does not run on this stack (gymnasium {gym.__version__} with numpy {np.__version__}): "
-        f"{BROKEN_ON_PINNED_NUMPY_2[base]}. Use the current stack (`bash scripts/install.sh` installs gymnasium "
-        "1.x, where it works), or install numpy<2 into this virtualenv."
-    )
+    if NUMPY_2 and base in BROKEN_ON_PINNED_NUMPY_2:
+        raise IrlkitError(
+            f"env {env_id!r} does not run on this stack (gymnasium {gym.__version__} with numpy {np.__version__}): "
+            f"{BROKEN_ON_PINNED_NUMPY_2[base]}. Use the current stack (`bash scripts/install.sh` installs gymnasium "
+            "1.x, where it works), or install numpy<2 into this virtualenv."
+        )
+    if base in BROKEN_ON_PINNED_MUJOCO_4 and _mujoco_major() >= 4:
+        raise IrlkitError(
+            f"env {env_id!r} does not run on this stack (gymnasium {gym.__version__} with mujoco {_mujoco_major()}.x): "
+            f"{BROKEN_ON_PINNED_MUJOCO_4[base]}. Use the current stack (`bash scripts/install.sh` installs "
+            "gymnasium 1.x, where it works), or an older mujoco into this virtualenv."
+        )
 
 
 def fix_pendulum_render(env: Any) -> None:
