@@ -113,11 +113,12 @@ _capped: set[str] = set()
 
 def time_limit(cfg: EnvConfig, spec: gym.envs.registration.EnvSpec) -> Optional[int]:
     """`max_episode_steps` for `gymnasium.make`: the config's, else the spec's own (None), else
-    DEFAULT_MAX_EPISODE_STEPS for envs registered without one (said once per process)."""
+    DEFAULT_MAX_EPISODE_STEPS for envs registered without one (said once per process), except seals'
+    envs, which all end episodes at their own fixed horizon."""
     if cfg.max_episode_steps is not None:
         return int(cfg.max_episode_steps)
-    if spec.max_episode_steps is not None:
-        return None
+    if spec.max_episode_steps is not None or cfg.tabular or cfg.id.startswith("seals/"):
+        return None  # its own limit; seals' tabular MDPs end at their own horizon
     if cfg.id not in _capped:
         _capped.add(cfg.id)
         print(f"irlkit: note: {cfg.id} is registered without a time limit; episodes end after "
