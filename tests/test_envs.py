@@ -13,8 +13,6 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -250,7 +248,7 @@ class _Meta:
 
 def test_horizon_auto_is_fixed_only_where_known(user_envs: Path) -> None:
     assert not detect_horizon(EnvConfig(id="seals/CartPole-v0", horizon="auto")).variable
-    assert detect_horizon(EnvConfig(id="Pendulum-v1", horizon="fixed")) .variable is False
+    assert detect_horizon(EnvConfig(id="Pendulum-v1", horizon="fixed")).variable is False
     assert detect_horizon(EnvConfig(id="seals/CartPole-v0", horizon="variable")).variable
     demos_ended = detect_horizon(gym_env_config("Pendulum-v1"), [_Meta(200, False), _Meta(150, True)])
     assert demos_ended.variable and demos_ended.shown and "1 of the 2 demo episodes ended early" in demos_ended.why
