@@ -87,9 +87,9 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
     """The registered spec of `env_id` (its module imported first), or one paragraph saying why not."""
     if not env_id:
         raise IrlkitError(
-            "env=gym needs env.id=<gymnasium id>: e.g. `python -m irlkit algo=bc env=gym env.id=CartPole-v1 "
-            "demos=<dataset>`, or env.id=my_package.module:MyEnv-v0 for an env of your own (the module is imported "
-            "first, as gymnasium.make does)."
+            "env=gym needs env.id=<gymnasium id>: e.g. `env=gym env.id=CartPole-v1`, or "
+            "`env=gym env.id=my_package.module:MyEnv-v0` for an env of your own (the module is imported first, as "
+            "gymnasium.make does); the shipped presets need no id (env=cartpole, env=pendulum, ...)."
         )
     _import_env_module(env_id)
     try:
