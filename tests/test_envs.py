@@ -154,8 +154,10 @@ def test_gym_config_names_come_from_the_id() -> None:
 def test_env_gym_composes_with_hydra_and_names_the_run_folder() -> None:
     from hydra import compose, initialize_config_dir
 
-    import irlkit.__main__  # noqa: F401  (registers the schemas)
-    from irlkit.config import config_dir
+    from irlkit.cli.app import config_dir
+    from irlkit.cli.schemas import register_schemas
+
+    register_schemas()
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=["env=gym", "env.id=CartPole-v1", "algo=gail"], return_hydra_config=True)
@@ -297,6 +299,7 @@ def test_every_algorithm_runs_on_a_user_env(algo: str, corridor_store: dict, tmp
     config with a tiny budget, on the user env, with the expert demos and (DAgger) the cached expert."""
     from irlkit.algos import ALGORITHMS, PPOConfig
     from irlkit.evaluate import EvalConfig
+    from irlkit.runconfig import RunConfig
     from irlkit.train import run_training
 
     monkeypatch.setenv("XDG_CACHE_HOME", corridor_store["XDG_CACHE_HOME"])
@@ -304,9 +307,10 @@ def test_every_algorithm_runs_on_a_user_env(algo: str, corridor_store: dict, tmp
     if algo != "dagger":
         changes["ppo"] = PPOConfig(n_steps=64, batch_size=64, n_epochs=2)
     algo_cfg = ALGORITHMS[algo].config(name=algo, **changes)
-    result = run_training(algo=algo, algo_cfg=algo_cfg, env_cfg=gym_env_config(CORRIDOR, n_envs=2),
-                          demos="corridor_expert", demos_root=corridor_store["IRLKIT_DEMOS"], run_dir=tmp_path, seed=0,
-                          eval_cfg=EvalConfig(episodes=2, curve_points=0), progress_bar=False)
+    config = RunConfig(algo=algo_cfg, env=gym_env_config(CORRIDOR, n_envs=2), demos="corridor_expert",
+                       demos_root=corridor_store["IRLKIT_DEMOS"], seed=0, eval=EvalConfig(episodes=2, curve_points=0),
+                       progress=False)
+    result = run_training(config, tmp_path)
     assert result["algo"] == algo and result["env_id"] == CORRIDOR and len(result["returns"]) == 2
     assert (tmp_path / "policy.zip").exists()
     if algo in ("gail", "airl", "preference", "density"):  # the demos end early: a variable horizon, said so

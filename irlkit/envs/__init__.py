@@ -9,13 +9,13 @@ same way for training, recording and evaluation, horizon detection, and what dif
 """
 
 from irlkit.envs.config import (
+    RESOLVERS,
     EnvConfig,
     env_config_dir,
     gym_env_config,
     load_env_config,
     name_for_id,
     preset_names,
-    register_resolvers,
     resolve_env_config,
 )
 from irlkit.envs.horizon import Horizon, detect_horizon
@@ -32,6 +32,7 @@ from irlkit.envs.make import (
 )
 
 __all__ = [
+    "RESOLVERS",
     "DEFAULT_MAX_EPISODE_STEPS",
     "EnvConfig",
     "Horizon",
@@ -49,6 +50,5 @@ __all__ = [
     "name_for_id",
     "preset_names",
     "quiet_known_warnings",
-    "register_resolvers",
     "resolve_env_config",
 ]

@@ -59,17 +59,23 @@ def name_for_id(env_id: str) -> str:
 
 
 RESOLVERS = {"irlkit.env_name": name_for_id, "irlkit.stack_id": stack_env_id}
-"""OmegaConf resolvers the env YAMLs use: `name: ${irlkit.env_name:${.id}}` (conf/env/gym.yaml) and
-`id: ${irlkit.stack_id:LunarLander-v3}` (the id this stack registers)."""
+"""Resolvers the env YAMLs use: `name: ${irlkit.env_name:${.id}}` (conf/env/gym.yaml) and
+`id: ${irlkit.stack_id:LunarLander-v3}` (the id this stack registers). The command line registers them
+with OmegaConf (`irlkit.cli.schemas`); `load_env_config` applies them itself."""
+
+_RESOLVER_CALL = re.compile(r"^\$\{(irlkit\.\w+):([^${}]*)\}$")
 
 
-def register_resolvers() -> None:
-    """Make the env YAMLs' resolvers known to OmegaConf (idempotent; entries call it at import)."""
-    from omegaconf import OmegaConf
-
-    for name, fn in RESOLVERS.items():
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+def _resolve(value: Any, where: Path) -> Any:
+    """A YAML value with a `${irlkit.<resolver>:<literal>}` call replaced by its result (no OmegaConf
+    below the command line; the presets use nothing else)."""
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    match = _RESOLVER_CALL.match(value.strip())
+    if match is None or match.group(1) not in RESOLVERS:
+        raise IrlkitError(f"env config {where}: {value!r} is not one of irlkit's resolvers ({', '.join(RESOLVERS)}) "
+                          "applied to a literal")
+    return RESOLVERS[match.group(1)](match.group(2).strip())
 
 
 def env_config_dir() -> Path:
@@ -91,15 +97,14 @@ def load_env_config(name: str) -> EnvConfig:
 
     For command-line tools that take an env name but do not compose a whole Hydra config.
     """
-    from omegaconf import OmegaConf
+    import yaml
 
     path = env_config_dir() / f"{name}.yaml"
     if name == "gym" or not path.exists():
         raise IrlkitError(f"no env config named {name!r}; the env configs are: {', '.join(preset_names())}")
-    register_resolvers()
-    raw = OmegaConf.load(path)
-    data = OmegaConf.to_container(raw, resolve=True) or {}
-    assert isinstance(data, dict)
+    with open(path, "r", encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    data = {key: _resolve(value, path) for key, value in data.items()}
     data.pop("defaults", None)
     known_fields = {f.name for f in dataclasses.fields(EnvConfig)}
     unknown = set(data) - known_fields
