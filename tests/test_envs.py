@@ -198,7 +198,7 @@ def test_bad_gym_input_is_one_paragraph(overrides: list[str], expected: str, use
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     message = proc.stderr.strip()
-    assert message.startswith("irlkit: error:") and "\n" not in message, message
+    assert ": error: " in message and "\n" not in message, message
     if "demos=<dataset" in expected:
         assert f"python -m irlkit.demos generate {CORRIDOR}" in message and "python -m irlkit.record" in message
 
