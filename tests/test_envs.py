@@ -322,9 +322,7 @@ def test_the_recorder_drives_a_user_env_with_the_default_key_map(user_envs: Path
     import pygame
 
     from irlkit.store import DemoStore
-    from irlkit.teleop import Recorder, RecorderConfig
-
-    from irlkit.teleop import RecorderState
+    from irlkit.teleop import Recorder, RecorderConfig, RecorderState
 
     def drive(status) -> None:  # a person: Space to start, then holds the right arrow
         if status.state is RecorderState.WAITING:

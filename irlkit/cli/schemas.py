@@ -14,7 +14,6 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from irlkit.envs import EnvConfig
-from irlkit.evaluate.config import EvalConfig
 from irlkit.runconfig import EXPERT_KINDS, FEEDBACK_KINDS, RunConfig
 
 SCHEMA_SUFFIX = "_schema"

@@ -50,6 +50,7 @@ from gymnasium import spaces
 
 from irlkit.errors import IrlkitError
 
+
 def _example(space: spaces.Space) -> str:
     if isinstance(space, spaces.Discrete):
         return "teleop:\n  actions: {left: 0, right: 1}\n  default: 0"
