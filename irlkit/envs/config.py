@@ -110,7 +110,7 @@ def load_env_config(name: str) -> EnvConfig:
     unknown = set(data) - known_fields
     if unknown:
         raise IrlkitError(f"env config {path} has unknown keys {sorted(unknown)}")
-    return EnvConfig(**data)  # type: ignore[arg-type]
+    return EnvConfig(**data)
 
 
 def gym_env_config(env_id: str, **changes: Any) -> EnvConfig:
