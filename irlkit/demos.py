@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -78,8 +79,19 @@ def _progress() -> bool:
 # ------------------------------------------------------------------------------------------------
 # commands
 # ------------------------------------------------------------------------------------------------
+def _explicit_root_must_exist(args: argparse.Namespace, store: DemoStore) -> None:
+    """A root the user named (--root, IRLKIT_DEMOS) that does not exist is a typo until shown otherwise."""
+    given = "--root" if getattr(args, "root", None) is not None else "IRLKIT_DEMOS" if os.environ.get("IRLKIT_DEMOS") else None
+    if given is not None and not store.root.is_dir():
+        raise StoreError(
+            f"the store root {store.root} (from {given}) does not exist{'' if not store.root.exists() else ' as a folder'}. "
+            f"Check the path; commands that write (`{PROG} generate`, `python -m irlkit.record`) create it."
+        )
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     store = _store(args)
+    _explicit_root_must_exist(args, store)
     names = store.names()
     print(f"demos store: {store.root}")
     if not names:
@@ -155,10 +167,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _target_env(ref: str) -> Any:
+    """The env an import is for, made here (the store makes no envs): its id, spaces and registration."""
+    from irlkit.envs import env_spec_json, make_env, resolve_env_config
+    from irlkit.store.interop import TargetEnv
+
+    cfg = resolve_env_config(ref)
+    env = make_env(cfg)
+    try:
+        return TargetEnv(env_id=cfg.id, observation_space=env.observation_space, action_space=env.action_space,
+                         env_spec=env_spec_json(env))
+    finally:
+        env.close()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from irlkit.store.interop import import_dataset
 
-    ds = import_dataset(_store(args), args.format, args.src, args.name, env=args.env, description=args.description or "",
+    store = _store(args)
+    target = _target_env(args.env) if args.env is not None else None
+    ds = import_dataset(store, args.format, args.src, args.name, env=target, description=args.description or "",
                         progress=_progress())
     print(f"imported {len(ds)} episodes ({ds.num_steps} steps) from {args.src} into {ds.name!r} ({ds.path})")
     return 0
@@ -246,6 +274,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise IrlkitError("--episodes must be at least 1")
+    store = _store(args)  # names are checked before any env is made or expert trained
     cfg = resolve_env_config(args.env)
     env = make_env(cfg)
     source = "policy"
@@ -255,7 +284,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         policy, source = TabularSoftPolicy(env, seed=args.seed), "script"
     else:
         policy = load_or_train_expert(cfg, seed=args.train_seed, progress=True)
-    store = _store(args)
     ds = store.create(args.name, env_id=cfg.id, observation_space=env.observation_space,
                       action_space=env.action_space, env_spec=env_spec_json(env), exist_ok=True,
                       description=f"Generated with `{PROG} generate` ({args.policy} policy on {cfg.id}).")

@@ -1,10 +1,11 @@
 """A preference dataset: pairs of trajectory fragments and the labels people gave them.
 
-The sibling of `Dataset` in the demos store, built the same way and for the same reasons:
+The sibling of `Dataset` in the demos store, on the same base (`SegmentedDataset`, base.py) and
+for the same reasons:
 
-- Pairs are committed in immutable batches (per-column `.npy` files plus `batch.json`), written in
-  `.tmp/`, fsync'd and renamed into `pairs/` in one atomic step, so a killed run never leaves a
-  half-written pair where readers look.
+- Pairs are committed in immutable batches (`PairBatch`: per-column `.npy` files plus
+  `batch.json`), written in `.tmp/`, fsync'd and renamed into `pairs/` in one atomic step, so a
+  killed run never leaves a half-written pair where readers look.
 - Each label is one small JSON file, written aside, fsync'd and then *hard-linked* to its final
   name `labels/<pair>.<annotator>.<round>.json`. `link` fails if the name exists, so two
   processes (or two browser tabs) labelling the same pair as the same annotator cannot both win,
@@ -29,38 +30,25 @@ never both, so `python -m irlkit.demos ls` does not list preference datasets.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import secrets
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, ClassVar, Iterable, Optional, Sequence
 
 import numpy as np
 from gymnasium import spaces
 
 from irlkit import __version__
-from irlkit.errors import SchemaVersionError, StoreError
-from irlkit.store.dataset import (
-    _fsync_dir,
-    _json_safe,
-    _read_json,
-    _save_npy,
-    _segment_name,
-    _sha256,
-    _write_file,
-    create_folder_atomically,
-)
+from irlkit.errors import StoreError
+from irlkit.store.atomic import fsync_dir, write_file
+from irlkit.store.base import SegmentedDataset
 from irlkit.store.episode import check_operator, utc_now
-from irlkit.store.root import DemoStore, check_name, looks_like_path
-from irlkit.store.spaces import (
-    describe_space,
-    space_from_json,
-    space_to_json,
-    spaces_match,
-    storage_dtype,
-)
+from irlkit.store.jsonio import json_safe, read_json_object, to_json_bytes
+from irlkit.store.root import DemoStore, looks_like_path
+from irlkit.store.segment import ColumnSpec, Segment
+from irlkit.store.spaces import describe_space, space_to_json, storage_dtype
 
 PREFERENCE_SCHEMA_VERSION = 1
 """Bumped whenever the preference dataset layout changes in a way an older reader would misread."""
@@ -139,23 +127,73 @@ class LabelConflict(StoreError):
     """This annotator already labelled this pair (in this round)."""
 
 
-class PreferenceDataset:
+class PairBatch(Segment):
+    """A committed batch of pairs: per-pair metadata and act-row `offsets` in `batch.json`, and the
+    six columns (both sides' obs, acts, rews; each pair's fragments have the same length)."""
+
+    HEADER_FILE = "batch.json"
+    KIND = "pair batch"
+    UNIT = "pairs"
+
+    def _parse(self) -> None:
+        pairs, offsets = self.header.get("pairs"), self.header.get("offsets")
+        if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
+            raise self._damaged("has no 'pairs' list (each pair's metadata)")
+        if (not isinstance(offsets, list) or len(offsets) != len(pairs) + 1 or offsets[:1] != [0]
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                or any(b <= a for a, b in zip(offsets, offsets[1:]))):
+            raise self._damaged("has 'offsets' that are not increasing whole numbers from 0, one more than its pairs")
+        known = {f.name for f in dataclasses.fields(PairRecord)} - {"batch", "row"}
+        records = []
+        for row, p in enumerate(pairs):
+            try:
+                records.append(PairRecord(batch=self.name, row=row, **{k: v for k, v in p.items() if k in known}))
+            except TypeError as err:
+                raise self._damaged(f"holds metadata for pair {row} that cannot be read ({err})") from None
+        self.records: list[PairRecord] = records
+        self.offsets: list[int] = offsets
+        self.count = len(records)
+
+    def rows(self, column: str) -> int:
+        steps = self.offsets[-1]
+        return steps + len(self.records) if column.startswith("obs") else steps
+
+
+class PreferenceDataset(SegmentedDataset):
     """Pairs of fragments for one env, and every label people gave them.
 
     Open with `PreferenceDataset.open(path)` or `open_preferences(name)`, create with
     `PreferenceDataset.create`. Safe to read while other processes add pairs and labels.
     """
 
+    KIND = "preference dataset"
+    KIND_NAME = "preference dataset"
+    INFO_FILE = "preferences.json"
+    SCHEMA_VERSION = PREFERENCE_SCHEMA_VERSION
+    SEGMENT_DIR = "pairs"
+    SEGMENT: ClassVar[type[Segment]] = PairBatch
+    FOLDERS = ("pairs", "labels", ".tmp")
+    SPACES_HINT = "Use another feedback.dataset name for this env."
+    NOT_FOUND_HINT = ("Preference datasets are made by `python -m irlkit algo=preference feedback=human` or "
+                      "`python -m irlkit.feedback queue`.")
+
+    _segments: dict[str, PairBatch]  # type: ignore[assignment]
+
     def __init__(self, path: Path, info: dict[str, Any]):
-        self.path = Path(path)
-        self._info = info
-        self.observation_space: spaces.Space = space_from_json(info["observation_space"])
-        self.action_space: spaces.Space = space_from_json(info["action_space"])
-        self._batches: dict[str, dict[str, Any]] = {}
-        self._columns: dict[tuple[str, str], np.ndarray] = {}
         self._pairs: dict[str, PairRecord] = {}
         self._labels: dict[str, LabelRecord] = {}
-        self.refresh()
+        super().__init__(path, info)
+
+    def _column_specs(self) -> dict[str, ColumnSpec]:
+        obs, act = self.observation_space, self.action_space
+        specs = {}
+        for side in ("1", "2"):
+            specs[f"obs{side}"] = ColumnSpec(storage_dtype(obs), tuple(obs.shape or ()),
+                                             f"observation space {describe_space(obs)}")
+            specs[f"acts{side}"] = ColumnSpec(storage_dtype(act), tuple(act.shape or ()),
+                                              f"action space {describe_space(act)}")
+            specs[f"rews{side}"] = ColumnSpec(np.dtype(np.float64), (), "rewards (float64)")
+        return specs
 
     # ---- creating and opening -----------------------------------------------------------------
     @classmethod
@@ -171,122 +209,46 @@ class PreferenceDataset:
         exist_ok: bool = False,
     ) -> "PreferenceDataset":
         """Create an empty preference dataset; with `exist_ok`, open an existing one whose spaces agree."""
-        path = Path(path)
-        if (path / "dataset.json").exists():
-            raise StoreError(
-                f"{path.name!r} at {path} is a demos dataset, not a preference dataset; choose another name"
-            )
         info = {
             "kind": "preferences",
             "schema_version": PREFERENCE_SCHEMA_VERSION,
             "env_id": env_id,
-            "env_config": _json_safe(env_config or {}, "env_config"),
+            "env_config": json_safe(env_config or {}, "env_config"),
             "observation_space": space_to_json(observation_space),
             "action_space": space_to_json(action_space),
             "description": description,
             "created_utc": utc_now(),
             "irlkit_version": __version__,
         }
-        if (path / "preferences.json").exists():
-            if not exist_ok:
-                raise StoreError(f"preference dataset {path.name!r} already exists at {path}; choose another name")
-            existing = cls.open(path)
-            existing.check_spaces(observation_space, action_space, env_id=env_id)
-            return existing
-        # Built aside and renamed into place, as Dataset.create does: two creators, one winner.
-        if not create_folder_atomically(path, ("pairs", "labels", ".tmp"), "preferences.json", info):
-            if not (path / "preferences.json").exists():
-                raise StoreError(f"cannot create a preference dataset at {path}: the folder exists and is not one")
-            if not exist_ok:
-                raise StoreError(f"preference dataset {path.name!r} already exists at {path}")
-            existing = cls.open(path)
-            existing.check_spaces(observation_space, action_space, env_id=env_id)
-            return existing
-        return cls(path, info)
+        return cls._create(Path(path), info, exist_ok=exist_ok)
 
-    @classmethod
-    def open(cls, path: os.PathLike | str) -> "PreferenceDataset":
-        path = Path(path)
-        if not (path / "preferences.json").exists():
-            what = "a demos dataset" if (path / "dataset.json").exists() else "not a preference dataset"
-            raise StoreError(
-                f"{path} is {what}: it has no preferences.json. Preference datasets are made by "
-                "`python -m irlkit algo=preference feedback=human` or `python -m irlkit.feedback queue`."
-            )
-        info = _read_json(path / "preferences.json", f"preference dataset {path.name}")
-        version = info.get("schema_version")
-        if not isinstance(version, int) or version > PREFERENCE_SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"preference dataset {path.name!r} was written with schema version {version}, but this irlkit "
-                f"({__version__}) reads up to version {PREFERENCE_SCHEMA_VERSION}. Upgrade irlkit to read it."
-            )
-        for key in ("env_id", "observation_space", "action_space"):
-            if key not in info:
-                raise StoreError(f"preference dataset {path.name!r}: preferences.json has no {key!r}; the file is damaged")
-        return cls(path, info)
-
-    def refresh(self) -> None:
-        """Re-read the pair batches and labels (picks up what other writers committed)."""
-        pair_dir = self.path / "pairs"
-        names = sorted(p.name for p in pair_dir.iterdir() if p.is_dir()) if pair_dir.exists() else []
-        for name in names:
-            if name not in self._batches:
-                header = _read_json(pair_dir / name / "batch.json", f"pair batch {name}")
-                version = header.get("schema_version")
-                if not isinstance(version, int) or version > PREFERENCE_SCHEMA_VERSION:
-                    raise SchemaVersionError(
-                        f"pair batch {name} has schema version {version}; this irlkit reads up to "
-                        f"{PREFERENCE_SCHEMA_VERSION}. Upgrade irlkit to read it."
-                    )
-                for fname, finfo in header.get("files", {}).items():
-                    fpath = pair_dir / name / fname
-                    size = fpath.stat().st_size if fpath.exists() else -1
-                    if size != finfo.get("bytes"):
-                        raise StoreError(
-                            f"pair batch {name}: file {fname} has {size} bytes, expected {finfo.get('bytes')}; it was "
-                            "truncated or changed. Restore it, or remove the batch folder to drop its pairs."
-                        )
-                self._batches[name] = header
-                for row, p in enumerate(header["pairs"]):
-                    rec = PairRecord(batch=name, row=row, **p)
-                    self._pairs[rec.pair_id] = rec
+    def _reindex(self) -> None:
+        """Index the pairs of every batch and read the labels given since the last refresh."""
+        self._pairs = {rec.pair_id: rec for batch in self._segments.values() for rec in batch.records}
         label_dir = self.path / "labels"
-        if label_dir.exists():
-            for p in label_dir.iterdir():
-                if p.name in self._labels or not p.name.endswith(".json") or p.name.startswith("."):
+        if not label_dir.is_dir():
+            return
+        known = {f.name for f in dataclasses.fields(LabelRecord)}
+        with os.scandir(label_dir) as entries:
+            for entry in entries:
+                if entry.name in self._labels or not entry.name.endswith(".json") or entry.name.startswith("."):
                     continue
-                data = _read_json(p, f"label {p.name}")
-                known = {f.name for f in dataclasses.fields(LabelRecord)}
-                self._labels[p.name] = LabelRecord(**{k: v for k, v in data.items() if k in known})
+                where = f"label {entry.name} of preference dataset {self.name!r}"
+                if entry.is_symlink():
+                    raise StoreError(f"{where} is a symbolic link; the store writes no links, so it was put there by "
+                                     f"hand. Remove it ({entry.path}).")
+                data = read_json_object(Path(entry.path), where)
+                try:
+                    self._labels[entry.name] = LabelRecord(**{k: v for k, v in data.items() if k in known})
+                except TypeError as err:
+                    raise StoreError(f"{where} cannot be read ({err}); the file was edited or damaged. Restore it, or "
+                                     f"remove it ({entry.path}) to drop that label.") from None
 
     # ---- metadata -------------------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def env_id(self) -> str:
-        return self._info["env_id"]
-
     @property
     def env_config(self) -> dict[str, Any]:
         """The irlkit EnvConfig (as a dict) the pairs were recorded with, for rendering clips."""
         return dict(self._info.get("env_config") or {})
-
-    @property
-    def description(self) -> str:
-        return self._info.get("description", "")
-
-    def check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space, *, env_id: Optional[str] = None) -> None:
-        """Refuse to mix pairs from an env whose spaces differ."""
-        for what, mine, theirs in (("observation", self.observation_space, observation_space), ("action", self.action_space, action_space)):
-            if not spaces_match(mine, theirs):
-                env = f"env {env_id!r}" if env_id else "the env"
-                raise StoreError(
-                    f"preference dataset {self.name!r} (recorded on {self.env_id}) has {what} space "
-                    f"{describe_space(mine)}, but {env} has {describe_space(theirs)}. Use another "
-                    "feedback.dataset name for this env."
-                )
 
     # ---- pairs ----------------------------------------------------------------------------------
     def pairs(self, *, run: Optional[str] = None, iteration: Optional[int] = None) -> list[PairRecord]:
@@ -307,31 +269,14 @@ class PreferenceDataset:
     def fragments(self, pair_id: str) -> tuple[Fragment, Fragment]:
         """The left and right fragment of a pair (read-only arrays)."""
         rec = self.pair(pair_id)
-        header = self._batches[rec.batch]
-        offsets = header["offsets"]  # act-row offsets, shared by both sides (same lengths per pair)
-        a0, a1 = offsets[rec.row], offsets[rec.row + 1]
+        batch = self._segments[rec.batch]
+        a0, a1 = batch.offsets[rec.row], batch.offsets[rec.row + 1]  # act rows, shared by both sides
         o0, o1 = a0 + rec.row, a1 + rec.row + 1
         out = []
         for side in ("1", "2"):
-            out.append(
-                Fragment(
-                    obs=self._column(rec.batch, f"obs{side}")[o0:o1],
-                    acts=self._column(rec.batch, f"acts{side}")[a0:a1],
-                    rews=self._column(rec.batch, f"rews{side}")[a0:a1],
-                )
-            )
+            out.append(Fragment(obs=batch.column(f"obs{side}")[o0:o1], acts=batch.column(f"acts{side}")[a0:a1],
+                                rews=batch.column(f"rews{side}")[a0:a1]))
         return out[0], out[1]
-
-    def _column(self, batch: str, name: str) -> np.ndarray:
-        key = (batch, name)
-        if key not in self._columns:
-            try:
-                arr = np.load(self.path / "pairs" / batch / f"{name}.npy", allow_pickle=False)
-            except (ValueError, OSError) as err:
-                raise StoreError(f"pair batch {batch}: {name}.npy cannot be read ({err}); it is damaged") from None
-            arr.flags.writeable = False
-            self._columns[key] = arr
-        return self._columns[key]
 
     def add_pairs(
         self,
@@ -383,25 +328,11 @@ class PreferenceDataset:
                     "return_left": float(np.sum(left.rews)),
                     "return_right": float(np.sum(right.rews)),
                     "rewards_known": bool(rewards_known),
-                    "extra": _json_safe(extra or {}, f"{where}: extra"),
+                    "extra": json_safe(extra or {}, f"{where}: extra"),
                 }
             )
-        name = _segment_name()
-        tmp = self.path / ".tmp" / name
-        tmp.mkdir(parents=True)
-        files = {f"{c}.npy": _save_npy(tmp / f"{c}.npy", np.concatenate(cols[c])) for c in _COLUMNS}
-        header = {
-            "schema_version": PREFERENCE_SCHEMA_VERSION,
-            "created_utc": now,
-            "pairs": metas,
-            "offsets": offsets,
-            "files": files,
-        }
-        _write_file(tmp / "batch.json", (json.dumps(header, indent=1) + "\n").encode("utf-8"))
-        _fsync_dir(tmp)
-        (self.path / "pairs").mkdir(exist_ok=True)
-        os.rename(tmp, self.path / "pairs" / name)
-        _fsync_dir(self.path / "pairs")
+        header = {"created_utc": now, "pairs": metas, "offsets": offsets}
+        self._commit_segment({c: np.concatenate(cols[c]) for c in _COLUMNS}, header)
         self.refresh()
         return [m["pair_id"] for m in metas]
 
@@ -443,7 +374,7 @@ class PreferenceDataset:
         label_dir.mkdir(exist_ok=True)
         tmp = self.path / ".tmp" / f"label-{secrets.token_hex(6)}.json"
         tmp.parent.mkdir(exist_ok=True)
-        _write_file(tmp, (json.dumps(_json_safe(dataclasses.asdict(record), "label"), indent=1) + "\n").encode("utf-8"))
+        write_file(tmp, to_json_bytes(json_safe(dataclasses.asdict(record), "label")))
         try:
             os.link(tmp, label_dir / final_name)  # fails if the name exists: one label per key, no race
         except FileExistsError:
@@ -454,7 +385,7 @@ class PreferenceDataset:
             ) from None
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(label_dir)
+        fsync_dir(label_dir)
         self._labels[final_name] = record
         return record
 
@@ -513,24 +444,11 @@ class PreferenceDataset:
             "description": self.description,
         }
 
-    def verify_checksums(self) -> None:
-        for name, header in self._batches.items():
-            for fname, finfo in header.get("files", {}).items():
-                if _sha256(self.path / "pairs" / name / fname) != finfo.get("sha256"):
-                    raise StoreError(f"pair batch {name}: {fname} does not match its checksum; it was changed after writing")
-
-
-def preference_path(store: DemoStore, ref: str) -> Path:
-    """Folder of a preference dataset given by name (in the store root) or path."""
-    if looks_like_path(ref):
-        return Path(ref).expanduser().resolve()
-    return store.root / check_name(ref)
-
 
 def open_preferences(ref: str, *, root: Optional[str | os.PathLike] = None) -> PreferenceDataset:
     """Open a preference dataset by name in the store root (or by path)."""
     store = DemoStore(root)
-    path = preference_path(store, ref)
+    path = store.path_of(ref, shipped=False)
     if not (path / "preferences.json").exists() and not looks_like_path(ref):
         known = [p.name for p in sorted(store.root.iterdir()) if (p / "preferences.json").exists()] if store.root.is_dir() else []
         raise StoreError(
@@ -553,6 +471,6 @@ def create_preferences(
     exist_ok: bool = True,
 ) -> PreferenceDataset:
     """Create (or, with exist_ok, open) a preference dataset by name in the store root."""
-    path = preference_path(DemoStore(root), ref)
+    path = DemoStore(root).path_of(ref, shipped=False)
     return PreferenceDataset.create(path, env_id=env_id, observation_space=observation_space, action_space=action_space,
                                     env_config=env_config, description=description, exist_ok=exist_ok)
