@@ -1,41 +1,42 @@
-"""One run: demos from the store, one algorithm, artifacts and `eval.json` in the run folder.
+"""One training run: demos from the store, one algorithm, artifacts and `eval.json` in the run folder.
 
-The library entry (`run_training`) takes plain dataclasses, so it works from Python without Hydra;
-`python -m irlkit` converts its config and calls it.
+`run_training(RunConfig(...), run_dir)` is the one function every training goes through:
+`python -m irlkit`, the benchmark and the tests all call it, and it writes the run's
+`config.yaml` itself, so a run made from Python is re-scored (`python -m irlkit.evaluate run=DIR`)
+like any other. It builds what a run needs once (env, vec env, demos, rng, logger), and the human
+side of the algorithm (a labelling page, a saved preference dataset) above the algorithms, handing
+it down through `RunContext.human`: algorithms never import the human-input packages.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
+import importlib
 import json
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from irlkit import __version__
-from irlkit.algos import ALGORITHMS
 from irlkit.envs import EnvConfig, extra_hint, make_venv
 from irlkit.errors import IrlkitError
 from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
+from irlkit.runconfig import RunConfig, SelectConfig
 from irlkit.store import Dataset, DemoStore
 
+CONFIG_FILE = "config.yaml"
 
-@dataclasses.dataclass
-class SelectConfig:
-    """Which episodes of the dataset to learn from (the bias question: whose feedback counts)."""
-
-    operator: Optional[str] = None
-    """Only this operator's episodes (comma-separated for several)."""
-    source: Optional[str] = None
-    """Only this source: teleop, policy, script, import, correction (comma-separated)."""
-    min_return: Optional[float] = None
-    max_episodes: Optional[int] = None
-    """Use at most this many episodes (the first ones in commit order)."""
+HUMAN_INPUTS: dict[tuple[str, str], str] = {
+    ("feedback", "human"): "irlkit.feedback.gatherer:make_human_gatherer",
+    ("feedback", "dataset"): "irlkit.feedback.dataset_gatherer:make_dataset_gatherer",
+}
+"""(group, kind) -> `module:function(algo config, group config, RunContext)` building the human side of
+an algorithm, imported only when chosen (so the web server and clip rendering cost nothing to runs
+that do not use them). Kinds not listed need nothing built here (the synthetic annotator, say)."""
 
 
 def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) -> Dataset:
@@ -49,73 +50,108 @@ def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) ->
     return view
 
 
-def run_training(
-    *,
-    algo: str,
-    algo_cfg: Any,
-    env_cfg: EnvConfig,
-    demos: str,
-    run_dir: Path,
-    seed: int = 0,
-    select: Optional[SelectConfig] = None,
-    eval_cfg: Optional[EvalConfig] = None,
-    torch_threads: int = 1,
-    progress_bar: bool = True,
-    demos_root: Optional[str] = None,
-    feedback: Optional[dict[str, Any]] = None,
-    expert: Optional[dict[str, Any]] = None,
-) -> dict[str, Any]:
-    """Train `algo` on `demos` in `env_cfg`, save artifacts into `run_dir`, return eval.json's dict."""
+def write_config(config: RunConfig, run_dir: Path) -> Path:
+    """The run's `config.yaml`: what `RunConfig.from_dict` reads back (evaluate, resume, bench)."""
+    import yaml
+
+    path = Path(run_dir) / CONFIG_FILE
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    tmp.replace(path)
+    return path
+
+
+def read_config(run_dir: Path) -> RunConfig:
+    """The `RunConfig` a run folder was trained with."""
+    import yaml
+
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise IrlkitError(f"{run_dir} is not an irlkit run folder (no {CONFIG_FILE}); pass the folder a run printed at its end")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise IrlkitError(f"{path} is not valid YAML ({err}); the run folder is damaged") from None
+    return RunConfig.from_dict(_legacy(data))
+
+
+def _legacy(data: Any) -> Any:
+    """config.yaml of runs made before irlkit wrote it itself held Hydra's whole config: the top-level
+    `operator`/`query` helpers and every group, used or not. Read them as the run used them."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    data.pop("operator", None)
+    data.pop("query", None)
+    from irlkit.algos import ALGORITHMS
+
+    spec = ALGORITHMS.get((data.get("algo") or {}).get("name"))
+    if spec is not None:
+        for group in ("feedback", "expert"):
+            value = data.get(group)
+            if value is not None and (spec.human != group or value.get("kind") not in spec.human_kinds):
+                del data[group]
+    return data
+
+
+def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Callable[[Any], None]] = None) -> dict[str, Any]:
+    """Train `config.algo` on `config.demos` in `config.env`, save artifacts, `config.yaml` and
+    `eval.json` into `run_dir`, and return eval.json's dict. `on_trainer` (tests) sees the trainer
+    once it is built."""
     import torch as th
     from imitation.util import logger as imit_logger
+    from stable_baselines3.common.utils import set_random_seed
 
     from irlkit.algos.base import RunContext
 
-    if algo not in ALGORITHMS:
-        raise IrlkitError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGORITHMS)}")
-    spec = ALGORITHMS[algo]
-    select = select or SelectConfig()
-    eval_cfg = eval_cfg or EvalConfig()
+    config.check()
+    spec, algo_cfg, env_cfg, eval_cfg = config.spec, config.algo, config.env, config.eval
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    th.set_num_threads(max(1, torch_threads))
+    write_config(config, run_dir)
+    th.set_num_threads(max(1, config.torch_threads))
     # imitation's BC logs a tensor that still requires grad; harmless, and noisy on every run.
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
-    from stable_baselines3.common.utils import set_random_seed
+    set_random_seed(config.seed)  # python, numpy, torch; the envs are seeded where they are made
 
-    set_random_seed(seed)  # python, numpy, torch; the envs are seeded where they are made
-
-    if demos == env_cfg.demos and not DemoStore(demos_root).exists(demos):
+    demos = config.demos_ref
+    if demos == env_cfg.demos and not DemoStore(config.demos_root).exists(demos):
         raise IrlkitError(
             f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
-            f"{DemoStore(demos_root).root}. Make it with `python -m irlkit.demos generate {env_cfg.name} {demos} "
+            f"{DemoStore(config.demos_root).root}. Make it with `python -m irlkit.demos generate {env_cfg.name} {demos} "
             "--episodes 50` (trains or reuses an SB3 expert; needs the env's own package"
             f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
             "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
         )
-    dataset = load_demos(demos, select, root=demos_root)
-    venv = make_venv(env_cfg, seed=seed)
+    dataset = load_demos(demos, config.select, root=config.demos_root)
+    venv = make_venv(env_cfg, seed=config.seed)
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
     if dataset.env_id != env_cfg.id:
         print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)
     variable = env_cfg.horizon == "variable"
-    if variable and algo in ("gail", "airl", "preference", "density"):
+    if variable and config.algo.name in ("gail", "airl", "preference", "density"):
         print(
-            f"irlkit: note: {env_cfg.id} ends episodes at different lengths; {algo} runs with imitation's "
+            f"irlkit: note: {env_cfg.id} ends episodes at different lengths; {config.algo.name} runs with imitation's "
             "allow_variable_horizon=True, so episode length itself can leak into the learned reward.",
             file=sys.stderr,
         )
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
-    ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(seed), seed=seed,
-                     logger=logger, run_dir=run_dir, variable_horizon=variable, feedback=feedback,
-                     expert=expert)
+    human_cfg = config.human_input()
+    ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(config.seed), seed=config.seed,
+                     logger=logger, run_dir=run_dir, variable_horizon=variable,
+                     feedback=human_cfg if spec.human == "feedback" else None,
+                     expert=human_cfg if spec.human == "expert" else None)
+    if human_cfg is not None:
+        ctx.human = build_human_input(spec.human, human_cfg, algo_cfg, ctx)
     demo_return = float(np.mean([m.episode_return for m in dataset.metas]))
 
     t0 = time.time()
     trainer = spec.build(algo_cfg, ctx)
+    if on_trainer is not None:
+        on_trainer(trainer)
     budget = int(algo_cfg.budget)
-    curve = _Curve(env_cfg, trainer, eval_cfg, seed, budget, run_dir / "curve.csv")
-    bar = _progress(budget, trainer.budget_unit, f"{algo} on {env_cfg.name}", progress_bar)
+    curve = _Curve(env_cfg, trainer, eval_cfg, config.seed, budget, run_dir / "curve.csv")
+    bar = _progress(budget, trainer.budget_unit, f"{config.algo.name} on {env_cfg.name}", config.progress)
 
     done = 0
 
@@ -136,20 +172,20 @@ def run_training(
         env_cfg,
         trainer.policy,
         demo_return=demo_return,
-        seed=seed,
+        seed=config.seed,
         cfg=eval_cfg,
         reward=trainer.eval_reward_net,
         video_path=run_dir / "video",
     )
     result.update(
         {
-            "algo": algo,
+            "algo": config.algo.name,
             "env": env_cfg.name,
             "env_id": env_cfg.id,
             "demos": str(dataset.path),
             "demo_episodes": len(dataset),
             "demo_steps": dataset.num_steps,
-            "seed": seed,
+            "seed": config.seed,
             "budget": budget,
             "budget_unit": trainer.budget_unit,
             "env_steps": trainer.env_steps,
@@ -161,6 +197,15 @@ def run_training(
     result.update(trainer.summary())
     write_eval_json(run_dir, result)
     return result
+
+
+def build_human_input(group: str, human_cfg: Any, algo_cfg: Any, ctx: Any) -> Optional[Any]:
+    """The human side for `group=<kind>` (HUMAN_INPUTS), or None when the kind needs nothing built."""
+    path = HUMAN_INPUTS.get((group, human_cfg.kind))
+    if path is None:
+        return None
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)(algo_cfg, human_cfg, ctx)
 
 
 class _Curve:

@@ -42,10 +42,13 @@ class RunContext:
     """imitation HierarchicalLogger writing CSV and TensorBoard into the run folder."""
     run_dir: Path
     variable_horizon: bool = False
-    feedback: Optional[dict[str, Any]] = None
-    """The `feedback` config group as a dict: who answers preference queries."""
-    expert: Optional[dict[str, Any]] = None
-    """The `expert` config group as a dict: who labels DAgger's states (sb3, or a human correcting)."""
+    feedback: Optional[Any] = None
+    """The typed `feedback` config (irlkit.runconfig.FEEDBACK_KINDS), when the algorithm reads that group."""
+    expert: Optional[Any] = None
+    """The typed `expert` config (irlkit.runconfig.EXPERT_KINDS), when the algorithm reads that group."""
+    human: Optional[Any] = None
+    """The human side, built above the algorithms and handed down (a preference gatherer for
+    `feedback=human|dataset`); algorithms never build windows, pages or people themselves."""
 
     @property
     def observation_space(self) -> spaces.Space:

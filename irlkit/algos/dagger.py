@@ -81,7 +81,7 @@ class DAggerTrainer(Trainer):
 
 
 def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
-    if ctx.expert is not None and ctx.expert.get("kind") == "human":
+    if ctx.expert is not None and ctx.expert.kind == "human":
         from irlkit.corrections.hg_dagger import build_hg_dagger
 
         return build_hg_dagger(cfg, ctx)

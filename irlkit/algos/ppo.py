@@ -13,21 +13,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch as th
-from omegaconf import OmegaConf
 from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import PPOTrainConfig
 from irlkit.envs import make_venv
 from irlkit.shaping.config import ShapingFeedbackConfig
-
-
-def shaping_config(feedback: Optional[dict[str, Any]]) -> Optional[ShapingFeedbackConfig]:
-    """The `feedback` group as a typed shaping config, or None when it is not `shaping`."""
-    if not feedback or feedback.get("kind") != "shaping":
-        return None
-    schema = OmegaConf.structured(ShapingFeedbackConfig)
-    return OmegaConf.to_object(OmegaConf.merge(schema, feedback))  # type: ignore[return-value]
 
 
 class _Progress(BaseCallback):
@@ -45,7 +36,7 @@ class _Progress(BaseCallback):
 class PPOTrainer(RLTrainer):
     def __init__(self, cfg: PPOTrainConfig, ctx: RunContext, *, on_frame: Optional[Callable[[int], None]] = None):
         self._cfg = cfg
-        self.shaping_cfg = shaping_config(ctx.feedback)
+        self.shaping_cfg: Optional[ShapingFeedbackConfig] = ctx.feedback if isinstance(ctx.feedback, ShapingFeedbackConfig) else None
         self.shaping: Any = None
         self._own_venv: Any = None
         venv = ctx.venv
