@@ -79,19 +79,12 @@ def _progress() -> bool:
 # ------------------------------------------------------------------------------------------------
 # commands
 # ------------------------------------------------------------------------------------------------
-def _explicit_root_must_exist(args: argparse.Namespace, store: DemoStore) -> None:
-    """A root the user named (--root, IRLKIT_DEMOS) that does not exist is a typo until shown otherwise."""
-    given = "--root" if getattr(args, "root", None) is not None else "IRLKIT_DEMOS" if os.environ.get("IRLKIT_DEMOS") else None
-    if given is not None and not store.root.is_dir():
-        raise StoreError(
-            f"the store root {store.root} (from {given}) does not exist{'' if not store.root.exists() else ' as a folder'}. "
-            f"Check the path; commands that write (`{PROG} generate`, `python -m irlkit.record`) create it."
-        )
-
-
 def cmd_ls(args: argparse.Namespace) -> int:
     store = _store(args)
-    _explicit_root_must_exist(args, store)
+    given = "--root" if getattr(args, "root", None) is not None else "IRLKIT_DEMOS" if os.environ.get("IRLKIT_DEMOS") else ""
+    if given and not store.root.is_dir():  # a root the user named that is not there is a typo until shown otherwise
+        raise StoreError(f"the store root {store.root} (from {given}) is not an existing folder. Check the path; "
+                         f"commands that write (`{PROG} generate`, `python -m irlkit.record`) create it.")
     names = store.names()
     print(f"demos store: {store.root}")
     if not names:
@@ -167,25 +160,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_env(ref: str) -> Any:
-    """The env an import is for, made here (the store makes no envs): its id, spaces and registration."""
-    from irlkit.envs import env_spec_json, make_env, resolve_env_config
-    from irlkit.store.interop import TargetEnv
-
-    cfg = resolve_env_config(ref)
-    env = make_env(cfg)
-    try:
-        return TargetEnv(env_id=cfg.id, observation_space=env.observation_space, action_space=env.action_space,
-                         env_spec=env_spec_json(env))
-    finally:
-        env.close()
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from irlkit.store.interop import import_dataset
+    from irlkit.envs import env_spec_json, make_env, resolve_env_config
+    from irlkit.store.interop import TargetEnv, import_dataset
 
-    store = _store(args)
-    target = _target_env(args.env) if args.env is not None else None
+    store, target = _store(args), None
+    if args.env is not None:  # the env is made here: the store makes no envs
+        cfg = resolve_env_config(args.env)
+        env = make_env(cfg)
+        target = TargetEnv(cfg.id, env.observation_space, env.action_space, env_spec_json(env))
+        env.close()
     ds = import_dataset(store, args.format, args.src, args.name, env=target, description=args.description or "",
                         progress=_progress())
     print(f"imported {len(ds)} episodes ({ds.num_steps} steps) from {args.src} into {ds.name!r} ({ds.path})")

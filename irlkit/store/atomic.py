@@ -8,7 +8,8 @@ The store's crash safety rests on three filesystem facts (POSIX, one filesystem)
   removed by renaming it out of sight first (`remove_folder`), so a kill in the middle of deleting
   its files leaves nothing half-removed where readers look.
 - An fsync'd file and an fsync'd directory entry survive a power cut, not only a killed process.
-- `os.link` fails if the name exists, which makes "write at most once" race-free (labels).
+- `os.link` fails if the name exists, which makes "write at most once" race-free (`write_once`,
+  for labels).
 
 Nothing here knows what a dataset is; `segments.py`, `dataset.py`, `preferences.py` and
 `journal.py` build on these.
@@ -72,6 +73,25 @@ def sha256_file(path: Path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def write_once(path: Path, data: bytes, staging_dir: Path) -> bool:
+    """Write a new file at `path` durably, at most once: False (nothing written) if `path` exists.
+
+    The data is written and fsync'd under a staging name, then hard-linked to `path`; `link`
+    fails if the name exists, so of two processes writing the same name exactly one wins."""
+    path.parent.mkdir(exist_ok=True)
+    staging_dir.mkdir(exist_ok=True)
+    tmp = staging_dir / f"once-{secrets.token_hex(6)}-{path.name}"
+    write_file(tmp, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return True
 
 
 def commit_folder(staging: Path, final: Path) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequence
 
@@ -35,11 +34,11 @@ from gymnasium import spaces
 
 from irlkit import __version__
 from irlkit.errors import StoreError
-from irlkit.store.checks import check_episode_arrays, segment_problems
-from irlkit.store.episode import SOURCES, Episode, EpisodeMeta, check_operator, utc_now
-from irlkit.store.jsonio import json_safe
 from irlkit.store.base import SegmentedDataset
-from irlkit.store.episode_segment import EpisodeSegment
+from irlkit.store.checks import segment_problems
+from irlkit.store.episode import Episode, EpisodeMeta, utc_now
+from irlkit.store.episode_segment import EpisodeSegment, lay_out_episodes
+from irlkit.store.jsonio import json_safe
 from irlkit.store.segment import ColumnSpec, Segment
 from irlkit.store.spaces import describe_space, space_to_json, storage_dtype
 
@@ -304,42 +303,13 @@ class Dataset(SegmentedDataset):
         (what `compact` does; appenders replace nothing). Returns the episode ids."""
         if not episodes:
             return []
-        obs_dtype, act_dtype = storage_dtype(self.observation_space), storage_dtype(self.action_space)
-        act_shape = tuple(self.action_space.shape or ())
-        metas, obs_cols, act_cols, rew_cols, infos = [], [], [], [], []
-        for n, ep in enumerate(episodes):
-            where = f"dataset {self.name!r}, new episode {n}"
-            ep.check_shapes(where)
-            obs = np.asarray(ep.obs)
-            acts = np.asarray(ep.acts)
-            rews = np.asarray(ep.rews, dtype=np.float64)
-            check_episode_arrays(where, obs, acts, rews, self.observation_space, self.action_space)
-            meta = dataclasses.replace(ep.meta)
-            if meta.source not in SOURCES:
-                raise StoreError(f"{where}: source {meta.source!r} is not one of {', '.join(SOURCES)}")
-            if meta.operator is not None:
-                check_operator(meta.operator)
-            meta.episode_id = meta.episode_id or uuid.uuid4().hex[:16]
-            meta.env_id = meta.env_id or self.env_id
-            meta.length = len(acts)
-            meta.episode_return = float(rews.sum())
-            meta.terminated, meta.truncated = bool(ep.terminated), bool(ep.truncated)
-            meta.irlkit_version = meta.irlkit_version or __version__
-            metas.append(json_safe(meta.to_json(), f"{where}: metadata"))
-            obs_cols.append(obs.astype(obs_dtype, copy=False))
-            act_cols.append(acts.astype(act_dtype, copy=False).reshape((len(acts),) + act_shape))
-            rew_cols.append(rews)
-            infos.append(json_safe(ep.infos, f"{where}: infos") if ep.infos is not None else None)
-
-        has_infos = any(i is not None for i in infos)
-        header: dict[str, Any] = {"created_utc": utc_now(), "episodes": metas, "has_infos": has_infos}
+        columns, header, extra = lay_out_episodes(episodes, self.name, self.env_id, self.observation_space,
+                                                  self.action_space)
         if replaces:
             header["replaces"] = list(replaces)
-        extra = {"infos.jsonl": "".join(json.dumps(i) + "\n" for i in infos).encode("utf-8")} if has_infos else {}
-        columns = {"obs": np.concatenate(obs_cols), "acts": np.concatenate(act_cols), "rews": np.concatenate(rew_cols)}
         self._commit_segment(columns, header, extra)
         self.refresh()
-        return [m["episode_id"] for m in metas]
+        return [m["episode_id"] for m in header["episodes"]]
 
     # ---- episodes in progress (irlkit/store/journal.py) ------------------------------------------
     def start_episode(self, first_obs: Any, meta: EpisodeMeta, *, on_recover: str = "keep") -> "EpisodeJournal":

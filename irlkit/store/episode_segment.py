@@ -1,6 +1,7 @@
 """How episodes lie in a segment: metadata in `segment.json`, columns obs (T+1 rows per episode), acts, rews.
 
-`EpisodeSegment` checks the header a reader depends on before any column is read: an `episodes`
+`lay_out_episodes` turns new episodes into a segment's columns and header, refusing any that do not
+fit the dataset (checks.py). `EpisodeSegment` reads one back and checks the header a reader depends on before any column is read: an `episodes`
 list of metadata objects, each with a whole, positive length and a numeric return (an edited
 length would otherwise surface as an IndexError deep inside `to_transitions`), and the
 `infos.jsonl` lines when the segment has them.
@@ -8,14 +9,58 @@ length would otherwise surface as an IndexError deep inside `to_transitions`), a
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any, Optional
+import uuid
+from typing import Any, Optional, Sequence
 
 import numpy as np
+from gymnasium import spaces
 
+from irlkit import __version__
 from irlkit.errors import StoreError
-from irlkit.store.episode import EpisodeMeta
+from irlkit.store.checks import check_episode_arrays
+from irlkit.store.episode import SOURCES, Episode, EpisodeMeta, check_operator, utc_now
+from irlkit.store.jsonio import json_safe
 from irlkit.store.segment import Segment
+from irlkit.store.spaces import storage_dtype
+
+
+def lay_out_episodes(episodes: Sequence[Episode], dataset: str, env_id: str, observation_space: spaces.Space,
+                     action_space: spaces.Space) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, bytes]]:
+    """The columns, header fields and extra files of a new segment holding `episodes`.
+
+    Each episode is checked first (lengths, NaN/inf, values inside the spaces, JSON-safe metadata,
+    a known source, a pseudonym for the operator) and refused with its number and field named;
+    the store fills in its id, length, return and how it ended."""
+    obs_dtype, act_dtype = storage_dtype(observation_space), storage_dtype(action_space)
+    act_shape = tuple(action_space.shape or ())
+    metas, obs_cols, act_cols, rew_cols, infos = [], [], [], [], []
+    for n, ep in enumerate(episodes):
+        where = f"dataset {dataset!r}, new episode {n}"
+        ep.check_shapes(where)
+        obs, acts, rews = np.asarray(ep.obs), np.asarray(ep.acts), np.asarray(ep.rews, dtype=np.float64)
+        check_episode_arrays(where, obs, acts, rews, observation_space, action_space)
+        meta = dataclasses.replace(ep.meta)
+        if meta.source not in SOURCES:
+            raise StoreError(f"{where}: source {meta.source!r} is not one of {', '.join(SOURCES)}")
+        if meta.operator is not None:
+            check_operator(meta.operator)
+        meta.episode_id = meta.episode_id or uuid.uuid4().hex[:16]
+        meta.env_id = meta.env_id or env_id
+        meta.length, meta.episode_return = len(acts), float(rews.sum())
+        meta.terminated, meta.truncated = bool(ep.terminated), bool(ep.truncated)
+        meta.irlkit_version = meta.irlkit_version or __version__
+        metas.append(json_safe(meta.to_json(), f"{where}: metadata"))
+        obs_cols.append(obs.astype(obs_dtype, copy=False))
+        act_cols.append(acts.astype(act_dtype, copy=False).reshape((len(acts),) + act_shape))
+        rew_cols.append(rews)
+        infos.append(json_safe(ep.infos, f"{where}: infos") if ep.infos is not None else None)
+    has_infos = any(i is not None for i in infos)
+    header: dict[str, Any] = {"created_utc": utc_now(), "episodes": metas, "has_infos": has_infos}
+    extra = {"infos.jsonl": "".join(json.dumps(i) + "\n" for i in infos).encode("utf-8")} if has_infos else {}
+    columns = {"obs": np.concatenate(obs_cols), "acts": np.concatenate(act_cols), "rews": np.concatenate(rew_cols)}
+    return columns, header, extra
 
 
 class EpisodeSegment(Segment):

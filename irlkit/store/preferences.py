@@ -32,8 +32,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
-import uuid
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Optional, Sequence
 
@@ -42,121 +40,23 @@ from gymnasium import spaces
 
 from irlkit import __version__
 from irlkit.errors import StoreError
-from irlkit.store.atomic import fsync_dir, write_file
+from irlkit.store.atomic import write_once
 from irlkit.store.base import SegmentedDataset
 from irlkit.store.episode import check_operator, utc_now
-from irlkit.store.jsonio import json_safe, read_json_object, to_json_bytes
+from irlkit.store.jsonio import json_safe, to_json_bytes
+from irlkit.store.labels import LABEL_PREFERENCE, LABELS, LabelConflict, LabelRecord, read_label
+from irlkit.store.pairs import Fragment, PairBatch, PairRecord, lay_out_pairs
 from irlkit.store.root import DemoStore, looks_like_path
 from irlkit.store.segment import ColumnSpec, Segment
 from irlkit.store.spaces import describe_space, space_to_json, storage_dtype
 
+__all__ = ["LABELS", "LABEL_PREFERENCE", "PREFERENCE_SCHEMA_VERSION", "Fragment", "LabelConflict", "LabelRecord",
+           "PairRecord", "PreferenceDataset", "create_preferences", "open_preferences"]
+
 PREFERENCE_SCHEMA_VERSION = 1
 """Bumped whenever the preference dataset layout changes in a way an older reader would misread."""
 
-LABELS = ("left", "right", "equal", "skip")
-"""What a person can answer: the left clip is better, the right one, both equally good, or
-"can't tell" (skip: kept as a record, never trained on)."""
-
-LABEL_PREFERENCE = {"left": 1.0, "right": 0.0, "equal": 0.5}
-"""imitation's convention: the probability that the first (left) fragment is preferred."""
-
 _PAIR_ID = re.compile(r"^[0-9a-f]{16}$")
-_COLUMNS = ("obs1", "acts1", "rews1", "obs2", "acts2", "rews2")
-
-
-@dataclasses.dataclass(frozen=True)
-class Fragment:
-    """One clip's data: T actions, T env rewards (NaN-free; zeros when unknown), T+1 observations."""
-
-    obs: np.ndarray
-    acts: np.ndarray
-    rews: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.acts)
-
-
-@dataclasses.dataclass(frozen=True)
-class PairRecord:
-    """Metadata of one stored pair; its fragments are read with `PreferenceDataset.fragments`."""
-
-    pair_id: str
-    run: str
-    """Which run asked for the pair (a key made from the env, seed and algorithm config)."""
-    iteration: int
-    """The preference-comparisons round that asked for it (0 is the initial batch)."""
-    index: int
-    """Position inside that round's batch."""
-    queued_utc: str
-    length: int
-    return_left: float
-    return_right: float
-    rewards_known: bool
-    batch: str
-    """The batch folder holding the arrays."""
-    row: int
-    """Row of the pair inside its batch."""
-    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class LabelRecord:
-    """One person's answer for one pair."""
-
-    pair_id: str
-    label: str
-    """One of LABELS."""
-    annotator: str
-    """A pseudonym (checked by `irlkit.store.check_operator`)."""
-    labelled_utc: str
-    shown_utc: Optional[str] = None
-    """When the page first showed the pair to this annotator (for response times)."""
-    response_s: Optional[float] = None
-    round: int = 0
-    """Asked again (round 1, 2, ...) only when every pair of a first batch was skipped."""
-    source: str = "browser"
-    irlkit_version: str = __version__
-
-    @property
-    def preference(self) -> Optional[float]:
-        """1.0 left, 0.0 right, 0.5 equal, None for a skip."""
-        return LABEL_PREFERENCE.get(self.label)
-
-
-class LabelConflict(StoreError):
-    """This annotator already labelled this pair (in this round)."""
-
-
-class PairBatch(Segment):
-    """A committed batch of pairs: per-pair metadata and act-row `offsets` in `batch.json`, and the
-    six columns (both sides' obs, acts, rews; each pair's fragments have the same length)."""
-
-    HEADER_FILE = "batch.json"
-    KIND = "pair batch"
-    UNIT = "pairs"
-
-    def _parse(self) -> None:
-        pairs, offsets = self.header.get("pairs"), self.header.get("offsets")
-        if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
-            raise self._damaged("has no 'pairs' list (each pair's metadata)")
-        if (not isinstance(offsets, list) or len(offsets) != len(pairs) + 1 or offsets[:1] != [0]
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-                or any(b <= a for a, b in zip(offsets, offsets[1:]))):
-            raise self._damaged("has 'offsets' that are not increasing whole numbers from 0, one more than its pairs")
-        known = {f.name for f in dataclasses.fields(PairRecord)} - {"batch", "row"}
-        records = []
-        for row, p in enumerate(pairs):
-            try:
-                records.append(PairRecord(batch=self.name, row=row, **{k: v for k, v in p.items() if k in known}))
-            except TypeError as err:
-                raise self._damaged(f"holds metadata for pair {row} that cannot be read ({err})") from None
-        self.records: list[PairRecord] = records
-        self.offsets: list[int] = offsets
-        self.count = len(records)
-
-    def rows(self, column: str) -> int:
-        steps = self.offsets[-1]
-        return steps + len(self.records) if column.startswith("obs") else steps
 
 
 class PreferenceDataset(SegmentedDataset):
@@ -228,21 +128,11 @@ class PreferenceDataset(SegmentedDataset):
         label_dir = self.path / "labels"
         if not label_dir.is_dir():
             return
-        known = {f.name for f in dataclasses.fields(LabelRecord)}
         with os.scandir(label_dir) as entries:
             for entry in entries:
                 if entry.name in self._labels or not entry.name.endswith(".json") or entry.name.startswith("."):
                     continue
-                where = f"label {entry.name} of preference dataset {self.name!r}"
-                if entry.is_symlink():
-                    raise StoreError(f"{where} is a symbolic link; the store writes no links, so it was put there by "
-                                     f"hand. Remove it ({entry.path}).")
-                data = read_json_object(Path(entry.path), where)
-                try:
-                    self._labels[entry.name] = LabelRecord(**{k: v for k, v in data.items() if k in known})
-                except TypeError as err:
-                    raise StoreError(f"{where} cannot be read ({err}); the file was edited or damaged. Restore it, or "
-                                     f"remove it ({entry.path}) to drop that label.") from None
+                self._labels[entry.name] = read_label(entry, f"label {entry.name} of preference dataset {self.name!r}")
 
     # ---- metadata -------------------------------------------------------------------------------
     @property
@@ -292,49 +182,11 @@ class PreferenceDataset(SegmentedDataset):
         Both fragments of a pair must have the same length (the page plays them side by side)."""
         if not pairs:
             return []
-        obs_dtype, act_dtype = storage_dtype(self.observation_space), storage_dtype(self.action_space)
-        act_shape = tuple(self.action_space.shape or ())
-        obs_shape = tuple(self.observation_space.shape or ())
-        cols: dict[str, list[np.ndarray]] = {c: [] for c in _COLUMNS}
-        metas, offsets = [], [0]
-        now = utc_now()
-        for k, (left, right) in enumerate(pairs):
-            where = f"preference dataset {self.name!r}, new pair {k}"
-            for side, frag in (("1", left), ("2", right)):
-                obs, acts = np.asarray(frag.obs), np.asarray(frag.acts)
-                rews = np.asarray(frag.rews, dtype=np.float64)
-                t = len(acts)
-                if t == 0 or len(obs) != t + 1 or rews.shape != (t,):
-                    raise StoreError(f"{where}: a fragment needs T>0 actions, T rewards and T+1 observations; got "
-                                     f"{len(obs)} observations, {t} actions, rewards of shape {rews.shape}")
-                if obs.shape[1:] != obs_shape:
-                    raise StoreError(f"{where}: observations have shape {obs.shape[1:]}, the dataset's space needs {obs_shape}")
-                if not np.isfinite(rews).all() or (np.issubdtype(obs.dtype, np.floating) and not np.isfinite(obs).all()):
-                    raise StoreError(f"{where}: fragment holds NaN or inf")
-                cols[f"obs{side}"].append(obs.astype(obs_dtype, copy=False))
-                cols[f"acts{side}"].append(acts.astype(act_dtype, copy=False).reshape((t,) + act_shape))
-                cols[f"rews{side}"].append(rews)
-            if len(left) != len(right):
-                raise StoreError(f"{where}: the fragments have {len(left)} and {len(right)} steps; a pair needs equal lengths")
-            offsets.append(offsets[-1] + len(left))
-            metas.append(
-                {
-                    "pair_id": uuid.uuid4().hex[:16],
-                    "run": run,
-                    "iteration": int(iteration),
-                    "index": k,
-                    "queued_utc": now,
-                    "length": len(left),
-                    "return_left": float(np.sum(left.rews)),
-                    "return_right": float(np.sum(right.rews)),
-                    "rewards_known": bool(rewards_known),
-                    "extra": json_safe(extra or {}, f"{where}: extra"),
-                }
-            )
-        header = {"created_utc": now, "pairs": metas, "offsets": offsets}
-        self._commit_segment({c: np.concatenate(cols[c]) for c in _COLUMNS}, header)
+        columns, header = lay_out_pairs(pairs, self.name, self.observation_space, self.action_space, run=run,
+                                        iteration=iteration, rewards_known=rewards_known, extra=extra)
+        self._commit_segment(columns, header)
         self.refresh()
-        return [m["pair_id"] for m in metas]
+        return [m["pair_id"] for m in header["pairs"]]
 
     # ---- labels ---------------------------------------------------------------------------------
     def add_label(
@@ -370,22 +222,13 @@ class PreferenceDataset(SegmentedDataset):
             source=source,
         )
         final_name = f"{pair_id}.{annotator}.{int(round)}.json"
-        label_dir = self.path / "labels"
-        label_dir.mkdir(exist_ok=True)
-        tmp = self.path / ".tmp" / f"label-{secrets.token_hex(6)}.json"
-        tmp.parent.mkdir(exist_ok=True)
-        write_file(tmp, to_json_bytes(json_safe(dataclasses.asdict(record), "label")))
-        try:
-            os.link(tmp, label_dir / final_name)  # fails if the name exists: one label per key, no race
-        except FileExistsError:
+        data = to_json_bytes(json_safe(dataclasses.asdict(record), "label"))
+        if not write_once(self.path / "labels" / final_name, data, self.path / ".tmp"):  # one label per key, no race
             raise LabelConflict(
                 f"annotator {annotator!r} already labelled pair {pair_id}"
                 + (f" in round {round}" if round else "")
                 + "; a label is never overwritten"
-            ) from None
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(label_dir)
+            )
         self._labels[final_name] = record
         return record
 
