@@ -164,13 +164,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     from irlkit.envs import env_spec_json, make_env, resolve_env_config
     from irlkit.store.interop import TargetEnv, import_dataset
 
-    store, target = _store(args), None
-    if args.env is not None:  # the env is made here: the store makes no envs
+    def target() -> TargetEnv:  # made here, once the source has been read: the store makes no envs
         cfg = resolve_env_config(args.env)
         env = make_env(cfg)
-        target = TargetEnv(cfg.id, env.observation_space, env.action_space, env_spec_json(env))
         env.close()
-    ds = import_dataset(store, args.format, args.src, args.name, env=target, description=args.description or "",
+        return TargetEnv(cfg.id, env.observation_space, env.action_space, env_spec_json(env))
+
+    store = _store(args)
+    target_env = target if args.env is not None else None
+    ds = import_dataset(store, args.format, args.src, args.name, env=target_env, description=args.description or "",
                         progress=_progress())
     print(f"imported {len(ds)} episodes ({ds.num_steps} steps) from {args.src} into {ds.name!r} ({ds.path})")
     return 0

@@ -23,7 +23,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from gymnasium import spaces
@@ -121,14 +121,16 @@ def import_dataset(
     src: str | Path,
     name: str,
     *,
-    env: Optional[TargetEnv] = None,
+    env: TargetEnv | Callable[[], TargetEnv] | None = None,
     description: str = "",
     progress: bool = False,
 ) -> Dataset:
     """Read `src` in format `fmt` and store it as the new dataset `name`.
 
-    :param env: the env the data is for. Needed when the source does not say which env made it
-        (imitation and npz formats); when it does (Minari), their spaces must agree.
+    :param env: the env the data is for, or a function that makes its `TargetEnv` (called only once
+        the source has been read, so a file that is not what it claims is refused before any env is
+        built). Needed when the source does not say which env made it (imitation and npz formats);
+        when it does (Minari), their spaces must agree.
     """
     src = Path(src).expanduser()
     if not src.exists():
@@ -150,6 +152,8 @@ def import_dataset(
 
     env_id, env_spec = data.env_id, dict(data.env_spec)
     obs_space, act_space = data.observation_space, data.action_space
+    if callable(env):
+        env = env()
     if env is not None:
         for what, theirs, mine in (("observation", obs_space, env.observation_space),
                                    ("action", act_space, env.action_space)):
