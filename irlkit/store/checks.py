@@ -25,7 +25,7 @@ RETURN_TOLERANCE = 1e-6
 
 
 def _nonfinite_rows(arr: np.ndarray) -> np.ndarray:
-    if not np.issubdtype(arr.dtype, np.floating) or len(arr) == 0:
+    if not np.issubdtype(arr.dtype, np.floating) or len(arr) == 0 or np.isfinite(arr).all():  # one fast pass
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))
 
