@@ -55,7 +55,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(headers: Sequence[str], rows: list[Sequence[Any]], out: Callable[[str], None] = print) -> None:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Callable[[str], None] = print) -> None:
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())

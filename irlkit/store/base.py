@@ -164,20 +164,20 @@ class SegmentedDataset:
                     continue
             found[name] = seg
         replaced = {r for seg in found.values() for r in seg.replaces}
-        for name, err in broken.items():
+        for name, error in broken.items():
             if name not in replaced:  # a replaced folder is never read, however damaged
-                raise err
+                raise error
         visible: dict[str, Segment] = {}
         for name, seg in found.items():
             if name in replaced:
                 continue
             if not seg.checked:
                 seg.merged_on_disk = sum(1 for r in seg.replaces if r in found or r in broken)
-                problem = seg.file_problem(self.path)
-                if problem is not None:
+                damage = seg.file_problem(self.path)
+                if damage is not None:
                     if not os.path.lexists(seg_dir / name):
                         raise _Vanished()
-                    raise StoreError(problem)
+                    raise StoreError(damage)
                 seg.checked = True
             visible[name] = seg
         self._cache = found

@@ -86,13 +86,18 @@ def segment_problems(segment, chosen: Sequence[tuple[int, int]], observation_spa
                 row = int(rows[i])
                 first[ep] = message(ep, row - int(offsets[ep]), row)
 
+    def nonfinite(field: str) -> Callable[[int, int, int], str]:
+        return lambda ep, step, row: f"field '{field}' has NaN or inf at step {step}"
+
+    def outside(field: str, arr: np.ndarray, space: spaces.Space) -> Callable[[int, int, int], str]:
+        return lambda ep, step, row: (f"field '{field}' at step {step} is {np.asarray(arr[row]).tolist()}, outside "
+                                      f"the space {describe_space(space)}")
+
     obs_off, act_off = segment.obs_offsets, segment.act_offsets
     for field, arr, off in (("obs", obs, obs_off), ("acts", acts, act_off), ("rews", rews, act_off)):
-        record(_nonfinite_rows(arr), off, lambda ep, step, row, f=field: f"field '{f}' has NaN or inf at step {step}")
+        record(_nonfinite_rows(arr), off, nonfinite(field))
     for field, arr, off, space in (("obs", obs, obs_off, observation_space), ("acts", acts, act_off, action_space)):
-        record(out_of_space(space, arr), off,
-               lambda ep, step, row, f=field, a=arr, s=space:
-               f"field '{f}' at step {step} is {np.asarray(a[row]).tolist()}, outside the space {describe_space(s)}")
+        record(out_of_space(space, arr), off, outside(field, arr, space))
     sums = np.add.reduceat(rews, act_off[:-1]) if len(rews) else np.zeros(0)
     stored = np.asarray([m.episode_return for m in segment.metas], dtype=np.float64)
     differ = np.flatnonzero(np.abs(sums - stored) > RETURN_TOLERANCE * np.maximum(1.0, np.abs(sums)))

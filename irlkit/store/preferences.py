@@ -261,16 +261,16 @@ class PreferenceDataset(SegmentedDataset):
         `TrajectoryWithRew`s; preferences float32 (1 left, 0 right, 0.5 equal)."""
         from imitation.data.types import TrajectoryWithRew
 
-        pairs, prefs = [], []
+        pairs: list[tuple[Any, Any]] = []
+        prefs = []
         for (pair_id, _), rec in sorted(self.latest_labels(annotators=annotators).items(), key=lambda kv: kv[1].labelled_utc):
             pref = rec.preference
             if pref is None:
                 continue
             left, right = self.fragments(pair_id)
-            pairs.append(tuple(
-                TrajectoryWithRew(obs=np.asarray(f.obs), acts=np.asarray(f.acts), infos=None, terminal=False, rews=np.asarray(f.rews))
-                for f in (left, right)
-            ))
+            first, second = (TrajectoryWithRew(obs=np.asarray(f.obs), acts=np.asarray(f.acts), infos=None,
+                                               terminal=False, rews=np.asarray(f.rews)) for f in (left, right))
+            pairs.append((first, second))
             prefs.append(pref)
         return pairs, np.asarray(prefs, dtype=np.float32)
 
