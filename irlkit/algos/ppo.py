@@ -13,24 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import PPOTrainConfig
 from irlkit.envs import make_venv
 from irlkit.shaping.config import ShapingFeedbackConfig
-
-
-class _Progress(BaseCallback):
-    def __init__(self, report: Callable[[int], None]):
-        super().__init__()
-        self._report = report
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        self._report(self.model.n_steps * self.model.n_envs)
 
 
 class PPOTrainer(RLTrainer):
@@ -55,24 +42,22 @@ class PPOTrainer(RLTrainer):
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
-        def report(n: int) -> None:
-            n = min(n, budget - self._steps)
-            if n > 0:
+        # One rollout and its update per learn() call, so progress (and a checkpoint) comes between
+        # updates, never between a rollout and the update it feeds.
+        done = 0
+        try:
+            while done < budget:
+                before = self.rl.num_timesteps
+                self.rl.learn(total_timesteps=min(self.rollout_steps(), budget - done), reset_num_timesteps=False)
+                n = int(self.rl.num_timesteps - before)
+                done += n
                 self._steps += n
                 progress(n)
-
-        try:
-            self.rl.learn(total_timesteps=budget, callback=_Progress(report))
         finally:
             if self.shaping is not None:
                 self.shaping.close_session()
             if self._own_venv is not None:
                 self._own_venv.close()
-        report(budget - self._steps)
-
-    @property
-    def env_steps(self) -> int:
-        return int(self.rl.num_timesteps)
 
     def save(self, run_dir: Path) -> dict[str, str]:
         files = super().save(run_dir)
