@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
+from conftest import run_cli
 from irlkit.errors import SchemaVersionError, StoreError
 from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta
 from irlkit.train import SelectConfig, load_demos
-
-from conftest import run_cli
 
 OBS = spaces.Box(-1.0, 1.0, (4,), np.float32)
 

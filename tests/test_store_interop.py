@@ -97,6 +97,7 @@ def test_imitation_export_loads_in_imitation(source, tmp_path):
 def test_imitation_written_by_imitation(tmp_path):
     """A folder imitation itself wrote from its own rollouts (numpy infos, so jsonpickle tags)."""
     from imitation.data import rollout, serialize
+
     from irlkit.envs import make_venv
 
     cfg = load_env_config("cartpole")
