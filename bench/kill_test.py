@@ -91,7 +91,7 @@ class Victim:
         self.work = work
         self.rng = rng
         self.figures: Counter = Counter()
-        """Counts worth reporting that are not problems (commits acknowledged, kills mid-removal, ...)."""
+        """Running totals worth reporting that are not problems (commits acknowledged, kills mid-removal, ...)."""
         self.first: list[str] = []
         """The text of problems found, for the report (the first one is shown)."""
 
@@ -477,7 +477,7 @@ def run_victim(name: str, signals: list[str], modes: list[str], kills: int, rng:
         for sig_name in signals:
             landed = ended = 0
             problems: Counter = Counter()
-            v.figures, v.first = Counter(), []
+            before, v.first = Counter(v.figures), []  # figures are running totals: a row reports its own share
             t0 = time.perf_counter()
             while landed < kills and landed + ended < 4 * kills:
                 v.before_round()
@@ -491,7 +491,7 @@ def run_victim(name: str, signals: list[str], modes: list[str], kills: int, rng:
             row = {"victim": name, "at": mode, "signal": f"SIG{sig_name}", "kills": landed, "ended_first": ended,
                    "unreadable": problems["unreadable"],
                    "lost": problems["committed episodes lost"] + problems["acknowledged steps lost"],
-                   "problems": {k: n for k, n in problems.items() if n}, "figures": dict(v.figures),
+                   "problems": {k: n for k, n in problems.items() if n}, "figures": dict(v.figures - before),
                    "first_problem": v.first[0] if v.first else None,
                    "seconds": round(time.perf_counter() - t0, 1)}
             rows.append(row)

@@ -131,8 +131,11 @@ def test_a_damaged_compacted_segment_says_what_removing_it_brings_back(tmp_path)
     merged = next(p for p in (ds.path / "segments").iterdir() if p.name not in old)
     data = (merged / "obs.npy").read_bytes()
     (merged / "obs.npy").write_bytes(data[:-8])
-    with pytest.raises(StoreError, match=r"compacted segment: removing its folder .* brings back the episodes of "
-                                         r"the 3 segment\(s\) it merged that are still on disk"):
+    with pytest.raises(StoreError, match=r"compacted segment whose merged segments are still on disk \(3 of 3\): "
+                                         r"removing its folder .* brings those back, and nothing is lost"):
+        Dataset.open(ds.path)
+    shutil.rmtree(ds.path / "segments" / old[0])  # one of them gone: removing the merged one would lose it
+    with pytest.raises(StoreError, match=r"\(2 of 3\).*the episodes of the other 1 are lost"):
         Dataset.open(ds.path)
 
 

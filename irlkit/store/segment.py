@@ -125,10 +125,12 @@ class Segment:
 
     def fix_hint(self) -> str:
         """What a user can do about a damaged segment (the advice depends on what removing it does)."""
-        if self.merged_on_disk:
-            return (f"Restore it from a backup. It is a compacted segment: removing its folder ({self.path}) brings "
-                    f"back the episodes of the {self.merged_on_disk} segment(s) it merged that are still on disk, "
-                    "and loses those of the others.")
+        if self.merged_on_disk:  # a compaction killed before it removed what it merged
+            gone = len(self.replaces) - self.merged_on_disk
+            rest = "nothing is lost" if not gone else f"the episodes of the other {gone} are lost"
+            return (f"Restore it from a backup. It is a compacted segment whose merged segments are still on disk "
+                    f"({self.merged_on_disk} of {len(self.replaces)}): removing its folder ({self.path}) brings those "
+                    f"back, and {rest}.")
         n = "its contents" if self.count is None else f"its {self.count} {self.UNIT}"
         return f"Restore it from a backup, or remove the segment folder ({self.path}) to drop {n}."
 
