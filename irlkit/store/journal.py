@@ -208,6 +208,8 @@ def _read(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:
         if not path.exists():
             raise _Gone() from None
         raise StoreError(f"journal {path}: a file of it is missing; remove the folder by hand") from None
+    except OSError as err:
+        raise StoreError(f"journal {path}: cannot be read ({err}); remove the folder by hand") from None
 
 
 def _read_files(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:

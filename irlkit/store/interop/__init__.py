@@ -49,15 +49,6 @@ class TargetEnv:
     """The env's registration as JSON (`irlkit.envs.env_spec_json`), stored with the dataset; its
     `max_episode_steps` tells time-limit truncations from terminations in SB3-era `.npz` files."""
 
-    @classmethod
-    def of(cls, env: Any, env_spec: Optional[dict[str, Any]] = None) -> "TargetEnv":
-        """From a made gymnasium env (its registered id and spaces); `env_spec` defaults to its id and time limit."""
-        spec = getattr(env, "spec", None)
-        if spec is None:
-            raise StoreError(f"{env!r} has no registration (env.spec); build a TargetEnv with its id and spaces instead")
-        return cls(env_id=spec.id, observation_space=env.observation_space, action_space=env.action_space,
-                   env_spec=env_spec if env_spec is not None else {"id": spec.id, "max_episode_steps": spec.max_episode_steps})
-
 
 @dataclasses.dataclass
 class ImportedData:
