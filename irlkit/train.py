@@ -46,6 +46,7 @@ def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) ->
     if select.max_episodes is not None:
         ids = {m.episode_id for m in view.metas[: select.max_episodes]}
         view = view.select(where=lambda m: m.episode_id in ids)
+    view.check()  # refuse, with `demos validate`'s message, data that must not be learned from
     return view
 
 
