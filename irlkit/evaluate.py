@@ -46,6 +46,25 @@ class EvalConfig:
     """Times during training to measure the return for the learning curve (0 = none)."""
     curve_episodes: int = 2
 
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse settings that would make a score of nothing (a mean over 0 episodes is nan)."""
+        bad = []
+        if not isinstance(self.episodes, int) or self.episodes < 1:
+            bad.append(f"episodes={self.episodes}: the score is a mean over evaluation episodes, so give 1 or more "
+                       "(eval.episodes=N when training, episodes=N for python -m irlkit.evaluate)")
+        if self.video and self.video_episodes < 1:
+            bad.append(f"eval.video_episodes={self.video_episodes} with video on: give 1 or more, or video=false")
+        if self.curve_points < 0:
+            bad.append(f"eval.curve_points={self.curve_points}: give 0 for no learning curve, or more")
+        if self.curve_points > 0 and self.curve_episodes < 1:
+            bad.append(f"eval.curve_episodes={self.curve_episodes} with eval.curve_points={self.curve_points}: give 1 "
+                       "or more, or eval.curve_points=0 for no learning curve")
+        if bad:
+            raise IrlkitError("cannot evaluate with " + "; ".join(bad) + ".")
+
 
 @dataclasses.dataclass
 class Rollouts:
@@ -163,6 +182,7 @@ def evaluate(
     video_path: Optional[Path] = None,
 ) -> dict[str, Any]:
     """Everything `eval.json` holds except the training facts (env steps, wall time)."""
+    cfg.check()
     t0 = time.time()
     seeds = eval_seeds(seed, cfg.episodes)
     n_frames = cfg.video_episodes if (cfg.video and video_path is not None) else 0

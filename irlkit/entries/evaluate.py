@@ -34,11 +34,10 @@ register_schemas()
 
 
 def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, deterministic: Optional[bool]) -> dict[str, Any]:
-    import torch as th
-
-    from irlkit.algos import ALGORITHMS, load_policy
+    from irlkit.algos import ALGORITHMS
     from irlkit.envs import EnvConfig, make_env
     from irlkit.evaluate import EvalConfig, evaluate, print_table, write_eval_json
+    from irlkit.policies import load_policy, load_tensors
     from irlkit.train import SelectConfig, load_demos
 
     cfg_path = run_dir / "config.yaml"
@@ -46,11 +45,13 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
         raise IrlkitError(f"{run_dir} is not an irlkit run folder (no config.yaml); pass run=<folder printed at the end of a run>")
     cfg = OmegaConf.load(cfg_path)
     env_cfg = to_dataclass(EnvConfig, cfg.env)
-    eval_cfg = to_dataclass(EvalConfig, cfg.eval)
-    eval_cfg.episodes = episodes or eval_cfg.episodes
-    eval_cfg.video = video
+    eval_section: dict[str, Any] = dict(OmegaConf.to_container(cfg.eval, resolve=True))  # type: ignore[arg-type]
+    eval_section["video"] = video
+    if episodes is not None:
+        eval_section["episodes"] = episodes
     if deterministic is not None:
-        eval_cfg.deterministic = deterministic
+        eval_section["deterministic"] = deterministic
+    eval_cfg = to_dataclass(EvalConfig, eval_section)  # checked: episodes=0 is refused here
     spec = ALGORITHMS[cfg.algo.name]
     algo_cfg = to_dataclass(spec.config, cfg.algo)
     previous = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
@@ -59,9 +60,18 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
     reward = None
     if spec.load_eval_reward is not None and (run_dir / "reward_net.pt").exists():
         env = make_env(env_cfg)
-        state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
-        reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
-        env.close()
+        state = load_tensors(run_dir / "reward_net.pt", what=f"reward_net.pt of run {run_dir}",
+                             fix="train the run again, or restore the run folder from a copy you trust")
+        try:
+            reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise IrlkitError(
+                f"reward_net.pt of run {run_dir} does not fit the {cfg.algo.name} reward net that the run's config.yaml "
+                f"describes ({first}); the file or config.yaml was changed. Restore them, or train the run again."
+            ) from None
+        finally:
+            env.close()
     demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
     if demo_return is None:
         demos = load_demos(cfg.demos, to_dataclass(SelectConfig, cfg.select), root=cfg.get("demos_root"))

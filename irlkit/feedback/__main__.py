@@ -42,10 +42,10 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     policy = None
     if args.policy != "random":
-        from irlkit.algos.base import load_policy
+        from irlkit.policies import load_policy
 
         run = Path(args.policy)
-        if not (run / "policy.json").exists():
+        if not (run / "policy.json").exists() and not (run / "config.yaml").exists():
             raise IrlkitError(f"--policy {args.policy}: give 'random' or a run folder holding policy.json and policy.zip")
         policy = load_policy(run)
     steps = 2 * args.pairs * args.fragment_length
