@@ -63,15 +63,22 @@ def to_dataclass(cls: type[T], cfg: Any) -> T:
 
 
 def run_entry(fn: Callable[[], Any]) -> None:
-    """Run an entry point; user mistakes become one paragraph on stderr and exit code 2."""
+    """Run an entry point; user mistakes become one paragraph on stderr and exit code 2; SIGTERM
+    and Ctrl-C one line and 128 + the signal's number (irlkit/signals.py)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from irlkit import signals
+
+    signals.stop_on_signals()
     try:
         fn()
+    except KeyboardInterrupt:
+        print(f"irlkit: {signals.interrupted_message()}; what was saved before it is kept", file=sys.stderr)
+        sys.exit(signals.exit_status())
     except IrlkitError as err:
         print(f"irlkit: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(signals.exit_status() if signals.received() is not None else 2)  # e.g. stopped while waiting
     except (HydraException, OmegaConfBaseException) as err:
         print(f"irlkit: config error: {_hydra_message(err)}", file=sys.stderr)
         sys.exit(2)
