@@ -18,15 +18,19 @@ import argparse
 import csv
 import dataclasses
 import datetime as dt
+import importlib
 import json
 import math
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 from hydra.experimental.callback import Callback as _HydraCallback
+
+from irlkit.errors import IrlkitError
 
 RESULT_COLUMNS = [
     "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
@@ -92,6 +96,28 @@ class RunStatus:
     """Expected (cell, seed) with no folder at all."""
 
 
+REPORT_MODULES = ("rliable.library", "rliable.metrics", "matplotlib.pyplot")
+"""What writing a report imports beyond irlkit's own dependencies: the `bench` extra."""
+
+
+def check_report_extras() -> None:
+    """Refuse before anything runs when the report could not be written at the end: a benchmark
+    that trained for an hour and then had no report (one warning in the output, exit 0) was what
+    a missing extra used to give."""
+    missing = []
+    for name in REPORT_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            missing.append(f"{name.split('.')[0]} ({err})")
+    if missing:
+        raise IrlkitError(
+            f"the benchmark report needs the bench extra, and these imports fail here: {'; '.join(missing)}. "
+            "Install it with pip install 'irlkit[bench]' (bash scripts/install.sh test installs it too), or run "
+            "the sweep without a report (report=false) and write it later with python -m irlkit.bench.report DIR."
+        )
+
+
 def _num(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
@@ -118,15 +144,20 @@ def collect_runs(
     """Every finished run under `sweep_dir` (optionally only the given cells and seeds).
 
     With `cells` and `seeds` the expected folders are `<cell>-seed<N>` (the bench's layout) and
-    absent ones are reported missing; without them every folder holding an eval.json counts."""
+    absent ones are reported missing; without them every run folder under `sweep_dir` counts: a
+    finished one (eval.json), a failed one (error.txt) or a killed one (neither), so a rebuilt
+    report lists killed runs as unfinished instead of leaving them out."""
     sweep_dir = Path(sweep_dir)
     status = RunStatus()
     records: list[RunRecord] = []
     if cells is not None and seeds is not None:
         folders = [sweep_dir / f"{c}-seed{s}" for c in cells for s in seeds]
     else:
-        folders = sorted(p.parent for p in sweep_dir.rglob("eval.json"))
-        folders += sorted(p.parent for p in sweep_dir.rglob("error.txt") if not (p.parent / "eval.json").exists())
+        # `python -m irlkit` writes config.yaml first; Hydra's .hydra/ is there even earlier (a job
+        # killed while composing its config has only that)
+        found = {p.parent for name in ("eval.json", "error.txt", "config.yaml") for p in sweep_dir.rglob(name)}
+        found |= {p.parent for p in sweep_dir.rglob(".hydra") if p.is_dir()}
+        folders = sorted(f for f in found if ".hydra" not in f.relative_to(sweep_dir).parts)  # Hydra's, not a run
     for folder in folders:
         if not folder.is_dir():
             status.missing.append(folder.name)
@@ -435,9 +466,30 @@ class ReportCallback(_HydraCallback):
     Hydra calls it in the launching process, after the launcher (joblib, submitit, ray) has
     collected every job, so it sees all run folders of the sweep."""
 
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Before any job: a missing extra is an error now, not a warning after the last run.
+        (Hydra turns a callback's exceptions into warnings; SystemExit it lets through.)"""
+        if not config.get("report", True):
+            return
+        try:
+            check_report_extras()
+        except IrlkitError as err:
+            print(f"irlkit.bench: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         if not config.get("report", True):
             return
+        try:
+            self._write(config)
+        except Exception as err:  # noqa: BLE001  (Hydra would turn it into a warning and exit 0)
+            if not isinstance(err, IrlkitError):
+                traceback.print_exc()
+            print(f"irlkit.bench: error: the runs are done, but the report could not be written ({err}). Rebuild it "
+                  f"with python -m irlkit.bench.report {config.out}", file=sys.stderr)
+            sys.exit(2 if isinstance(err, IrlkitError) else 1)
+
+    def _write(self, config: Any) -> None:
         cells = list(config.suite.cells.keys())
         # a command-line `cell=a,b` narrows the sweep: report what was swept, not the whole suite
         swept = _swept_values(config, "cell")
@@ -479,7 +531,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.sweep_dir.is_dir():
         print(f"irlkit.bench.report: error: {args.sweep_dir} is not a folder", file=sys.stderr)
         return 2
+    try:
+        check_report_extras()
+    except IrlkitError as err:
+        print(f"irlkit.bench.report: error: {err}", file=sys.stderr)
+        return 2
     path = write_report(args.sweep_dir, args.out, title=args.title)
+    _, status = collect_runs(args.sweep_dir)
+    if status.unfinished or status.failed:
+        print(f"irlkit.bench.report: {len(status.unfinished)} unfinished and {len(status.failed)} failed run(s) are "
+              "listed in the report, not counted", file=sys.stderr)
     print(f"report in {path}/report.md")
     return 0
 

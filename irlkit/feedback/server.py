@@ -65,7 +65,9 @@ the connections of a burst (each annotator's page fetches the page, its script, 
 long poll at once), and a dropped connection attempt is retried only after 1 s: under a 20-way
 burst the p99 latency was 1 s (BENCHMARKS.md, bench/feedback_flood.py)."""
 _PAGE_SECURITY_HEADERS = (
-    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    # no framing (another page could overlay it and steer clicks onto the answer buttons); scripts
+    # are not restricted further, so browser automation (the tests, bench/feedback_latency.py) works
+    ("Content-Security-Policy", "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 )
