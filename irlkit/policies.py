@@ -29,6 +29,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, NoReturn, Optional
 
@@ -112,7 +113,8 @@ class Sb3Zip:
                     if "_stable_baselines3_version" in names else ""
                 self.system_info = archive.read("system_info.txt").decode("utf-8", "replace") \
                     if "system_info.txt" in names else ""
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as err:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, KeyError, ValueError,
+                NotImplementedError, RuntimeError) as err:  # RuntimeError: an encrypted entry
             self._fail(f"cannot be read as a zip ({type(err).__name__}: {err})")
 
     def _fail(self, what_is_wrong: str) -> NoReturn:
