@@ -799,3 +799,16 @@ def test_server_survives_a_body_that_never_arrives(serving, monkeypatch: pytest.
     assert time.time() - t0 < 10
     assert post_label(url, {"pair_id": ids[1], "label": "right", "annotator": "dan"})[0] == 200
     assert [r.label for r in open_preferences(str(ds.path)).labels()] == ["right"]
+
+
+@pytest.mark.parametrize("env, length, expected", [
+    ("cartpole", 2000, "ends after at most 500 steps"),          # seals: a fixed 500-step horizon
+    ("CartPole-v1", 400, "longer than every episode the random policy played"),  # ends early, at random
+])
+def test_queue_refuses_fragments_longer_than_an_episode(env: str, length: int, expected: str, store_root: Path):
+    proc = run_cli(["-m", "irlkit.feedback", "queue", "too_long", "--env", env, "--pairs", "2",
+                    "--fragment-length", str(length)])
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("irlkit.feedback: error:")]
+    assert len(errors) == 1 and expected in errors[0] and "Give --fragment-length" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (store_root / "too_long").exists()
