@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -195,7 +196,7 @@ def _copy(run: Path, tmp_path: Path) -> Path:
 def _one_paragraph_exit_2(proc: subprocess.CompletedProcess, expected: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("irlkit: error:")]
+    errors = [line for line in proc.stderr.splitlines() if re.match(r"^(python -m )?irlkit[.\w]*: error: ", line)]
     assert len(errors) == 1 and expected in errors[0], proc.stderr[-3000:]
 
 

@@ -119,6 +119,6 @@ def test_evaluate_stops_on_sigterm_while_writing_a_video(tmp_path: Path) -> None
     evaluating.send_signal(signal.SIGTERM)
     _, err = evaluating.communicate(timeout=30)
     assert evaluating.returncode == 143 and time.time() - t0 < 10, err[-3000:]
-    assert "irlkit: stopped by SIGTERM" in err and "Traceback" not in err
+    assert "irlkit.evaluate: stopped by SIGTERM" in err and "Traceback" not in err
     assert (run / "eval.json").exists(), "the run's earlier eval.json is kept"
 

@@ -5,26 +5,18 @@ observation matrix is the identity), so demos and the learned policy go through 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
+from imitation.algorithms.mce_irl import MCEIRL
 from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
 
 from irlkit.algos.base import Progress, RunContext, Trainer
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import MCEIRLConfig
 from irlkit.errors import IrlkitError
-
-
-class OneHotTabularPolicy(TabularPolicy):
-    """A TabularPolicy fed the env's one-hot observations instead of state indices."""
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        obs = np.asarray(observation)
-        states = obs.argmax(axis=-1) if obs.ndim >= 2 else obs
-        return super().predict(states, state, episode_start, deterministic)
+from irlkit.policies.tabular import OneHotTabularPolicy, save_tabular_policy
 
 
 class MCEIRLTrainer(Trainer):
@@ -63,6 +55,7 @@ class MCEIRLTrainer(Trainer):
             custom_logger=ctx.logger,
         )
         self._rng = ctx.rng
+        self._iterations = 0
 
     def train(self, budget: int, progress: Progress) -> None:
         chunk = 10
@@ -71,7 +64,18 @@ class MCEIRLTrainer(Trainer):
             n = min(chunk, budget - done)
             self._mce.train(max_iter=n)
             done += n
+            self._iterations += n
             progress(n)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(tensors={"reward_net": self._reward_net.state_dict(), "optimizer": self._mce.optimizer.state_dict()},
+                          arrays={"pi": np.asarray(self._mce.policy.pi)}, meta={"iterations": self._iterations})
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        self._reward_net.load_state_dict(ckpt.tensors["reward_net"])
+        self._mce.optimizer.load_state_dict(ckpt.tensors["optimizer"])
+        self._mce.policy.pi = ckpt.arrays["pi"]
+        self._iterations = int(ckpt.meta["iterations"])
 
     @property
     def policy(self):
@@ -97,10 +101,9 @@ class MCEIRLTrainer(Trainer):
     def save(self, run_dir: Path) -> dict[str, str]:
         import torch as th
 
-        np.save(run_dir / "policy.npy", self._mce.policy.pi)
-        (run_dir / "policy.json").write_text(json.dumps({"file": "policy.npy", "sb3_class": "tabular"}) + "\n")
+        policy_file = save_tabular_policy(self._mce.policy.pi, run_dir)
         th.save(self._reward_net.state_dict(), run_dir / "reward_net.pt")
-        return {"policy": "policy.npy", "reward_net": "reward_net.pt"}
+        return {"policy": policy_file, "reward_net": "reward_net.pt"}
 
 
 def build(cfg: MCEIRLConfig, ctx: RunContext) -> MCEIRLTrainer:

@@ -2,13 +2,12 @@
 fragments an annotator prefers; PPO learns from the reward model.
 
 The annotator is pluggable through imitation's own seam, a `PreferenceGatherer`: the synthetic
-one here (for benchmarks), a person in the browser or a saved preference dataset elsewhere
-(`irlkit.feedback`), registered in `GATHERERS` by name."""
+one here (for benchmarks), or one built above the algorithms and handed down in `RunContext.human`
+(a person in the browser or a saved preference dataset, `irlkit.feedback`)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from imitation.algorithms import preference_comparisons as pc
@@ -17,8 +16,7 @@ from imitation.rewards.reward_nets import BasicRewardNet
 from imitation.util import networks
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
-from irlkit.algos.configs import PreferenceConfig
-from irlkit.errors import IrlkitError
+from irlkit.algos.configs import FeedbackConfig, PreferenceConfig
 
 
 class ScaledSyntheticGatherer(pc.SyntheticGatherer):
@@ -42,33 +40,13 @@ class ScaledSyntheticGatherer(pc.SyntheticGatherer):
         return super().__call__(fragment_pairs)
 
 
-GathererFactory = Callable[[PreferenceConfig, dict[str, Any], RunContext], pc.PreferenceGatherer]
-"""(algo config, the `feedback` config as a dict, run context) -> an imitation PreferenceGatherer."""
-
-
-def _synthetic(cfg: PreferenceConfig, feedback: dict[str, Any], ctx: RunContext) -> pc.PreferenceGatherer:
-    return ScaledSyntheticGatherer(float(feedback.get("noise", 0.1)), ctx.rng, ctx.logger)
-
-
-GATHERERS: dict[str, GathererFactory | str] = {
-    "synthetic": _synthetic,
-    "human": "irlkit.feedback.gatherer:make_human_gatherer",
-    "dataset": "irlkit.feedback.dataset_gatherer:make_dataset_gatherer",
-}
-"""Annotators by name: a factory, or its `module:function` path (imported only when chosen, so
-the web server and clip rendering cost nothing to runs that do not use them)."""
-
-
 def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
-    feedback = dict(ctx.feedback or {"kind": "synthetic"})
-    kind = feedback.get("kind", "synthetic")
-    if kind not in GATHERERS:
-        raise IrlkitError(f"feedback={kind!r} is not a known annotator; choose one of {sorted(GATHERERS)}")
-    factory = GATHERERS[kind]
-    if isinstance(factory, str):
-        module, name = factory.split(":")
-        factory = getattr(importlib.import_module(module), name)
-    return factory(cfg, feedback, ctx)
+    """The annotator: the human side handed down by the run (`feedback=human|dataset`), else the
+    synthetic one answering from the env's reward (`feedback=synthetic`)."""
+    if ctx.human is not None:
+        return ctx.human
+    feedback = ctx.feedback if isinstance(ctx.feedback, FeedbackConfig) else FeedbackConfig()
+    return ScaledSyntheticGatherer(feedback.noise, ctx.rng, ctx.logger)
 
 
 def make_reward_net(cfg: PreferenceConfig, observation_space: Any, action_space: Any) -> BasicRewardNet:

@@ -28,42 +28,10 @@ import numpy as np
 
 from irlkit.envs import EnvConfig, make_env
 from irlkit.errors import IrlkitError
+from irlkit.evaluate.config import EvalConfig
 
 EVAL_SEED_BASE = 1_000_000
 """Evaluation seeds start here; training seeds are small integers, so the two never meet."""
-
-
-@dataclasses.dataclass
-class EvalConfig:
-    episodes: int = 10
-    """Evaluation episodes for the learned and the random policy."""
-    deterministic: bool = True
-    """Take the policy's most likely action (as published benchmarks do)."""
-    video: bool = False
-    """Also write video.mp4 (or video.gif without ffmpeg) of the first episodes."""
-    video_episodes: int = 2
-    curve_points: int = 5
-    """Times during training to measure the return for the learning curve (0 = none)."""
-    curve_episodes: int = 2
-
-    def __post_init__(self) -> None:
-        self.check()
-
-    def check(self) -> None:
-        """Refuse settings that would make a score of nothing (a mean over 0 episodes is nan)."""
-        bad = []
-        if not isinstance(self.episodes, int) or self.episodes < 1:
-            bad.append(f"episodes={self.episodes}: the score is a mean over evaluation episodes, so give 1 or more "
-                       "(eval.episodes=N when training, episodes=N for python -m irlkit.evaluate)")
-        if self.video and self.video_episodes < 1:
-            bad.append(f"eval.video_episodes={self.video_episodes} with video on: give 1 or more, or video=false")
-        if self.curve_points < 0:
-            bad.append(f"eval.curve_points={self.curve_points}: give 0 for no learning curve, or more")
-        if self.curve_points > 0 and self.curve_episodes < 1:
-            bad.append(f"eval.curve_episodes={self.curve_episodes} with eval.curve_points={self.curve_points}: give 1 "
-                       "or more, or eval.curve_points=0 for no learning curve")
-        if bad:
-            raise IrlkitError("cannot evaluate with " + "; ".join(bad) + ".")
 
 
 @dataclasses.dataclass
@@ -271,11 +239,3 @@ def write_eval_json(run_dir: Path, result: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
     return path
-
-
-
-
-if __name__ == "__main__":
-    from irlkit.entries.evaluate import main
-
-    main()
