@@ -49,16 +49,14 @@ from irlkit.errors import IrlkitError
 from irlkit.feedback.session import LabelSession, RequestError
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
-MAX_BODY = 4096
-"""A label is about 100 bytes; anything much larger is a mistake or an attack."""
+MAX_BODY = 4096  # a label is about 100 bytes; anything much larger is a mistake or an attack
 MAX_QUERY_FIELDS = 16
 _CLIP_NAME = re.compile(r"^[0-9a-f]{16}-[LR]\.(mp4|webp|gif)$")
 _PAGE_FILES = {"index.html", "app.js", "style.css"}
 _RANGE = re.compile(r"^bytes=(\d{0,15})-(\d{0,15})$")
 """One byte range. 15 digits is a petabyte: longer numbers are malformed, not numbers to convert."""
 TOKEN_HEADER = "X-Irlkit-Token"
-TOKEN_PLACEHOLDER = "__IRLKIT_TOKEN__"
-"""Where index.html receives the session token (a <meta> tag app.js reads)."""
+TOKEN_PLACEHOLDER = "__IRLKIT_TOKEN__"  # in index.html's <meta name="irlkit-token">, which app.js reads
 BACKLOG = 128
 """Connections the kernel queues until the server accepts them. socketserver's default of 5 drops
 the connections of a burst (each annotator's page fetches the page, its script, two clips and a
@@ -234,10 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise RequestError(404, f"no clip {name!r}")
             return self._send_file(self.server.clip_dir / name, ranges=True)
         if path == "/favicon.ico":
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
+            return self._send_empty(204)
         if path == "/api/label":
             raise RequestError(405, "labels are sent with POST /api/label")
         if not path.startswith("/api/"):
@@ -258,6 +253,12 @@ class _Handler(BaseHTTPRequestHandler):
             known = q.get("known") or None
             return self._send_json(200, session.next_pair(annotator, wait, known))
         raise RequestError(404, f"no such page {path[:200]!r}")
+
+    def _send_empty(self, status: int, *headers: tuple[str, str]) -> None:
+        self.send_response(status)
+        for name, value in (*headers, ("Content-Length", "0")):
+            self.send_header(name, value)
+        self.end_headers()
 
     def _send_page(self) -> None:
         """index.html with this session's token in it, never cached (the token changes per start)."""
@@ -290,11 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 start = max(0, len(data) - int(m.group(2)))
             if start > end or start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+                return self._send_empty(416, ("Content-Range", f"bytes */{len(data)}"))
             status = 206
         body = data[start:end + 1]
         self.send_response(status)
