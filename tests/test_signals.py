@@ -122,3 +122,50 @@ def test_evaluate_stops_on_sigterm_while_writing_a_video(tmp_path: Path) -> None
     assert "irlkit.evaluate: stopped by SIGTERM" in err and "Traceback" not in err
     assert (run / "eval.json").exists(), "the run's earlier eval.json is kept"
 
+
+
+_SCRIPT = """
+import os, signal, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from irlkit import signals
+signals.GRACE_S = 2.0
+signals.stop_on_signals()
+{body}
+"""
+
+
+def _run_script(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess, float]:
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(1.5)\nVALUE = 42\n")
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT.format(body=body), str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    return proc, time.time() - t0
+
+
+def test_a_signal_during_an_import_waits_for_the_import_to_finish(tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised inside an import escapes where nothing expects it (numpy's and torch's
+    imports swallowed it, or broke): the stop is raised once the import is done."""
+    proc, _ = _run_script(tmp_path, (
+        "threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+        "import slow_module\n"
+        "print('imported', slow_module.VALUE, flush=True)\n"
+        "try:\n    time.sleep(10)\nexcept KeyboardInterrupt:\n    sys.exit(signals.exit_status())\n"))
+    assert proc.returncode == 143 and "imported 42" in proc.stdout, (proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_a_swallowed_stop_still_ends_the_process(tmp_path: Path) -> None:
+    proc, took = _run_script(tmp_path, (
+        "threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+        "for _ in range(100):\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass  # a library that catches too much\n"
+        "print('survived', flush=True)\n"))
+    assert proc.returncode == 143 and "survived" not in proc.stdout and took < 8, (proc.returncode, took)
+    assert "still running 2 s after SIGTERM: exiting now" in proc.stderr
+
+
+def test_a_second_signal_while_stopping_ends_the_process_at_once(tmp_path: Path) -> None:
+    proc, took = _run_script(tmp_path, (
+        "threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n    time.sleep(10)\nexcept KeyboardInterrupt:\n"
+        "    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "    time.sleep(10)  # a slow cleanup\n"))
+    assert proc.returncode == -signal.SIGINT and took < 1.8, (proc.returncode, took)
