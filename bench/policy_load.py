@@ -10,6 +10,7 @@ ways, after one warm-up load each, and prints the median time per load. Both giv
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -39,7 +40,8 @@ def main() -> None:
         algo = json.loads(zipfile.ZipFile(path).read("data"))["irlkit_algo"]
         cls = getattr(sb3, algo)
         times = {}
-        for name, load in (("irlkit", lambda: load_expert(path, cfg)), ("sb3", lambda: cls.load(path, device="cpu"))):
+        loaders = {"irlkit": functools.partial(load_expert, path, cfg), "sb3": functools.partial(cls.load, path, device="cpu")}
+        for name, load in loaders.items():
             load()
             ts = []
             for _ in range(args.repeat):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from irlkit.bench.report import (
     RunRecord,
     aggregate_scores,
@@ -19,8 +20,6 @@ from irlkit.bench.report import (
     mean_ci,
     score_matrices,
 )
-
-from conftest import run_cli
 
 SMOKE_CELLS = {
     ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),

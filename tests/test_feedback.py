@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
 
+from conftest import REPO, run_cli
 from irlkit.envs import load_env_config, make_venv
 from irlkit.errors import IrlkitError, StoreError
 from irlkit.feedback.gatherer import (

@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 import stable_baselines3 as sb3
 
+from conftest import REPO, run_cli
 from irlkit.errors import IrlkitError
 from irlkit.policies import load_policy, load_sb3_model, save_policy_zip
-
-from conftest import REPO, run_cli
 
 STACKS = REPO / "tests" / "data" / "stacks"
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
 from test_feedback import _start_human_run, post_label, queued, request
 
+from conftest import REPO, run_cli
 from irlkit.store.preferences import open_preferences
 
 _RENDER_THEN_SIGTERM = (

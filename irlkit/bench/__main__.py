@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
-
 from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from irlkit.bench.report import check_report_extras, write_report
 from irlkit.bench.suites import cell_names, split_cell, training_overrides

@@ -105,7 +105,7 @@ def _host_name(host: str) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "LabelServer"  # type: ignore[assignment]
+    server: "LabelServer"
     protocol_version = "HTTP/1.1"
     server_version = "irlkit-feedback"
     timeout = 30
@@ -405,9 +405,9 @@ class LabelServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}/"
+        raw, port = self.server_address[:2]
+        host = raw.decode() if isinstance(raw, bytes) else str(raw)
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def start(self) -> "LabelServer":
         """Serve in a background (daemon) thread."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from imitation.algorithms.mce_irl import TabularPolicy
@@ -24,7 +25,7 @@ class OneHotTabularPolicy(TabularPolicy):
         return super().predict(states, state, episode_start, deterministic)
 
 
-def save_tabular_policy(pi: np.ndarray, run_dir: Path) -> str:
+def save_tabular_policy(pi: Any, run_dir: Path) -> str:
     """Write `policy.npy` and its `policy.json` (each replaced atomically); returns the file name."""
     run_dir = Path(run_dir)
     tmp = run_dir / f".policy.{os.getpid()}.tmp.npy"

@@ -18,7 +18,14 @@ import importlib
 from pathlib import Path
 from typing import Optional, Sequence
 
-from irlkit.bench.report.markdown import ALGO_ORDER, ENV_ORDER, PUBLISHED, PUBLISHED_AGGREGATE, cell_table, render_markdown
+from irlkit.bench.report.markdown import (
+    ALGO_ORDER,
+    ENV_ORDER,
+    PUBLISHED,
+    PUBLISHED_AGGREGATE,
+    cell_table,
+    render_markdown,
+)
 from irlkit.bench.report.runs import RESULT_COLUMNS, RunRecord, RunStatus, collect_runs, read_run, write_results_csv
 from irlkit.bench.report.stats import Aggregate, aggregate_scores, aggregates, iqm, mean_ci, score_matrices
 from irlkit.errors import IrlkitError
