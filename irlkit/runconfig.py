@@ -114,8 +114,7 @@ class RunConfig:
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise IrlkitError(f"algo.budget={budget}: give a positive whole number of the algorithm's budget units "
                               f"(algo={self.algo.name}: see `python -m irlkit algo={self.algo.name} --help`)")
-        if self.eval.episodes < 1:
-            raise IrlkitError(f"eval.episodes={self.eval.episodes}: score the policy on at least 1 episode (default 10)")
+        self.eval.check()
         if not isinstance(self.algo, spec.config):
             raise IrlkitError(f"algo={self.algo.name}: its config must be a {spec.config.__name__}, got {type(self.algo).__name__}")
         for group in ("feedback", "expert"):

@@ -262,7 +262,7 @@ def test_expert_cache_is_used_before_training(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained although a cached expert exists")
 
-    monkeypatch.setattr(experts, "train_expert", no_training)
+    monkeypatch.setattr(experts.cache, "train_expert", no_training)
     cfg = EnvConfig(name="cartpole_v1", id="CartPole-v1", demos="none")
     model = experts.load_or_train_expert(cfg, seed=4, progress=False)
     assert type(model).__name__ == "PPO"
