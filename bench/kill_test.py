@@ -21,7 +21,10 @@ Then the victim checks the aftermath: the dataset opens with every checksum veri
 signal is not counted as a kill; rounds go on until `--kills` signals landed. SIGTERM is sent as
 well as SIGKILL: the store installs no handler, so SIGTERM must be exactly as safe.
 
-Adding a victim (the recorder, a corrections session, training, ...): subclass `Victim`, give it a
+Victims: `append` and `journal` (store writers), `compact`, and `train` (`python -m irlkit`, killed,
+then `python -m irlkit resume=<run folder>` must finish it to its full budget).
+
+Adding a victim (the recorder, a corrections session, ...): subclass `Victim`, give it a
 `name` and `about`, decorate it with `@victim`, and define
 
 - `setup()`: build what the child writes to, under `self.work` (once);
@@ -121,6 +124,11 @@ class Victim:
 
     def finish(self) -> Counter:
         return Counter()
+
+    def killed_by(self, code: int, sig: int) -> bool:
+        """Whether exit status `code` means the signal ended the child (commands that handle SIGTERM
+        exit with 128 + its number instead of dying by it)."""
+        return code == -sig
 
 
 VICTIMS: dict[str, type[Victim]] = {}
@@ -396,6 +404,103 @@ class Compactor(Victim):
 
 
 # ------------------------------------------------------------------------------------------------
+# training: `python -m irlkit`, then `python -m irlkit resume=<run folder>`
+# ------------------------------------------------------------------------------------------------
+TRAINER = """
+    import runpy, sys
+    import irlkit.train, irlkit.algos.base, irlkit.cli.app  # the heavy imports, before `ready`
+    import imitation.algorithms.bc, stable_baselines3, torch
+    sys.argv = ["python -m irlkit", *sys.argv[1:]]
+    print("ready", flush=True); start_counting()
+    runpy.run_module("irlkit", run_name="__main__")
+"""
+
+TRAINING_RUNS = {
+    "bc": ["algo=bc", "algo.budget=3000"],
+    "dagger": ["algo=dagger", "algo.budget=1600", "algo.round_steps=400", "algo.bc_epochs_per_round=1",
+               "algo.use_demos=false"],
+    "ppo": ["algo=ppo", "algo.budget=8192", "algo.ppo.n_steps=256", "env.n_envs=4"],
+    "mce_irl": ["algo=mce_irl", "env=cliff_world", "algo.budget=300"],
+}
+"""One run per algorithm the rounds cycle through: whole budgets of a few seconds each."""
+
+
+@victim
+class Trainer(Victim):
+    name = "train"
+    about = ("python -m irlkit (BC, DAgger, PPO, MCE IRL in turn; a checkpoint after every round), then "
+             "python -m irlkit resume=<run folder> must finish it to its budget")
+
+    def setup(self) -> None:
+        self.round = 0
+        self.algos = list(TRAINING_RUNS)
+        self.durations: dict[str, list[float]] = {a: [] for a in self.algos}
+        self.ops: dict[str, list[int]] = {a: [] for a in self.algos}
+        for _ in self.algos:  # one unkilled run each: how long it takes, how many file operations
+            self.before_round()
+            seconds, lines = _unkilled(self, {"KILL_COUNT_OPS": "1"})
+            self.finished(seconds, lines)
+
+    @property
+    def algo(self) -> str:
+        return self.algos[self.round % len(self.algos)]
+
+    def before_round(self) -> None:
+        self.round += 1
+        self.run_dir = self.work / f"run{self.round}"
+
+    def child(self) -> tuple[str, list[str]]:
+        args = [*TRAINING_RUNS[self.algo], "checkpoint_s=0", "eval.episodes=2", "eval.curve_points=2",
+                "progress=false", f"hydra.run.dir={self.run_dir}"]
+        return TRAINER, args
+
+    def max_delay_s(self) -> float:
+        return float(np.median(self.durations[self.algo]))
+
+    def max_ops(self) -> int:
+        return int(np.median(self.ops[self.algo]))
+
+    def finished(self, seconds: float, lines: list[str]) -> None:
+        self.durations[self.algo].append(seconds)
+        self.ops[self.algo] += [int(line.split()[1]) for line in lines if line.startswith("ops ")]
+
+    def killed_by(self, code: int, sig: int) -> bool:
+        return code in (-sig, 128 + sig)
+
+    def check(self, lines: list[str]) -> Counter:
+        from irlkit.algos.checkpoint import read_checkpoint
+        from irlkit.errors import IrlkitError
+
+        problems: Counter = Counter()
+        try:
+            ckpt = read_checkpoint(self.run_dir)
+        except IrlkitError as err:
+            problems["unreadable"] += 1
+            self.first.append(str(err))
+            return problems
+        self.figures["kills after a checkpoint" if ckpt is not None else "kills before the first checkpoint"] += 1
+        if (self.run_dir / "eval.json").exists():
+            self.figures["kills after eval.json"] += 1
+            return problems
+        if not (self.run_dir / "config.yaml").exists():
+            self.figures["kills before config.yaml (nothing to resume: a new run)"] += 1
+            return problems
+        out = subprocess.run([sys.executable, "-m", "irlkit", f"resume={self.run_dir}"], cwd=REPO, capture_output=True,
+                             text=True, timeout=600)
+        if out.returncode != 0:
+            problems["resume failed"] += 1
+            self.first.append(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
+            return problems
+        result = json.loads((self.run_dir / "eval.json").read_text())
+        if result["budget_spent"] < result["budget"]:
+            problems["resumed short of the budget"] += 1
+            self.first.append(f"{self.algo}: {result['budget_spent']} of {result['budget']}")
+        self.figures["resumed to the full budget"] += 1
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        return problems
+
+
+# ------------------------------------------------------------------------------------------------
 # the harness
 # ------------------------------------------------------------------------------------------------
 class _Child:
@@ -459,7 +564,7 @@ def _run_once(v: Victim, sig: int, mode: str, rng: np.random.Generator,
         child.proc.send_signal(sig)
     code = child.proc.wait(timeout=timeout_s)
     lines = child.lines()
-    if code == -sig:
+    if v.killed_by(code, sig):
         return True, lines, reader_problems
     if code != 0:
         raise RuntimeError(f"{v.name}: the child exited {code}, not by the signal: {child.stderr()[-2000:]}")
