@@ -112,6 +112,19 @@ def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
         raise _explain(cfg.id, err) from None
 
 
+DEFAULT_FPS = 30.0
+"""Frames per second for an env that declares no `render_fps` (videos, ramped keys, replay)."""
+
+
+def render_fps(env: gym.Env, default: Optional[float] = DEFAULT_FPS) -> Optional[float]:
+    """The env's own frame rate (`metadata["render_fps"]`), or `default` when it declares none.
+
+    The one place the rate is read: the recorder, the corrections and shaping windows, replay and
+    the evaluator's videos all show an env at the speed it was made to be watched at."""
+    fps = (getattr(env, "metadata", None) or {}).get("render_fps")
+    return float(fps) if fps else default
+
+
 def env_spec_json(env: gym.Env) -> dict[str, Any]:
     """The env's registration as JSON, stored with datasets so readers know what made them."""
     spec = env.spec
