@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from irlkit.corrections.scripted import ScriptedPerson  # noqa: E402
 from irlkit.corrections.session import CorrectionSession, SessionConfig  # noqa: E402
 from irlkit.corrections.stores import PERSON, correction_stats, labelled_transitions  # noqa: E402
-from irlkit.corrections.uncertainty import BCLearner  # noqa: E402
+from irlkit.algos.bc_ensemble import BCLearner  # noqa: E402
 from irlkit.envs import load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore  # noqa: E402

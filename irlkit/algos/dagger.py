@@ -1,12 +1,16 @@
 """DAgger (Ross et al. 2011): the learner drives, an expert labels the states it visits.
 
-The expert is an SB3 policy trained or cached by irlkit (`irlkit.experts`); a person can stand in
-for it through the corrections loop."""
+Who labels is the `expert` group, built above the algorithms and handed down in `RunContext.human`:
+`expert=sb3` hands down an SB3 policy (shipped, cached or trained by `irlkit.experts`), which
+imitation's `SimpleDAggerTrainer` asks at every visited state; `expert=human` hands down a
+`Corrector` (a person, or the scripted stand-in, in the corrections window), and the run is
+HG-DAgger (`irlkit.algos.hg_dagger`)."""
 
 from __future__ import annotations
 
 from imitation.algorithms import bc
 from imitation.algorithms.dagger import LinearBetaSchedule, SimpleDAggerTrainer
+from stable_baselines3.common.policies import BasePolicy
 
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
 from irlkit.algos.configs import DAggerConfig
@@ -15,15 +19,12 @@ from irlkit.algos.configs import DAggerConfig
 class DAggerTrainer(Trainer):
     budget_unit = "env_steps"
 
-    def __init__(self, cfg: DAggerConfig, ctx: RunContext):
+    def __init__(self, cfg: DAggerConfig, ctx: RunContext, expert: BasePolicy):
         import datasets
-
-        from irlkit.experts import load_or_train_expert
 
         datasets.disable_progress_bars()  # DAgger saves each round through HF datasets
 
         self._cfg = cfg
-        expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed)
         bc_trainer = bc.BC(
             observation_space=ctx.observation_space,
             action_space=ctx.action_space,
@@ -40,7 +41,7 @@ class DAggerTrainer(Trainer):
         self._dagger = SimpleDAggerTrainer(
             venv=ctx.venv,
             scratch_dir=ctx.run_dir / "dagger",
-            expert_policy=expert.policy,
+            expert_policy=expert,
             rng=ctx.rng,
             expert_trajs=initial,
             bc_trainer=bc_trainer,
@@ -81,8 +82,11 @@ class DAggerTrainer(Trainer):
 
 
 def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
+    if ctx.human is None:
+        raise ValueError("algo=dagger needs who labels its states in RunContext.human (irlkit.train builds it from "
+                         "the `expert` group: an SB3 policy for expert=sb3, a Corrector for expert=human)")
     if ctx.expert is not None and ctx.expert.kind == "human":
-        from irlkit.corrections.hg_dagger import build_hg_dagger
+        from irlkit.algos.hg_dagger import HGDAggerTrainer
 
-        return build_hg_dagger(cfg, ctx)
-    return DAggerTrainer(cfg, ctx)
+        return HGDAggerTrainer(cfg, ctx, corrector=ctx.human, settings=ctx.expert)
+    return DAggerTrainer(cfg, ctx, expert=ctx.human)

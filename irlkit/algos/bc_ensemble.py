@@ -1,4 +1,4 @@
-"""The learner of the corrections loop: a BC policy, or an ensemble of them that knows when it is unsure.
+"""HG-DAgger's learner: a BC policy, or an ensemble of them that knows when it is unsure.
 
 HG-DAgger (Kelly et al. 2019) retrains one policy by behaviour cloning on every label so far. For
 uncertainty-triggered querying the learner is an ensemble (EnsembleDAgger, Menda et al. 2019;
@@ -28,6 +28,8 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
+from irlkit.algos.base import mlp_policy
+
 
 @dataclasses.dataclass(frozen=True)
 class Proposal:
@@ -56,8 +58,6 @@ class BCLearner:
         logger: Any = None,
     ):
         from imitation.algorithms import bc
-
-        from irlkit.algos.base import mlp_policy
 
         if members < 1:
             raise ValueError(f"an ensemble needs at least one member, got {members}")
