@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, overload
 
 import gymnasium as gym
 import numpy as np
@@ -114,6 +114,14 @@ def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
 
 DEFAULT_FPS = 30.0
 """Frames per second for an env that declares no `render_fps` (videos, ramped keys, replay)."""
+
+
+@overload
+def render_fps(env: gym.Env, default: float = DEFAULT_FPS) -> float: ...
+
+
+@overload
+def render_fps(env: gym.Env, default: None) -> Optional[float]: ...
 
 
 def render_fps(env: gym.Env, default: Optional[float] = DEFAULT_FPS) -> Optional[float]:

@@ -172,7 +172,8 @@ class HGDAggerTrainer(Trainer):
                 if result.acts:
                     self._add(np.stack(result.obs), np.asarray(result.acts), np.stack(result.next_obs),
                               np.asarray(result.dones))
-                    corrector.message(f"round {round_no} done: retraining on {self.labels + self.resumed_labels} labels...")
+                    total = self.labels + self.resumed_labels
+                    corrector.message(f"round {round_no} done: retraining on {total} labels...")
                     self._retrain()
                 progress(result.steps)
                 if result.stopped_by:

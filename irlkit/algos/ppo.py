@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
@@ -41,11 +41,12 @@ class PPOTrainer(RLTrainer):
         venv = ctx.venv
         source: Optional[FeedbackSource] = ctx.human
         if source is not None:
-            settings: TamerSettings = ctx.feedback
+            settings = cast(TamerSettings, ctx.feedback)  # the `feedback=shaping` config
             self.shaping_weight = settings.weight
             if source.wants_frames:
                 # Env 0 is shown: the training envs render rgb_array frames (drawn only when asked).
-                env_cfg = dataclasses.replace(ctx.env_cfg, kwargs={**dict(ctx.env_cfg.kwargs), "render_mode": "rgb_array"})
+                kwargs = {**dict(ctx.env_cfg.kwargs), "render_mode": "rgb_array"}
+                env_cfg = dataclasses.replace(ctx.env_cfg, kwargs=kwargs)
                 venv = self._own_venv = make_venv(env_cfg, seed=ctx.seed)
             self.shaping = ShapingVecEnv(venv, settings, source=source, seed=ctx.seed)
             venv = self.shaping

@@ -41,7 +41,8 @@ def check_human_expert(cfg: HumanExpertConfig) -> HumanExpertConfig:
     if cfg.query not in QUERIES:
         raise IrlkitError(f"query={cfg.query!r} (expert.query): choose one of {', '.join(QUERIES)}")
     if cfg.query == "uncertain" and cfg.ensemble < 2:
-        raise IrlkitError(f"expert.query=uncertain needs an ensemble of at least 2 policies, got expert.ensemble={cfg.ensemble}")
+        raise IrlkitError("expert.query=uncertain needs an ensemble of at least 2 policies, "
+                          f"got expert.ensemble={cfg.ensemble}")
     if cfg.novelty_threshold is not None and cfg.novelty_threshold <= 0:
         raise IrlkitError(f"expert.novelty_threshold={cfg.novelty_threshold}: give a positive distance (e.g. 0.5), "
                           "or null to ask on ensemble disagreement only")

@@ -12,9 +12,9 @@ stores only the device's action; here a step may wait for an answer, and every s
 acted and what the learner proposed. Everything else is shared: the window and HUD, the input
 devices and their control keys, render checks, and `irlkit.teleop.loop`'s clock, stop signals and
 episode writer, which commits each finished episode atomically to the store (source `correction`).
-Every step is also logged as it happens (the store's journal), so a killed session loses no step: the next session on the dataset, or `python -m irlkit.demos
-recover`, stores what it left. Esc, a closed window, Ctrl-C or SIGTERM commit the episode in
-progress (marked truncated).
+Every step is also logged as it happens (the store's journal), so a killed session loses no step:
+the next session on the dataset, or `python -m irlkit.demos recover`, stores what it left. Esc, a
+closed window, Ctrl-C or SIGTERM commit the episode in progress (marked truncated).
 """
 
 from __future__ import annotations

@@ -42,7 +42,9 @@ def feedback_events(dataset: Any, *, operator: Optional[Iterable[str] | str] = N
     return out
 
 
-def feedback_samples(dataset: Any, *, operator: Optional[Iterable[str] | str] = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def feedback_samples(
+    dataset: Any, *, operator: Optional[Iterable[str] | str] = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The labelled steps of stored shaping episodes (obs, acts, labels): to refit a feedback model offline."""
     obs, acts, labels = [], [], []
     for ep in _shaping_view(dataset, operator).episodes():

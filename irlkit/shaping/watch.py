@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from irlkit.algos.tamer import WatchedStep
 from irlkit.envs import EnvConfig, dataset_for_env, render_fps
 from irlkit.errors import IrlkitError
 from irlkit.shaping.config import ShapingFeedbackConfig
@@ -48,7 +49,8 @@ class WatchedEnvFeedback:
         self.input = device if device is not None else make_input(cfg, observation_space, action_space)
         operator = cfg.operator or ("rule" if cfg.input == "scripted" else None)
         if operator is None:
-            raise IrlkitError("feedback=shaping with input=keyboard needs operator=<your alias> (stored with every press)")
+            raise IrlkitError("feedback=shaping with input=keyboard needs operator=<your alias> "
+                              "(stored with every press)")
         self.operator = check_operator(operator)
         self.on_frame = on_frame
         self.store = store if store is not None else DemoStore(cfg.store_root)
@@ -117,7 +119,7 @@ class WatchedEnvFeedback:
         self._started = utc_now()
         self.writer.start(self._meta([]))
 
-    def feedback(self, step: Any) -> list[float]:
+    def feedback(self, step: WatchedStep) -> list[float]:
         events: list[Any] = []
         if self.window is not None:
             events, _ = read_events(step.index, self.on_frame)  # a closed window is a quit too (below)

@@ -189,7 +189,7 @@ class EpisodeWriter:
         if self.journal:
             if self._journal is None:
                 if self._meta is None:
-                    raise RuntimeError("EpisodeWriter.start(meta) must come before the first step of a journalled episode")
+                    raise RuntimeError("EpisodeWriter.start(meta) must come before a journalled episode's first step")
                 self._journal = self._dataset().start_episode(buf.obs[0], self._meta)
             self._journal.append(act, rew, next_obs, info)
 
@@ -227,4 +227,4 @@ class EpisodeWriter:
         space = self.action_space
         if isinstance(space, spaces.Discrete):
             return np.asarray(acts, dtype=np.int64).reshape(len(acts))
-        return np.asarray(acts, dtype=space.dtype).reshape(len(acts), *space.shape)
+        return np.asarray(acts, dtype=space.dtype).reshape(len(acts), *(space.shape or ()))

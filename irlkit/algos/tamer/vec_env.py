@@ -110,8 +110,8 @@ class ShapingVecEnv(VecEnvWrapper):
             raise IrlkitError("feedback=shaping needs an in-process VecEnv (DummyVecEnv) to watch env 0")
         source.attach(envs[0])
         self.watching = True
-        self._obs: Optional[np.ndarray] = None
-        self._acts: Optional[np.ndarray] = None
+        self._obs: Any = None  # the newest observations (and actions) of every env
+        self._acts: Any = None
         self._labels: list[Optional[float]] = []
         """Credited labels of the watched episode's steps that left the credit window, in order."""
         self._episode = False
@@ -139,7 +139,7 @@ class ShapingVecEnv(VecEnvWrapper):
 
     # -- VecEnv
     def reset(self) -> Any:
-        obs = self.venv.reset()
+        obs: Any = self.venv.reset()  # in-process envs: an array, one row per env
         self._obs = obs
         if self.watching:
             self._end_episode(terminated=False, truncated=True)
@@ -151,6 +151,7 @@ class ShapingVecEnv(VecEnvWrapper):
         self.venv.step_async(actions)
 
     def step_wait(self) -> Any:
+        obs: Any
         obs, rews, dones, infos = self.venv.step_wait()
         prev, acts = self._obs, self._acts
         assert prev is not None and acts is not None, "step before reset"
