@@ -142,9 +142,9 @@ class EpisodeWriter:
     that is known (the journal's header), `step(...)` adds a step, and `commit(...)` stores the
     finished episode atomically, or `abandon()` drops it. With `journal=True` every step also reaches
     the dataset's journal as it is taken, so a killed session loses no step (corrections and shaping:
-    every step is someone's answer); the recorder keeps it off, since a half-recorded demonstration
-    is worth nothing, and loses at most the episode in progress. `dataset` is called at the first
-    write, so a session that stores nothing leaves nothing."""
+    every step is someone's answer); the recorder keeps it off: a demonstration cut short is not
+    one, and a stopped or killed recorder leaves a dataset of whole episodes with nothing to recover.
+    `dataset` is called at the first write, so a session that stores nothing leaves nothing."""
 
     def __init__(self, dataset: Callable[[], Dataset], action_space: spaces.Space, *, journal: bool = False):
         self._dataset = dataset
