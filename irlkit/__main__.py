@@ -6,10 +6,12 @@ The command composes conf/config.yaml, turns it into a typed `RunConfig` at the 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from irlkit.cli.app import HydraCommand
+from irlkit.cli.app import HydraCommand, run_entry
+from irlkit.errors import IrlkitError
 
 DESCRIPTION = """\
 irlkit: learn rewards and policies from demonstrations, preferences and corrections, and score them
@@ -23,6 +25,7 @@ Examples:
   python -m irlkit algo=bc demos=/data/my_demos select.operator=alice
   python -m irlkit algo=preference feedback=human   # label clip pairs in the browser
   python -m irlkit -m algo=bc,gail seed=0,1,2       # a multirun sweep
+  python -m irlkit resume=outputs/gail-cartpole/seed0-20261201-101500   # continue a killed run
 Outputs go to outputs/<algo>-<env>/seed<N>-<time>/. `python -m irlkit algo=gail --help` shows GAIL's
 options. Docs: README.md."""
 
@@ -58,8 +61,27 @@ COMMAND = HydraCommand(
 )
 
 
+def resume_job(run_dir: Path) -> dict[str, Any]:
+    from irlkit.train import resume_training, summarize
+
+    result = resume_training(run_dir)
+    summarize(result)
+    print(f"run folder: {run_dir}")
+    return result
+
+
 def main() -> Optional[float]:
-    result = COMMAND.main()
+    args = sys.argv[1:]
+    if any(a.startswith("resume=") for a in args):
+        def job() -> dict[str, Any]:
+            if len(args) != 1:
+                raise IrlkitError("resume=<run folder> takes no other options: the run continues with the config.yaml "
+                                  "it was started with, to its full budget")
+            return resume_job(Path(args[0].split("=", 1)[1]).expanduser().resolve())
+
+        result = run_entry(job, prog=COMMAND.prog)
+    else:
+        result = COMMAND.main()
     return result.get("normalized_score") if isinstance(result, dict) else None
 
 

@@ -80,6 +80,9 @@ class RunConfig:
     """Torch CPU threads; 1 is fastest for the small MLPs used here."""
     progress: bool = True
     """Show a progress bar while training."""
+    checkpoint_s: float = 60.0
+    """Seconds between resumable checkpoints, written between rounds (0: after every round, -1: never);
+    `python -m irlkit resume=<run folder>` continues a killed run from the last one."""
 
     def __post_init__(self) -> None:
         self.check()
@@ -107,6 +110,12 @@ class RunConfig:
     def check(self) -> None:
         """Refuse combinations that would silently do something else than asked."""
         spec = self.spec
+        budget = getattr(self.algo, "budget", None)
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+            raise IrlkitError(f"algo.budget={budget}: give a positive whole number of the algorithm's budget units "
+                              f"(algo={self.algo.name}: see `python -m irlkit algo={self.algo.name} --help`)")
+        if self.eval.episodes < 1:
+            raise IrlkitError(f"eval.episodes={self.eval.episodes}: score the policy on at least 1 episode (default 10)")
         if not isinstance(self.algo, spec.config):
             raise IrlkitError(f"algo={self.algo.name}: its config must be a {spec.config.__name__}, got {type(self.algo).__name__}")
         for group in ("feedback", "expert"):

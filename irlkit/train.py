@@ -99,20 +99,37 @@ def _legacy(data: Any) -> Any:
     return data
 
 
-def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Callable[[Any], None]] = None) -> dict[str, Any]:
+def resume_training(run_dir: Path, **kwargs: Any) -> dict[str, Any]:
+    """Continue a killed run from its last checkpoint to its full budget, with its saved config."""
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if (run_dir / "eval.json").is_file():
+        raise IrlkitError(f"{run_dir} finished already (it has its eval.json): nothing to resume. Re-score it with "
+                          f"`python -m irlkit.evaluate run={run_dir}`.")
+    return run_training(config, run_dir, resume=True, **kwargs)
+
+
+def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Callable[[Any], None]] = None,
+                 resume: bool = False) -> dict[str, Any]:
     """Train `config.algo` on `config.demos` in `config.env`, save artifacts, `config.yaml` and
-    `eval.json` into `run_dir`, and return eval.json's dict. `on_trainer` (tests) sees the trainer
-    once it is built."""
+    `eval.json` into `run_dir`, and return eval.json's dict. Checkpoints are written every
+    `config.checkpoint_s` seconds between rounds (and when training ends); `resume=True` continues
+    from the run folder's checkpoint. `on_trainer` (tests) sees the trainer once it is built."""
     import torch as th
     from imitation.util import logger as imit_logger
     from stable_baselines3.common.utils import set_random_seed
 
     from irlkit.algos.base import RunContext
+    from irlkit.algos.checkpoint import read_checkpoint
 
     config.check()
     spec, algo_cfg, env_cfg, eval_cfg = config.spec, config.algo, config.env, config.eval
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = read_checkpoint(run_dir) if resume else None
+    if resume and ckpt is None:
+        print(f"irlkit: note: {run_dir} holds no checkpoint (it was stopped before its first one): training it "
+              "again from the start", file=sys.stderr)
     write_config(config, run_dir)
     th.set_num_threads(max(1, config.torch_threads))
     # imitation's BC logs a tensor that still requires grad; harmless, and noisy on every run.
@@ -155,21 +172,31 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     if on_trainer is not None:
         on_trainer(trainer)
     budget = int(algo_cfg.budget)
-    curve = _Curve(env_cfg, trainer, eval_cfg, config.seed, budget, run_dir / "curve.csv")
-    bar = _progress(budget, trainer.budget_unit, f"{config.algo.name} on {env_cfg.name}", config.progress)
-
-    done = 0
+    planned = trainer.planned_budget(budget)
+    if planned != budget:
+        print(f"irlkit: note: algo={config.algo.name} spends {planned:,} {trainer.budget_unit}: algo.budget={budget:,} "
+              f"rounded up to {trainer.rounding()}", file=sys.stderr)
+    done, wall_before = 0, 0.0
+    if ckpt is not None:
+        done, wall_before = _restore(trainer, ckpt, ctx)
+        print(f"irlkit: resuming {run_dir} at {done:,} of {planned:,} {trainer.budget_unit}", file=sys.stderr)
+    curve = _Curve(env_cfg, trainer, eval_cfg, config.seed, planned, run_dir / "curve.csv", done=done)
+    bar = _progress(planned, trainer.budget_unit, f"{config.algo.name} on {env_cfg.name}", config.progress, done)
+    saver = _Checkpointer(trainer, ctx, run_dir, config.checkpoint_s)
 
     def on_progress(n: int) -> None:
         nonlocal done
         done += n
         bar.update(n)
         curve.maybe_measure(done)
+        saver.maybe_save(done, wall_before + time.time() - t0)
 
-    trainer.train(budget, on_progress)
+    if done < planned:
+        trainer.train(planned - done, on_progress)
     curve.finish(done)  # rollouts may stop short of the budget: still end the curve where training ended
     bar.close()
-    train_wall = time.time() - t0
+    train_wall = wall_before + time.time() - t0
+    saver.save(done, train_wall)  # a kill from here on resumes straight to saving and scoring
     artifacts = trainer.save(run_dir)
     venv.close()
 
@@ -192,6 +219,7 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
             "demo_steps": dataset.num_steps,
             "seed": config.seed,
             "budget": budget,
+            "budget_spent": done,
             "budget_unit": trainer.budget_unit,
             "env_steps": trainer.env_steps,
             "wall_s": train_wall,
@@ -202,6 +230,47 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     result.update(trainer.summary())
     write_eval_json(run_dir, result)
     return result
+
+
+class _Checkpointer:
+    """Writes the trainer's checkpoint (and the run's own counters) every `every_s` seconds, always
+    between two rounds (progress is only reported there); 0 = after every round, < 0 = never."""
+
+    def __init__(self, trainer: Any, ctx: Any, run_dir: Path, every_s: float):
+        self._trainer, self._ctx, self._run_dir, self._every = trainer, ctx, run_dir, every_s
+        self._last = time.time()
+        self._warned = False
+
+    def maybe_save(self, done: int, wall: float) -> None:
+        if self._every >= 0 and time.time() - self._last >= self._every:
+            self.save(done, wall)
+
+    def save(self, done: int, wall: float) -> None:
+        from irlkit.algos.checkpoint import rng_state, write_checkpoint
+
+        if self._every < 0:
+            return
+        ckpt = self._trainer.checkpoint()
+        if ckpt is None:
+            if not self._warned:
+                print(f"irlkit: note: {type(self._trainer).__name__} writes no checkpoints: a killed run trains again "
+                      "from the start", file=sys.stderr)
+                self._warned = True
+            return
+        rng_meta, rng_tensors = rng_state(self._ctx.rng)
+        ckpt.meta["run"] = {"done": done, "wall_s": wall, "rng": rng_meta}
+        ckpt.tensors["run/rng"] = rng_tensors
+        write_checkpoint(ckpt, self._run_dir)
+        self._last = time.time()
+
+
+def _restore(trainer: Any, ckpt: Any, ctx: Any) -> tuple[int, float]:
+    from irlkit.algos.checkpoint import set_rng_state
+
+    trainer.restore(ckpt)
+    run = ckpt.meta["run"]
+    set_rng_state(run["rng"], ckpt.tensors["run/rng"], ctx.rng)
+    return int(run["done"]), float(run["wall_s"])
 
 
 def build_human_input(group: str, human_cfg: Any, algo_cfg: Any, ctx: Any) -> Optional[Any]:
@@ -216,13 +285,20 @@ def build_human_input(group: str, human_cfg: Any, algo_cfg: Any, ctx: Any) -> Op
 class _Curve:
     """Learning curve points (budget spent, env steps, return) in curve.csv, for the benchmark."""
 
-    def __init__(self, env_cfg: EnvConfig, trainer: Any, cfg: EvalConfig, seed: int, budget: int, path: Path):
+    HEADER = ["budget_done", "env_steps", "return_mean", "wall_s"]
+
+    def __init__(self, env_cfg: EnvConfig, trainer: Any, cfg: EvalConfig, seed: int, budget: int, path: Path, *,
+                 done: int = 0):
         self._env_cfg, self._trainer, self._cfg, self._path = env_cfg, trainer, cfg, path
         self._seeds = [2_000_000 + 1000 * seed + i for i in range(cfg.curve_episodes)]
         n = cfg.curve_points
-        self._marks = [budget * (k + 1) // n for k in range(n)] if n > 0 else []
+        self._marks = [m for m in ([budget * (k + 1) // n for k in range(n)] if n > 0 else []) if m > done]
+        rows = []
+        if done and path.is_file():  # resuming: keep the points measured before the checkpoint
+            with open(path, newline="") as f:
+                rows = [r for r in list(csv.reader(f))[1:] if r and int(r[0]) <= done]
         with open(path, "w", newline="") as f:
-            csv.writer(f).writerow(["budget_done", "env_steps", "return_mean", "wall_s"])
+            csv.writer(f).writerows([self.HEADER, *rows])
         self._t0 = time.time()
 
     def finish(self, done: int) -> None:
@@ -240,10 +316,11 @@ class _Curve:
             csv.writer(f).writerow([done, self._trainer.env_steps, float(np.mean(rollouts.returns)), round(time.time() - self._t0, 2)])
 
 
-def _progress(total: int, unit: str, desc: str, enabled: bool) -> Any:
+def _progress(total: int, unit: str, desc: str, enabled: bool, initial: int = 0) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=f" {unit}", desc=desc, disable=not enabled, dynamic_ncols=True, unit_scale=True)
+    return tqdm(total=total, initial=initial, unit=f" {unit}", desc=desc, disable=not enabled, dynamic_ncols=True,
+                unit_scale=True)
 
 
 def summarize(result: dict[str, Any]) -> None:

@@ -411,8 +411,9 @@ def test_record_help_and_missing_operator():
     assert out.returncode == 0
     for text in (
         "python -m irlkit.record env=<name> demos=<dataset> operator=<alias>",
-        "episodes=N",
-        "input=DEVICE",
+        "  episodes ",
+        "  input ",
+        "  env.teleop.",
         "Backspace",
         "Esc",
     ):

@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Optional, cast
+from typing import Any, Optional, cast
 
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import PPOTrainConfig
 from irlkit.algos.tamer import FeedbackSource, ShapingVecEnv, TamerSettings
 from irlkit.envs import make_venv
-
-
-class _Progress(BaseCallback):
-    def __init__(self, report: Callable[[int], None]):
-        super().__init__()
-        self._report = report
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        self._report(self.model.n_steps * self.model.n_envs)
 
 
 class PPOTrainer(RLTrainer):
@@ -55,24 +43,28 @@ class PPOTrainer(RLTrainer):
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
-        def report(n: int) -> None:
-            n = min(n, budget - self._steps)
-            if n > 0:
+        # One rollout and its update per learn() call, so progress (and a checkpoint) comes between
+        # updates, never between a rollout and the update it feeds.
+        done = 0
+        try:
+            while done < budget:
+                before = self.rl.num_timesteps
+                self.rl.learn(total_timesteps=min(self.rollout_steps(), budget - done), reset_num_timesteps=False)
+                n = int(self.rl.num_timesteps - before)
+                done += n
                 self._steps += n
                 progress(n)
-
-        try:
-            self.rl.learn(total_timesteps=budget, callback=_Progress(report))
         finally:
             if self.shaping is not None:
                 self.shaping.close_session()
             if self._own_venv is not None:
                 self._own_venv.close()
-        report(budget - self._steps)
 
-    @property
-    def env_steps(self) -> int:
-        return int(self.rl.num_timesteps)
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """PPO's state, or None for a shaped run: its feedback model, the labelled steps it is fitted on
+        and the watching person's session are not in a checkpoint, so a shaped run starts again rather
+        than resume with the shaping forgotten."""
+        return None if self.shaping is not None else super().checkpoint()
 
     def save(self, run_dir: Path) -> dict[str, str]:
         files = super().save(run_dir)

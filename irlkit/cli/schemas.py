@@ -15,18 +15,18 @@ from omegaconf import MISSING
 
 from irlkit.envs import EnvConfig
 from irlkit.evaluate.config import EvalConfig
-from irlkit.runconfig import EXPERT_KINDS, FEEDBACK_KINDS, SelectConfig
+from irlkit.runconfig import EXPERT_KINDS, FEEDBACK_KINDS, RunConfig
 
 SCHEMA_SUFFIX = "_schema"
 
 
 @dataclasses.dataclass
-class RunSchema:
-    """The top-level config of a training run (conf/config.yaml); `cli.runconfig` turns it into a
-    `RunConfig`. `algo`, `feedback` and `expert` are typed by their group's schema."""
+class RunSchema(RunConfig):
+    """The top-level config of a training run (conf/config.yaml): `RunConfig` itself, with the
+    polymorphic groups typed by their group's schema and the two top-level helpers the `expert=human`
+    and `feedback=shaping` configs read. `cli.runconfig` turns it into a `RunConfig`."""
 
     algo: Any = MISSING
-    env: EnvConfig = MISSING
     feedback: Any = MISSING
     expert: Any = MISSING
     operator: Optional[str] = None
@@ -34,18 +34,6 @@ class RunSchema:
     query: str = "always"
     """expert=human: `always` (the person takes over at will) or `uncertain` (the learner also asks
     when unsure); the same as expert.query, which it sets."""
-    demos: Optional[str] = None
-    """Dataset name in the demos store, or a path to a dataset folder (default: the env's dataset)."""
-    demos_root: Optional[str] = None
-    """Store root (default: IRLKIT_DEMOS, else the shipped demos/)."""
-    seed: int = 0
-    """Seeds Python, numpy, torch and the envs."""
-    select: SelectConfig = dataclasses.field(default_factory=SelectConfig)
-    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
-    torch_threads: int = 1
-    """Torch CPU threads; 1 is fastest for the small MLPs used here."""
-    progress: bool = True
-    """Show a progress bar while training."""
 
 
 @dataclasses.dataclass
