@@ -28,10 +28,10 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from irlkit.algos.bc_ensemble import BCLearner  # noqa: E402
 from irlkit.corrections.scripted import ScriptedPerson  # noqa: E402
 from irlkit.corrections.session import CorrectionSession, SessionConfig  # noqa: E402
 from irlkit.corrections.stores import PERSON, correction_stats, labelled_transitions  # noqa: E402
-from irlkit.algos.bc_ensemble import BCLearner  # noqa: E402
 from irlkit.envs import load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore  # noqa: E402
@@ -334,6 +334,7 @@ class LeanCorrector:
 def test_hg_dagger_learns_from_any_corrector_handed_down(tmp_path):
     """The algorithm needs only the `Corrector` protocol: no window, no store, no pygame."""
     from imitation.util import logger as imit_logger
+    from stable_baselines3.common.utils import set_random_seed
 
     from irlkit.algos.base import RunContext
     from irlkit.algos.configs import DAggerConfig
@@ -341,7 +342,6 @@ def test_hg_dagger_learns_from_any_corrector_handed_down(tmp_path):
     from irlkit.corrections.config import HumanExpertConfig
     from irlkit.envs import make_venv
     from irlkit.evaluate import run_episodes
-    from stable_baselines3.common.utils import set_random_seed
 
     set_random_seed(0)
     threads = torch.get_num_threads()

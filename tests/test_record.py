@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import compose_config  # noqa: E402
 from irlkit.envs import EnvConfig, load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore  # noqa: E402
-from conftest import compose_config  # noqa: E402
 from irlkit.teleop import (  # noqa: E402
     ContinuousKeyMap,
     DiscreteKeyMap,

@@ -10,18 +10,17 @@ import numpy as np
 import pytest
 from hydra.errors import ConfigCompositionException
 
+from conftest import compose_config, run_cli, run_config
+from irlkit.algos.tamer import CreditAssigner, ShapingVecEnv
 from irlkit.corrections.stores import labelled_transitions
 from irlkit.envs import make_venv
 from irlkit.errors import IrlkitError
 from irlkit.shaping.config import RuleConfig, ShapingFeedbackConfig
-from irlkit.algos.tamer import CreditAssigner, ShapingVecEnv
 from irlkit.shaping.inputs import ScriptedFeedback
 from irlkit.shaping.stores import feedback_events, feedback_samples
 from irlkit.shaping.watch import WatchedEnvFeedback
 from irlkit.store import DemoStore
 from irlkit.store.root import default_root
-
-from conftest import compose_config, run_cli, run_config
 
 
 def _env_cfg(name: str = "mountain_car_continuous", **kwargs):

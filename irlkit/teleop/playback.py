@@ -228,9 +228,10 @@ def replay_video(
     try:
         for k in indices:
             last: Optional[ReplayResult] = None
-            for frame, _, last in replay_frames(env, dataset.episode(k), index=k, atol=atol):
+            for frame, _, so_far in replay_frames(env, dataset.episode(k), index=k, atol=atol):
                 rgb = frame[..., :3]
                 writer.append_data(_even(rgb) if suffix == ".mp4" else np.ascontiguousarray(rgb))
+                last = so_far
             if last is not None:
                 results.append(last)
     finally:

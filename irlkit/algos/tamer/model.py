@@ -18,6 +18,9 @@ from gymnasium import spaces
 class FeedbackModel(th.nn.Module):
     """H(s, a): a small MLP predicting the person's feedback, on observations scaled by the space's bounds."""
 
+    low: th.Tensor
+    span: th.Tensor
+
     def __init__(self, observation_space: spaces.Box, action_space: spaces.Space, net_arch: Sequence[int]):
         super().__init__()
         low = np.where(np.isfinite(observation_space.low), observation_space.low, -1.0)
@@ -25,7 +28,10 @@ class FeedbackModel(th.nn.Module):
         self.register_buffer("low", th.as_tensor(low.reshape(-1), dtype=th.float32))
         self.register_buffer("span", th.as_tensor(np.maximum(high - low, 1e-8).reshape(-1), dtype=th.float32))
         self.discrete = isinstance(action_space, spaces.Discrete)
-        self.n_act = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
+        if isinstance(action_space, spaces.Discrete):
+            self.n_act = int(action_space.n)
+        else:
+            self.n_act = int(np.prod(action_space.shape or ()))
         layers: list[th.nn.Module] = []
         size = self.low.numel() + self.n_act
         for h in net_arch:
