@@ -128,8 +128,10 @@ class WatchedEnvFeedback:
         values = self.input.handle(events, step.next_obs, step.act)
         t = self.writer.steps
         for v in values:
-            self.good += v > 0
-            self.bad += v <= 0
+            if v > 0:
+                self.good += 1
+            else:
+                self.bad += 1
             self._events.append({"step": t, "value": float(v)})
         info = {"actor": "learner", "feedback": float(sum(values)) if values else None}
         self.writer.step(step.act, step.reward, step.next_obs, info)
