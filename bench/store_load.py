@@ -11,7 +11,10 @@ files freshly written (warm page cache), times:
   `Transitions`), against the store's `Dataset.open(path).to_transitions()` and `to_trajectories()`;
 - peak Python heap of each (tracemalloc; numpy reports its buffers to it; memory-mapped pages are
   page cache, not heap) and the process's peak RSS (resource.getrusage);
-- appending one episode per commit vs all episodes in one commit, and `open(verify=True)`.
+- appending one episode per commit vs all episodes in one commit, and `open(verify=True)`;
+- `Dataset.check()`, what training runs before it uses a dataset (sha256 of every file, each
+  column's rows, dtype and shape, NaN/inf, values inside the spaces, stored returns), alone and as
+  part of open + check + to_transitions.
 
 It prints a table and the speed-up, and exits non-zero if the speed-up is below 50x (the issue's bar).
 """
@@ -67,6 +70,14 @@ def peak_heap(fn: Callable[[], Any]) -> tuple[int, Any]:
     finally:
         tracemalloc.stop()
     return peak, out
+
+
+def _checked_transitions(path: Path):
+    from irlkit.store import Dataset
+
+    ds = Dataset.open(path)
+    ds.check()
+    return ds.to_transitions()
 
 
 def mb(n: float) -> str:
@@ -140,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     t_store = statistics.median(timed(store_transitions)[0] for _ in range(args.repeats))
     t_trajs = statistics.median(timed(store_trajectories)[0] for _ in range(args.repeats))
     t_verify = statistics.median(timed(lambda: Dataset.open(work / "store", verify=True))[0] for _ in range(args.repeats))
+    t_check = statistics.median(timed(lambda: Dataset.open(work / "store").check())[0] for _ in range(args.repeats))
+    t_checked = statistics.median(timed(lambda: _checked_transitions(work / "store"))[0] for _ in range(args.repeats))
     t_many = statistics.median(timed(lambda: Dataset.open(work / "store_per_episode").to_transitions())[0]
                                for _ in range(args.repeats))
     heap_store, trans = peak_heap(store_transitions)
@@ -151,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("store open + to_trajectories", f"{t_trajs * 1e3:.1f} ms", f"peak heap {mb(heap_trajs)}"))
     rows.append(("store open(verify=True) (sha256 of every file)", f"{t_verify * 1e3:.1f} ms",
                  f"{(t_verify - t_open) * 1e3:.1f} ms over a plain open"))
+    per_million = (t_check - t_open) * 1e6 / n_trans
+    rows.append(("store open + check() (what training runs first)", f"{t_check * 1e3:.1f} ms",
+                 f"check: {(t_check - t_open) * 1e3:.1f} ms, {per_million * 1e3:.1f} ms per 1M transitions"))
+    rows.append(("store open + check() + to_transitions", f"{t_checked * 1e3:.1f} ms",
+                 f"{(t_checked - t_store) * 1e3:.1f} ms over unchecked"))
     rows.append((f"store open + to_transitions, {k} one-episode segments", f"{t_many * 1e3:.1f} ms",
                  f"{k * args.steps:,} transitions"))
     rss_before_imitation = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -153,11 +153,18 @@ _FALLBACK = {
 
 
 def recipe_for(env_cfg: EnvConfig, action_space: gym.Space) -> ExpertRecipe:
-    """The tuned recipe for a known env config, else SB3 defaults for the action space's kind."""
+    """The tuned recipe for a known env config, else SB3 defaults for the action space's kind,
+    stopping at the env's registered `reward_threshold` (gymnasium's "solved" return) when it has one."""
     if env_cfg.name in RECIPES:
         return RECIPES[env_cfg.name]
+    from irlkit.envs import env_spec
+
     kind = "discrete" if isinstance(action_space, gym.spaces.Discrete) else "continuous"
-    return _FALLBACK[kind]
+    threshold = env_spec(env_cfg.id).reward_threshold
+    if threshold is None:
+        return _FALLBACK[kind]
+    return dataclasses.replace(_FALLBACK[kind], target_return=float(threshold),
+                               source=f"{_FALLBACK[kind].source}, until the spec's reward_threshold")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,21 +198,25 @@ def _algo_class(name: str):
 
 
 def load_expert(path: Path, env_cfg: EnvConfig):
-    """Load an SB3 zip, reading the algorithm from the zip's own metadata."""
-    import zipfile
+    """Load an expert's SB3 zip without running code from it (`irlkit.policies.load_sb3_model`):
+    the algorithm comes from the zip's JSON, the spaces from the env it will act in."""
+    from irlkit.policies import load_sb3_model
 
-    from stable_baselines3.common.save_util import load_from_zip_file
+    path = Path(path)
+    if path.parent == expert_cache_dir():
+        fix = f"delete {path} to have the expert trained again"
+    elif shipped_expert_path(env_cfg.name) == path:
+        fix = "restore it from irlkit's source (demos/_experts/) or reinstall irlkit"
+    else:
+        fix = "replace it with the file as it was saved, or delete it to have the expert trained again"
 
+    env = make_env(env_cfg)
     try:
-        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
-        raise IrlkitError(f"expert {path} cannot be read ({err}); delete it to have it trained again") from None
-    algo = (data or {}).get("irlkit_algo")
-    if algo is None:
-        policy_class = getattr((data or {}).get("policy_class"), "__module__", "")
-        algo = {"dqn": "DQN", "sac": "SAC", "td3": "TD3", "ppo": "PPO", "a2c": "A2C"}.get(
-            policy_class.split(".")[-2] if "." in policy_class else "", "PPO")
-    return _algo_class(algo).load(path, device="cpu")
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    return load_sb3_model(path, observation_space=obs_space, action_space=act_space, what=f"expert {env_cfg.name!r}",
+                          fix=fix)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from irlkit import __version__
-from irlkit.envs import EnvConfig, extra_hint, make_venv
+from irlkit.envs import EnvConfig, detect_horizon, env_spec, extra_hint, make_venv
 from irlkit.errors import IrlkitError
 from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
 from irlkit.runconfig import RunConfig, SelectConfig
@@ -52,6 +52,7 @@ def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) ->
     if select.max_episodes is not None:
         ids = {m.episode_id for m in view.metas[: select.max_episodes]}
         view = view.select(where=lambda m: m.episode_id in ids)
+    view.check()  # refuse, with `demos validate`'s message, data that must not be learned from
     return view
 
 
@@ -137,6 +138,15 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     set_random_seed(config.seed)  # python, numpy, torch; the envs are seeded where they are made
 
     demos = config.demos_ref
+    env_spec(env_cfg.id)  # an unregistered id (or env=gym without env.id) fails here, before any demos load
+    if not demos:
+        raise IrlkitError(
+            f"env {env_cfg.id!r} has no default dataset (only the shipped env configs have one): pass "
+            "demos=<dataset name or path>. Make one "
+            f"with `python -m irlkit.demos generate {env_cfg.id} {env_cfg.name}_expert --episodes 50` (trains or "
+            "reuses an SB3 expert), or record one with `python -m irlkit.record env=gym "
+            f"env.id={env_cfg.id} demos={env_cfg.name}_teleop operator=<alias>`."
+        )
     if demos == env_cfg.demos and not DemoStore(config.demos_root).exists(demos):
         raise IrlkitError(
             f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
@@ -145,18 +155,17 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
             f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
             "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
         )
+    venv = make_venv(env_cfg, seed=config.seed)  # before the demos: an env irlkit cannot handle is the first thing to fix
     dataset = load_demos(demos, config.select, root=config.demos_root)
-    venv = make_venv(env_cfg, seed=config.seed)
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
     if dataset.env_id != env_cfg.id:
         print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)
-    variable = env_cfg.horizon == "variable"
-    if variable and config.algo.name in ("gail", "airl", "preference", "density"):
-        print(
-            f"irlkit: note: {env_cfg.id} ends episodes at different lengths; {config.algo.name} runs with imitation's "
-            "allow_variable_horizon=True, so episode length itself can leak into the learned reward.",
-            file=sys.stderr,
-        )
+    variable = False
+    if config.algo.name in ("gail", "airl", "preference", "density"):  # those whose rollouts imitation length-checks
+        horizon = detect_horizon(env_cfg, dataset.metas, seed=config.seed)
+        variable = horizon.variable
+        if variable:
+            print(horizon.notice(env_cfg.id, config.algo.name), file=sys.stderr)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     human_cfg = config.human_input()
     ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(config.seed), seed=config.seed,

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from irlkit.bench.report import (
     RunRecord,
     aggregate_scores,
@@ -19,8 +20,6 @@ from irlkit.bench.report import (
     mean_ci,
     score_matrices,
 )
-
-from conftest import run_cli
 
 SMOKE_CELLS = {
     ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),
@@ -108,9 +107,44 @@ def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tm
 def test_report_command_rebuilds_the_same_rows(smoke: Path, tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit.bench.report", str(smoke), "--out", str(tmp_path / "again")], timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Warning" not in proc.stderr, proc.stderr  # runpy's "found in sys.modules" warning, among others
     with open(tmp_path / "again" / "results.csv", newline="") as f:
         again = list(csv.DictReader(f))
     assert again == _rows(smoke)
+
+
+def test_rebuilt_report_lists_killed_runs_as_unfinished(smoke: Path, tmp_path: Path) -> None:
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(smoke, sweep, ignore=shutil.ignore_patterns("report"))
+    (sweep / "bc-cartpole-seed0" / "eval.json").unlink()  # killed after writing config.yaml
+    early = sweep / "gail-cartpole-seed0"
+    for child in early.iterdir():  # killed before irlkit wrote anything: Hydra's .hydra/ only
+        if child.name != ".hydra":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    proc = run_cli(["-m", "irlkit.bench.report", str(sweep)], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 unfinished and 0 failed run(s)" in proc.stderr
+    report = (sweep / "report" / "report.md").read_text()
+    line = next(row for row in report.splitlines() if row.startswith("- unfinished runs"))
+    assert "bc-cartpole-seed0" in line and "gail-cartpole-seed0" in line and ": 2:" in line
+    assert "finished runs: 5" in report
+    assert {(r["algo"], r["env"]) for r in _rows(sweep)} == SMOKE_CELLS - {("bc", "cartpole"), ("gail", "cartpole")}
+
+
+_WITHOUT_RLIABLE = ("import runpy, sys; sys.modules['rliable'] = None  # what an install without the bench extra gives\n"
+                    "sys.argv = [sys.argv[1], *sys.argv[2:]]; runpy.run_module(sys.argv[0], run_name='__main__')")
+
+
+def test_bench_without_its_extra_fails_before_any_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_cli(["-c", _WITHOUT_RLIABLE, "irlkit.bench", "suite=smoke", f"out={out}"], timeout=120)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
+    assert "irlkit[bench]" in proc.stderr and "rliable" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists() or not any(p.name.endswith("-seed0") for p in out.iterdir()), "a run started"
+    proc = run_cli(["-c", _WITHOUT_RLIABLE, "irlkit.bench.report", str(tmp_path)], timeout=120)
+    assert proc.returncode == 2 and "irlkit[bench]" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_bench_config_typos_fail_before_anything_runs(tmp_path: Path) -> None:

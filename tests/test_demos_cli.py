@@ -122,6 +122,77 @@ def test_errors_are_one_paragraph_without_traceback(tmp_path):
     assert demos("import", "--format", "csv", "a", "b").returncode == 2
 
 
+def _damaged_store(tmp_path: Path) -> Path:
+    """A store root with one sound dataset `ok` (2 random CartPole episodes) to damage copies of."""
+    root = tmp_path / "store"
+    assert demos("generate", "cartpole", "ok", "--episodes", "2", "--policy", "random", root=root).returncode == 0
+    return root
+
+
+def test_damaged_and_hostile_datasets_are_one_paragraph_and_exit_2(tmp_path):
+    import json
+    import shutil
+
+    root = _damaged_store(tmp_path)
+
+    def copy(name: str) -> Path:
+        shutil.copytree(root / "ok", root / name)
+        return next((root / name / "segments").iterdir())
+
+    header = copy("noeps") / "segment.json"
+    header.write_text(json.dumps({k: v for k, v in json.loads(header.read_text()).items() if k != "episodes"}))
+    assert_error(demos("validate", "noeps", root=root), "segment.json has no 'episodes' list")
+
+    info = json.loads((root / "ok" / "dataset.json").read_text())
+    copy("strver")
+    (root / "strver" / "dataset.json").write_text(json.dumps({**info, "schema_version": "1"}))
+    proc = demos("show", "strver", root=root)
+    assert_error(proc, "schema_version '1', which is not a version number")
+    assert "reads up to version" not in proc.stderr
+
+    outside = tmp_path / "outside"
+    shutil.copytree(root / "ok", outside)
+    (root / "linked").symlink_to(outside)
+    assert_error(demos("show", "linked", root=root), "symbolic link", "outside the store root")
+    assert_error(demos("rm", "linked", "--yes", root=root), "symbolic link")
+    assert (outside / "dataset.json").exists() and (root / "linked").is_symlink()
+    assert "linked" in demos("ls", root=root).stdout  # still listed (as unreadable), not vanished
+
+    seg = copy("seglink")
+    shutil.move(seg, tmp_path / "loose")
+    seg.symlink_to(tmp_path / "loose")
+    assert_error(demos("validate", "seglink", root=root), "is a symbolic link", "outside the dataset's folder")
+
+
+def test_a_root_that_does_not_exist_is_named_not_listed_as_empty(tmp_path):
+    proc = demos("ls", root=tmp_path / "nonexistent")
+    assert_error(proc, f"the store root {tmp_path / 'nonexistent'} (from --root) is not an existing folder")
+    env = dict(os.environ, IRLKIT_DEMOS=str(tmp_path / "typo"))
+    proc = subprocess.run([sys.executable, "-m", "irlkit.demos", "ls"], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=120)
+    assert_error(proc, "(from IRLKIT_DEMOS) is not an existing folder")
+    assert_error(demos("show", "x", root=tmp_path / "nonexistent"), "a folder that does not exist")
+
+
+def test_importing_a_file_that_is_not_an_npz_never_suggests_unpickling(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("obs,acts\n1,2\n")
+    proc = demos("import", "--format", "npz", str(text), "x", "--env", "cartpole", root=tmp_path / "store")
+    assert_error(proc, "is not an .npz file (an .npz is a zip archive of .npy arrays")
+    assert "pickle" not in proc.stderr
+    single = tmp_path / "one.npz"
+    with open(single, "wb") as f:
+        np.save(f, np.zeros(3))
+    assert_error(demos("import", "--format", "npz", str(single), "y", "--env", "cartpole", root=tmp_path / "store"),
+                 "holds a single .npy array")
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, obs=np.array([{"a": 1}], dtype=object), actions=np.zeros(1), rewards=np.zeros(1),
+             episode_starts=np.ones(1))
+    proc = demos("import", "--format", "npz", str(objects), "z", "--env", "cartpole", root=tmp_path / "store")
+    assert_error(proc, "holds Python objects", "irlkit never does")
+    assert "allow_pickle" not in proc.stderr
+
+
 def test_irlkit_demos_env_var_sets_the_root(tmp_path):
     env = dict(os.environ, IRLKIT_DEMOS=str(tmp_path / "viaenv"))
     proc = subprocess.run([sys.executable, "-m", "irlkit.demos", "generate", "mountain_car", "mc", "--episodes", "1",

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
 
+from conftest import REPO, run_cli
 from irlkit.envs import load_env_config, make_venv
 from irlkit.errors import IrlkitError, StoreError
 from irlkit.feedback.gatherer import (
@@ -75,10 +75,30 @@ def queued(root: Path, n: int, *, name: str = "prefs") -> tuple[PreferenceDatase
     return ds, ids
 
 
-def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
-    """One HTTP request over a raw connection (so we can send what urllib refuses to)."""
+_TOKENS: dict[str, str] = {}
+
+
+def page_token(base: str) -> str:
+    """The session token, read from the served page as the page's own script reads it."""
+    if base not in _TOKENS:
+        with urllib.request.urlopen(base) as r:
+            html = r.read().decode()
+        m = re.search(r'<meta name="irlkit-token" content="([^"]+)">', html)
+        assert m, html[:500]
+        _TOKENS[base] = m.group(1)
+    return _TOKENS[base]
+
+
+def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None, *,
+            token: bool | str = True) -> tuple[int, dict]:
+    """One HTTP request over a raw connection (so we can send what urllib refuses to).
+
+    API requests carry the page's session token unless `token` is False (or another string)."""
     m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
     assert m, url
+    headers = dict(headers or {})
+    if m.group(3).startswith("/api/") and token is not False and not any(k.lower() == "x-irlkit-token" for k in headers):
+        headers["X-Irlkit-Token"] = token if isinstance(token, str) else page_token(f"http://{m.group(1)}:{m.group(2)}/")
     conn = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=30)
     try:
         own_host = any(k.lower() == "host" for k in (headers or {}))
@@ -98,11 +118,12 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
         conn.close()
 
 
-def post_label(url: str, obj: Any, *, raw: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
+def post_label(url: str, obj: Any, *, raw: bytes | None = None, headers: dict | None = None,
+               token: bool | str = True) -> tuple[int, dict]:
     body = raw if raw is not None else json.dumps(obj).encode()
     h = {"Content-Type": "application/json", "Content-Length": str(len(body))}
     h.update(headers or {})
-    return request(url + "api/label", "POST", body, h)
+    return request(url + "api/label", "POST", body, h, token=token)
 
 
 @pytest.fixture
@@ -165,6 +186,172 @@ def test_server_refuses_bad_input_with_reasons_and_keeps_serving(serving):
     assert sorted((r.annotator, r.label) for r in open_preferences(str(ds.path)).labels()) == [("alice", "left"), ("bob", "left")]
     status, body = request(url + "api/state")
     assert status == 200 and body["total_labels"] == 2
+
+
+def _raw(url: str, data: bytes) -> tuple[int, dict]:
+    """Send bytes as they are and read the status line and a JSON body back."""
+    import socket
+
+    m = re.match(r"http://([^:/]+):(\d+)/", url)
+    assert m
+    with socket.create_connection((m.group(1), int(m.group(2))), timeout=30) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+            length = re.search(rb"Content-Length: (\d+)", head)
+            if length and len(rest) >= int(length.group(1)):
+                break
+    reply = b"".join(chunks)
+    head, _, rest = reply.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, json.loads(rest) if rest.strip() else {}
+
+
+def test_server_answers_every_malformed_request_with_a_4xx_and_a_reason(serving):
+    url, ds, ids, _ = serving
+    good = {"pair_id": ids[0], "label": "left", "annotator": "alice"}
+    clip_name = None
+    status, nxt = request(url + "api/next?annotator=probe&wait=20")
+    assert status == 200 and nxt["state"] == "pair", nxt
+    clip_name = nxt["pair"]["left"]
+    cases = [
+        (post_label(url, None, raw=b"[" * 4000), 400, "nested too deeply"),
+        (post_label(url, None, raw=b'{"pair_id": ' + b"[" * 4000), 400, "nested too deeply"),
+        (request(url + clip_name.lstrip("/"), headers={"Range": "bytes=" + "9" * 5000 + "-"}), 416, "Range"),
+        (request(url + clip_name.lstrip("/"), headers={"Range": "bytes=0-1,5-9"}), 416, "Range"),
+        (request(url + "api/next?annotator=alice&wait=nan"), 400, "seconds"),
+        (request(url + "api/next?annotator=alice&wait=-1"), 400, "seconds"),
+        (request(url + "api/next?annotator=alice&wait=" + "9" * 5000), 400, "seconds"),
+        (request(url + "api/state?" + "&".join(f"k{i}=v" for i in range(50))), 400, "fields"),
+        (request(url + "api/label"), 405, "POST"),
+        (request(url + "api/label", "PUT", b"{}", {"Content-Length": "2"}), 405, "method"),
+        (request(url + "api/label", "OPTIONS"), 405, "method"),
+        (request(url + "api/label", "BREW"), 405, "method"),
+        (post_label(url, good, headers={"Transfer-Encoding": "chunked"}), 400, "chunked"),
+        (post_label(url, good, headers={"Content-Length": "-1"}), 400, "Content-Length"),
+        (post_label(url, good, headers={"Content-Length": "9" * 5000}), 400, "Content-Length"),
+        (_raw(url, b"GARBAGE\r\n\r\n"), 400, "request"),
+        (_raw(url, b"GET / HTTP/7.0\r\n\r\n"), 400, "version"),
+        (_raw(url, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"), 414, "HTTP 414"),
+        (_raw(url, b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n"), 431, "header"),
+    ]
+    for (status, body), want_status, reason in cases:
+        assert status == want_status, (status, body, want_status, reason)
+        assert reason.lower() in body["error"].lower(), body
+    assert ds.labels() == [], "no bad request may write a label"
+    assert post_label(url, good)[0] == 200, "the server keeps serving"
+
+
+def test_server_survives_random_requests_without_a_server_error(serving):
+    """Well-formed requests, each broken in one to three random ways: never a 500, never a bad label."""
+    url, ds, ids, _ = serving
+    rng = np.random.default_rng(0)
+    status, nxt = request(url + "api/next?annotator=fuzz&wait=20")
+    assert nxt["state"] == "pair", nxt
+    clip = nxt["pair"]["left"]
+    label = json.dumps({"pair_id": ids[1], "label": "left", "annotator": "z"}).encode()
+    paths = ["/", "/api/label", "/api/next?annotator=x&wait=0", "/api/state", clip, "/page/app.js", "/%00",
+             "/api/next?annotator=%ff%fe&wait=0", "/api/next?wait=1e308&annotator=y", "/../../etc/passwd",
+             "/api/next?annotator=" + "a" * 3000, "/api/next?annotator=x&wait=0&known=" + "%" * 50]
+    breaks = [
+        ("Range", "bytes=" + "9" * 5000 + "-"), ("Range", "bytes=-" + "9" * 5000), ("Range", "bytes=-"),
+        ("Range", "bytes=5-1"), ("Range", "lines=1-2"), ("Content-Length", "4097"), ("Content-Length", "0"),
+        ("Content-Length", "1" * 5000), ("Content-Type", "text/plain"), ("Origin", "http://evil.example"),
+        ("Origin", "null"), ("Host", "[::1]"), ("Host", "evil"), ("Sec-Fetch-Site", "cross-site"),
+        ("X-Irlkit-Token", "wrong"), ("X-Irlkit-Token", ""), ("Transfer-Encoding", "chunked"),
+        ("Expect", "100-continue"),
+    ]
+    bodies = [b"", b"{}", b"[" * 4000, b'{"pair_id": ' + b"[" * 4000, b'{"label": "left", "pair_id": 1e999999}',
+              bytes(rng.integers(0, 256, 300, dtype=np.uint8)), b'"' + b"\\u" * 500, b'{"pair_id": "' + b"a" * 3000 + b'"}']
+    for _ in range(200):
+        method = str(rng.choice(["GET", "POST", "HEAD", "DELETE"], p=[0.35, 0.45, 0.1, 0.1]))
+        path = "/api/label" if method == "POST" and rng.random() < 0.8 else str(rng.choice(paths))
+        body = label if method == "POST" else b""
+        hdrs = {"Content-Type": "application/json"} if method == "POST" else {}
+        for k in rng.choice(len(breaks) + len(bodies), size=int(rng.integers(1, 4)), replace=False):
+            if k < len(breaks):
+                hdrs[breaks[k][0]] = breaks[k][1]
+            elif method == "POST":
+                body = bodies[k - len(breaks)]
+        if method == "POST" and "Content-Length" not in hdrs and "Transfer-Encoding" not in hdrs:
+            hdrs["Content-Length"] = str(len(body))
+        try:
+            status, reply = request(url + path.lstrip("/"), method, body, hdrs)
+        except (http.client.HTTPException, ConnectionError):
+            continue  # the server closed a connection it refused (e.g. after a 413): fine
+        assert status < 500, (method, path, hdrs, body[:50], status, reply)
+        assert method == "HEAD" or status < 400 or reply.get("error"), (method, path, status, reply)
+    assert {(r.pair_id, r.annotator) for r in ds.labels()} <= {(ids[1], "z")}, "only the well-formed label may be stored"
+
+
+def test_server_refuses_other_origins_and_requests_without_the_session_token(serving):
+    url, ds, ids, session = serving
+    good = {"pair_id": ids[0], "label": "left", "annotator": "alice"}
+    host = url.split("//")[1].rstrip("/")
+    with urllib.request.urlopen(url) as r:
+        page = r.read().decode()
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"] and r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Cache-Control"] == "no-store"
+    token = page_token(url)
+    assert token in page and len(token) >= 32
+    refused = [
+        post_label(url, good, token=False),
+        post_label(url, good, token="x" * len(token)),
+        post_label(url, good, headers={"Origin": "http://evil.example"}),
+        post_label(url, good, headers={"Origin": "null"}),
+        post_label(url, good, headers={"Origin": f"http://{host.split(':')[0]}:1"}),  # another port: another origin
+        post_label(url, good, headers={"Sec-Fetch-Site": "cross-site"}),
+        request(url + "api/state", token=False),
+        request(url + "api/next?annotator=alice&wait=0", headers={"Origin": "http://evil.example"}),
+        request(url + "clips/" + "0" * 16 + "-L.mp4", headers={"Sec-Fetch-Site": "cross-site"}),
+    ]
+    for status, body in refused:
+        assert status == 403, (status, body)
+    assert refused[0][1].get("reload") is True and "reload the page" in refused[0][1]["error"]
+    assert "other web pages" in refused[2][1]["error"]
+    assert ds.labels() == [], "a refused request wrote a label"
+    # the page's own requests: same origin, the token from the page
+    assert post_label(url, good, headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"})[0] == 200
+    assert len(open_preferences(str(ds.path)).labels()) == 1
+    # a server started again has a new token: the old page's token is refused (and the page reloads)
+    from irlkit.feedback.server import LabelServer
+
+    other = LabelServer(session, Path(ds.path), port=0)
+    assert other.token != token
+    other.server_close()
+
+
+def test_a_label_committed_by_another_process_is_not_asked_again(tmp_path: Path):
+    """The `feedback label` command and a training run on one dataset: what one stores, the other
+    counts, before it shows the pair and while it waits."""
+    ds, ids = queued(tmp_path / "store", 3)
+    from irlkit.feedback.session import LabelSession
+
+    ready = []
+    session = LabelSession(ds, lambda job: ready.append(job.pair_id), each_annotator=False)
+    session.offer(ids, batch=1, batches=1)
+    from irlkit.feedback.clips import ClipPair
+
+    for pid in ids:
+        session.clip_ready(ClipPair(pair_id=pid, left=f"{pid}-L.mp4", right=f"{pid}-R.mp4", frames=13, fps=25.0,
+                                    render_s=0.0, queued_at=time.monotonic()))
+    other = run_cli(["-c", "import sys; from irlkit.store.preferences import open_preferences; "
+                     "ds = open_preferences(sys.argv[1]); ds.add_label(sys.argv[2], 'right', 'elsewhere', source='cli')",
+                     str(ds.path), ids[0]])
+    assert other.returncode == 0, other.stderr
+    nxt = session.next_pair("alice", 0)
+    assert nxt["state"] == "pair" and nxt["pair"]["pair_id"] == ids[1], "a pair labelled elsewhere was asked"
+    session.submit(ids[1], "left", "alice")
+    ds.__class__.open(ds.path).add_label(ids[2], "equal", "bob", source="test")  # another writer, while waiting
+    t0 = time.monotonic()
+    assert session.wait_labels(ids, timeout=10) == {ids[0]: "right", ids[1]: "left", ids[2]: "equal"}
+    assert time.monotonic() - t0 < 3 and session.labels_from_elsewhere == 2
+    assert session.next_pair("alice", 0)["state"] == "waiting"
 
 
 def test_server_serves_page_clips_and_byte_ranges(serving):
@@ -612,3 +799,16 @@ def test_server_survives_a_body_that_never_arrives(serving, monkeypatch: pytest.
     assert time.time() - t0 < 10
     assert post_label(url, {"pair_id": ids[1], "label": "right", "annotator": "dan"})[0] == 200
     assert [r.label for r in open_preferences(str(ds.path)).labels()] == ["right"]
+
+
+@pytest.mark.parametrize("env, length, expected", [
+    ("cartpole", 2000, "ends after at most 500 steps"),          # seals: a fixed 500-step horizon
+    ("CartPole-v1", 400, "longer than every episode the random policy played"),  # ends early, at random
+])
+def test_queue_refuses_fragments_longer_than_an_episode(env: str, length: int, expected: str, store_root: Path):
+    proc = run_cli(["-m", "irlkit.feedback", "queue", "too_long", "--env", env, "--pairs", "2",
+                    "--fragment-length", str(length)])
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("irlkit.feedback: error:")]
+    assert len(errors) == 1 and expected in errors[0] and "Give --fragment-length" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (store_root / "too_long").exists()

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from irlkit.store.preferences import open_preferences
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -141,3 +141,64 @@ def test_keyboard_shortcuts_are_shown_on_the_page(tmp_path: Path, store_root: Pa
         if proc.poll() is None:
             proc.kill()
     assert [r.label for r in open_preferences("browser_prefs", root=store_root).labels()] == ["left", "left"]
+
+
+def test_a_foreign_page_in_the_same_browser_can_neither_label_nor_read_the_token(tmp_path: Path):
+    """Another site open in the same Chromium tries what it can: a simple cross-origin POST (no
+    preflight), reading the page for its token, an API call with a guessed token. What the token
+    design rests on is checked here in a real browser: the page (and so the token) cannot be read
+    cross-origin, and a request with the token header cannot be sent (it needs a CORS preflight,
+    which the server refuses); the POST that can be sent is refused (no token, foreign Origin)."""
+    import http.server
+
+    from test_feedback import queued
+
+    from irlkit.envs import load_env_config
+    from irlkit.feedback.gatherer import start_labelling
+
+    ds, ids = queued(tmp_path / "store", 2)
+    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=True,
+                                              annotator=None, host="127.0.0.1", port=0, quiet=True)
+    session.offer(ids)
+    target = server.url
+    label = '{"pair_id": "%s", "label": "left", "annotator": "mallory"}' % ids[0]
+    evil_page = f"""<!doctype html><html><body><script>
+    window.results = (async () => {{
+      const out = {{}};
+      try {{ await fetch("{target}api/label", {{method: "POST", mode: "no-cors", body: '{label}',
+                                               headers: {{"Content-Type": "text/plain"}}}}); out.post = "sent"; }}
+      catch (e) {{ out.post = "blocked"; }}
+      try {{ const r = await fetch("{target}"); out.page = (await r.text()).slice(0, 50); }}
+      catch (e) {{ out.page = "blocked"; }}
+      try {{ const r = await fetch("{target}api/state", {{headers: {{"X-Irlkit-Token": "guess"}}}}); out.api = r.status; }}
+      catch (e) {{ out.api = "blocked"; }}
+      return out;
+    }})();
+    </script></body></html>""".encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(evil_page)))
+            self.end_headers()
+            self.wfile.write(evil_page)
+
+        def log_message(self, *args):
+            pass
+
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+            results = page.evaluate("window.results")
+            browser.close()
+    finally:
+        evil.shutdown()
+        server.stop()
+        worker.close()
+    assert results == {"post": "sent", "page": "blocked", "api": "blocked"}, results
+    assert open_preferences(str(ds.path)).labels() == [], f"the foreign page's label was stored ({results})"

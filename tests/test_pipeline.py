@@ -101,8 +101,9 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
     assert video.exists() and video.stat().st_size > 1000
 
 
-def test_evaluate_a_saved_airl_run_rebuilds_its_reward_net(tmp_path: Path) -> None:
-    proc = run_cli(["-m", "irlkit", "algo=airl", *TINY["airl"], "algo.bc_warmstart_batches=10", "progress=false",
+@pytest.mark.parametrize("algo", ["airl", "gail"])
+def test_evaluate_a_saved_adversarial_run_rebuilds_its_reward_net(algo: str, tmp_path: Path) -> None:
+    proc = run_cli(["-m", "irlkit", f"algo={algo}", *TINY[algo], "algo.bc_warmstart_batches=10", "progress=false",
                     "eval.curve_points=0", "eval.episodes=2", f"hydra.run.dir={tmp_path}"])
     assert proc.returncode == 0, proc.stderr
     before = json.loads((tmp_path / "eval.json").read_text())

@@ -131,7 +131,8 @@ def test_shipped_key_maps_parse_for_every_env_that_has_one():
 @pytest.mark.parametrize(
     "teleop, space, message",
     [
-        ({}, gym.spaces.Discrete(2), "(?s)no key map for teleoperation.*conf/env/toy.yaml.*actions: {left: 0, right: 1}"),
+        ({}, gym.spaces.Discrete(12), "(?s)no key map for teleoperation.*conf/env/toy.yaml.*actions: {left: 0, right: 1}"),
+        ({}, gym.spaces.Box(-1, 1, (3,)), "(?s)no key map for teleoperation.*axes:"),
         ({"actions": {"left": 0}}, gym.spaces.Discrete(2), "`default` is missing"),
         ({"actions": {"leftt": 0}, "default": 0}, gym.spaces.Discrete(2), "unknown key name 'leftt'"),
         ({"actions": {"space": 1}, "default": 0}, gym.spaces.Discrete(2), "controls the recording"),
@@ -153,9 +154,13 @@ def test_key_map_errors_name_what_is_wrong(teleop, space, message):
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode:UserWarning")
-def test_env_without_key_map_or_frames_is_refused_before_a_window_opens(tmp_path):
-    with pytest.raises(IrlkitError, match="has no key map.*conf/env/cartpole.yaml"):
-        Recorder(RecorderConfig(env=env_config("cartpole", teleop={}), dataset=str(tmp_path / "d"), operator="op-1"))
+def test_env_without_frames_is_refused_before_a_window_opens(tmp_path):
+    # Without a key map CartPole gets the default one for Discrete(2) (left 0, right 1, none 0); an action
+    # space without a default is refused by name (test_key_map_errors_name_what_is_wrong).
+    rec = Recorder(RecorderConfig(env=env_config("cartpole", teleop={}), dataset=str(tmp_path / "d"), operator="op-1"))
+    keymap = rec.device.keymap
+    rec.env.close()
+    assert keymap.action([pygame.K_RIGHT]) == 1 and keymap.action([pygame.K_LEFT]) == 0 and keymap.action([]) == 0
     with pytest.raises(IrlkitError, match=r"cannot render frames.*rgb_array"):
         Recorder(RecorderConfig(env=env_config("cliff_world"), dataset=str(tmp_path / "d"), operator="op-1"))
     with pytest.raises(IrlkitError, match="not a plain pseudonym"):

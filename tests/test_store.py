@@ -195,7 +195,7 @@ def test_a_compaction_killed_before_cleanup_never_brings_episodes_back(tmp_path,
         ds.append_episode(ep)
     before = sorted(m.episode_id for m in ds.metas)
     old = sorted(p.name for p in (ds.path / "segments").iterdir())
-    ds._write_segment(list(ds.episodes()), replaces=old)  # a compaction killed before removing `old`
+    ds.write_segment(list(ds.episodes()), replaces=old)  # a compaction killed before removing `old`
     assert sorted(m.episode_id for m in Dataset.open(ds.path).metas) == before
     assert ds.compact() == len(old) + 1  # the hidden folders are replaced and removed too
     assert sorted(m.episode_id for m in Dataset.open(ds.path).metas) == before

@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-from irlkit.envs import env_spec_json, load_env_config, make_env
+from irlkit.envs import env_spec_json, load_env_config, make_env, resolve_env_config
 from irlkit.errors import StoreError
 from irlkit.experts import RandomPolicy, record_policy_episodes
 from irlkit.store import Dataset, DemoStore
-from irlkit.store.interop import export_dataset, import_dataset
+from irlkit.store.interop import TargetEnv, export_dataset, import_dataset
 
 try:
     import minari  # noqa: F401
@@ -24,6 +24,16 @@ except ImportError:
 needs_minari = pytest.mark.skipif(
     not HAVE_MINARI, reason="minari is not installed (optional extra: pip install 'irlkit[minari]'); CI installs it"
 )
+
+def target(ref: str) -> TargetEnv:
+    """The env an import is for, made by the caller as `python -m irlkit.demos import --env` does."""
+    cfg = resolve_env_config(ref)
+    env = make_env(cfg)
+    try:
+        return TargetEnv(cfg.id, env.observation_space, env.action_space, env_spec_json(env))
+    finally:
+        env.close()
+
 
 ENVS = {"cartpole": 30, "pendulum": 25, "mountain_car_continuous": 20}
 
@@ -60,7 +70,7 @@ def assert_same_arrays(a: Dataset, b: Dataset) -> None:
 def test_imitation_round_trip(source, tmp_path):
     name, ds = source
     export_dataset(ds, "imitation", tmp_path / "hf")
-    back = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "hf", "back", env=name)
+    back = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "hf", "back", env=target(name))
     assert_same_arrays(ds, back)
     assert back.validate() == []
     ep0 = back.episode(0)
@@ -87,6 +97,7 @@ def test_imitation_export_loads_in_imitation(source, tmp_path):
 def test_imitation_written_by_imitation(tmp_path):
     """A folder imitation itself wrote from its own rollouts (numpy infos, so jsonpickle tags)."""
     from imitation.data import rollout, serialize
+
     from irlkit.envs import make_venv
 
     cfg = load_env_config("cartpole")
@@ -95,7 +106,7 @@ def test_imitation_written_by_imitation(tmp_path):
     trajs = rollout.generate_trajectories(None, venv, rollout.make_sample_until(min_episodes=2), rng=rng)
     venv.close()
     serialize.save(tmp_path / "theirs", trajs)
-    ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "theirs", "theirs", env="cartpole")
+    ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "theirs", "theirs", env=target("cartpole"))
     assert len(ds) == len(trajs)
     for t, ep in zip(trajs, ds.episodes()):
         np.testing.assert_array_equal(ep.obs, t.obs.astype(np.float32))
@@ -123,7 +134,7 @@ def test_imitation_import_never_decodes_jsonpickle(tmp_path):
     hf = datasets.Dataset.from_dict({"obs": [obs], "acts": [[0, 1, 0, 1]], "infos": [[payload] * t],
                                      "terminal": [True], "rews": [[1.0] * t]})
     hf.save_to_disk(str(tmp_path / "evil"))
-    ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "evil", "evil", env="cartpole")
+    ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "evil", "evil", env=target("cartpole"))
     assert len(ds) == 1 and ds.episode(0).infos is None
     assert not marker.exists()
 
@@ -148,7 +159,7 @@ def test_legacy_imitation_npz(tmp_path):
         rews=np.concatenate([e.rews for e in eps]),
         indices=np.cumsum(lengths)[:-1],
     )
-    ds = import_dataset(DemoStore(tmp_path / "store"), "npz", tmp_path / "legacy.npz", "legacy", env="cartpole")
+    ds = import_dataset(DemoStore(tmp_path / "store"), "npz", tmp_path / "legacy.npz", "legacy", env=target("cartpole"))
     theirs = serialize.load(tmp_path / "legacy.npz")
     assert len(ds) == len(theirs) == 3
     for t, ep, orig in zip(theirs, ds.episodes(), eps):
@@ -172,7 +183,7 @@ def test_sb3_expert_npz(tmp_path):
         episode_starts=np.concatenate([np.arange(len(e)) == 0 for e in eps]),
         episode_returns=np.array([e.episode_return for e in eps]),
     )
-    ds = import_dataset(DemoStore(tmp_path / "store"), "npz", tmp_path / "expert_cartpole.npz", "sb3", env="CartPole-v1")
+    ds = import_dataset(DemoStore(tmp_path / "store"), "npz", tmp_path / "expert_cartpole.npz", "sb3", env=target("CartPole-v1"))
     assert len(ds) == 4
     for orig, ep in zip(eps, ds.episodes()):
         np.testing.assert_array_equal(ep.obs[:-1], orig.obs[:-1])
@@ -188,26 +199,26 @@ def test_import_refuses_bad_sources(tmp_path):
     store = DemoStore(tmp_path / "store")
     np.savez(tmp_path / "odd.npz", foo=np.zeros(3))
     with pytest.raises(StoreError, match="neither imitation's legacy layout"):
-        import_dataset(store, "npz", tmp_path / "odd.npz", "odd", env="cartpole")
+        import_dataset(store, "npz", tmp_path / "odd.npz", "odd", env=target("cartpole"))
     np.savez(tmp_path / "sb3.npz", obs=np.zeros((4, 4), np.float32), actions=np.zeros((4, 1)),
              rewards=np.zeros(4), episode_starts=np.array([1, 0, 0, 0]))
     with pytest.raises(StoreError, match="does not say which env"):
         import_dataset(store, "npz", tmp_path / "sb3.npz", "nenv")
     with pytest.raises(StoreError, match=r"field 'obs' rows have shape \(4,\).*Box\(3,\)"):
-        import_dataset(store, "npz", tmp_path / "sb3.npz", "wrong", env="pendulum")
+        import_dataset(store, "npz", tmp_path / "sb3.npz", "wrong", env=target("pendulum"))
     np.savez(tmp_path / "half.npz", obs=np.zeros((3, 4), np.float32), actions=np.full((3, 1), 0.5),
              rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))
     with pytest.raises(StoreError, match="'acts' holds float64 values that do not fit"):
-        import_dataset(store, "npz", tmp_path / "half.npz", "half", env="cartpole")
+        import_dataset(store, "npz", tmp_path / "half.npz", "half", env=target("cartpole"))
     np.savez(tmp_path / "nan.npz", obs=np.full((3, 4), np.nan, np.float32), actions=np.zeros((3, 1)),
              rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))
     with pytest.raises(StoreError, match="NaN or inf"):
-        import_dataset(store, "npz", tmp_path / "nan.npz", "nan", env="cartpole")
+        import_dataset(store, "npz", tmp_path / "nan.npz", "nan", env=target("cartpole"))
     assert store.names() == [] or all(n not in store.names() for n in ("odd", "nenv", "wrong", "half", "nan"))
     with pytest.raises(StoreError, match="no such file"):
-        import_dataset(store, "imitation", tmp_path / "missing", "missing", env="cartpole")
+        import_dataset(store, "imitation", tmp_path / "missing", "missing", env=target("cartpole"))
     with pytest.raises(StoreError, match="not an imitation dataset folder"):
-        import_dataset(store, "imitation", tmp_path, "notone", env="cartpole")
+        import_dataset(store, "imitation", tmp_path, "notone", env=target("cartpole"))
 
 
 def test_export_refuses_to_overwrite(source, tmp_path):
@@ -228,10 +239,10 @@ def test_minari_round_trip(source, tmp_path):
     assert [m.seed for m in back.metas] == [m.seed for m in ds.metas]
     assert all(m.source == "import" for m in back.metas)
     # importing the data/ folder works too, and --env must agree with the dataset's spaces
-    import_dataset(DemoStore(tmp_path / "store"), "minari", tmp_path / "mds" / "data", "back2", env=name)
+    import_dataset(DemoStore(tmp_path / "store"), "minari", tmp_path / "mds" / "data", "back2", env=target(name))
     other = "pendulum" if name != "pendulum" else "cartpole"
     with pytest.raises(StoreError, match="pick the env the data was recorded on"):
-        import_dataset(DemoStore(tmp_path / "store"), "minari", tmp_path / "mds", "back3", env=other)
+        import_dataset(DemoStore(tmp_path / "store"), "minari", tmp_path / "mds", "back3", env=target(other))
 
 
 @needs_minari

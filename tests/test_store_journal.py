@@ -176,3 +176,45 @@ def test_a_damaged_journal_is_reported_and_does_not_block_the_others(dataset):
     [state] = dataset.journals()  # ... and still lists the damaged one
     assert state.error and "header.json" in state.error
     assert any(f"journal/{first.name} cannot be recovered" in p for p in dataset.validate())
+
+
+COMMIT_THEN_KILLED = textwrap.dedent("""
+    import os, signal, sys, numpy as np
+    import irlkit.store.journal as journal_module
+    from irlkit.store import DemoStore, Episode, EpisodeMeta
+    root, where = sys.argv[1], sys.argv[2]
+    ds = DemoStore(root).open("pend")
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (6, 3)).astype(np.float32); acts = rng.uniform(-2, 2, (5, 1)).astype(np.float32)
+    meta = EpisodeMeta(source="correction", operator="op-7", seed=3)
+    journal = ds.start_episode(obs[0], meta)
+    for t in range(5):
+        journal.append(acts[t], 1.0, obs[t + 1], {"t": t})
+    die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+    if where == "before-cleanup":      # the segment is committed, the journal not yet touched
+        journal_module.EpisodeJournal.abandon = die
+    else:                              # the journal moved out of journal/, its files not yet deleted
+        journal_module.delete_trash = die
+    print(journal.episode_id, flush=True)
+    journal.commit(Episode(obs=obs, acts=acts, rews=np.ones(5), truncated=True, infos=[{"t": t} for t in range(5)],
+                           meta=meta))
+""")
+
+
+@pytest.mark.parametrize("where", ["before-cleanup", "mid-cleanup"])
+def test_a_writer_killed_after_its_commit_leaves_no_unfinished_episode(dataset, where):
+    """The race behind the flaky corrections test: a SIGKILL between an episode's commit and its
+    journal's removal left the committed episode reported as an unfinished journal."""
+    proc = subprocess.run([sys.executable, "-c", COMMIT_THEN_KILLED, str(dataset.path.parent), where], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    episode_id = proc.stdout.strip()
+    dataset.refresh()
+    assert dataset.episode_ids() == [episode_id]  # committed before the kill
+    leftover = list((dataset.path / JOURNAL_DIR).iterdir())
+    assert len(leftover) == (1 if where == "before-cleanup" else 0)  # a journal leaves whole, or not at all
+    assert dataset.journals() == []  # nothing unfinished: the episode is stored
+    assert dataset.validate() == []
+    assert dataset.recover() == [] and len(dataset) == 1 and not any((dataset.path / JOURNAL_DIR).iterdir())
+    dataset.compact()  # clears what the killed writer left in .tmp/
+    assert not list((dataset.path / ".tmp").glob("trash-*"))

@@ -135,8 +135,10 @@ def build_airl(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer
 
 def _load_reward(kind: str, cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:
     net = make_reward_net(cfg, kind, observation_space, action_space)
-    net.load_state_dict(state)
-    return reward_for_eval(kind, net)
+    # the saved net is the trainer's `reward_train`: GAIL's wraps the reward net in its logit transform
+    train_net = RewardNetFromDiscriminatorLogit(net) if kind == "gail" else net
+    train_net.load_state_dict(state)
+    return reward_for_eval(kind, train_net)
 
 
 def load_gail_reward(cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:

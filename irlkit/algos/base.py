@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -23,6 +22,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from irlkit.algos.checkpoint import Checkpoint, load_sb3_state, sb3_state
 from irlkit.algos.configs import PPOConfig
 from irlkit.envs import EnvConfig
+from irlkit.policies import load_policy, save_policy_zip  # noqa: F401  (moved to irlkit.policies; re-exported)
 
 Progress = Callable[[int], None]
 """Called with the number of budget units just completed (for the progress bar)."""
@@ -215,73 +215,3 @@ def mlp_policy(observation_space: spaces.Space, action_space: spaces.Space, net_
         lr_schedule=lambda _: 0.0,  # BC and DAgger bring their own optimizer
         net_arch=list(net_arch),
     )
-
-
-def save_policy_zip(policy: BasePolicy, path: Path, algo: Optional[BaseAlgorithm] = None) -> None:
-    """Save as an SB3 `.zip` that `PPO.load(path)` opens, whatever algorithm learned it.
-
-    Offline learners (BC, DAgger) have no SB3 algorithm; their ActorCriticPolicy is placed in a
-    PPO shell so users load every irlkit policy the same way."""
-    if algo is not None:
-        algo.save(path)
-        _write_kind(path, type(algo).__name__)
-        return
-    from stable_baselines3 import PPO
-
-    assert isinstance(policy, ActorCriticPolicy), type(policy)
-    shell = PPO(
-        "MlpPolicy",
-        _spaces_venv(policy.observation_space, policy.action_space),
-        policy_kwargs={"net_arch": policy.net_arch},
-        device="cpu",
-        n_steps=8,
-        batch_size=8,
-    )
-    shell.policy.load_state_dict(policy.state_dict())
-    shell.save(path)
-    _write_kind(path, "PPO")
-
-
-def _write_kind(path: Path, kind: str) -> None:
-    (path.parent / "policy.json").write_text(json.dumps({"file": path.name, "sb3_class": kind}) + "\n")
-
-
-def load_policy(run_dir: Path) -> BasePolicy:
-    """The policy of a finished run (any irlkit algorithm)."""
-    import stable_baselines3 as sb3
-
-    meta = json.loads((run_dir / "policy.json").read_text())
-    if meta["sb3_class"] == "tabular":
-        from gymnasium import spaces as gspaces
-
-        from irlkit.algos.mce_irl import OneHotTabularPolicy
-
-        pi = np.load(run_dir / meta["file"], allow_pickle=False)
-        n_states, n_actions = pi.shape[1], pi.shape[2]
-        return OneHotTabularPolicy(
-            state_space=gspaces.Discrete(n_states),
-            action_space=gspaces.Discrete(n_actions),
-            pi=pi,
-            rng=np.random.default_rng(0),
-        )
-    cls = getattr(sb3, meta["sb3_class"])
-    return cls.load(run_dir / meta["file"], device="cpu").policy
-
-
-def _spaces_venv(observation_space: spaces.Space, action_space: spaces.Space) -> Any:
-    """Just enough of a VecEnv for SB3 to build a model shell around a finished policy."""
-    import gymnasium as gym
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    class _SpacesOnly(gym.Env):
-        def __init__(self) -> None:
-            self.observation_space = observation_space
-            self.action_space = action_space
-
-        def reset(self, *, seed=None, options=None):
-            return observation_space.sample(), {}
-
-        def step(self, action):
-            return observation_space.sample(), 0.0, True, False, {}
-
-    return DummyVecEnv([_SpacesOnly])

@@ -5,11 +5,10 @@ observation matrix is the identity), so demos and the learned policy go through 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
+from imitation.algorithms.mce_irl import MCEIRL
 from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
 
@@ -17,15 +16,7 @@ from irlkit.algos.base import Progress, RunContext, Trainer
 from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import MCEIRLConfig
 from irlkit.errors import IrlkitError
-
-
-class OneHotTabularPolicy(TabularPolicy):
-    """A TabularPolicy fed the env's one-hot observations instead of state indices."""
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        obs = np.asarray(observation)
-        states = obs.argmax(axis=-1) if obs.ndim >= 2 else obs
-        return super().predict(states, state, episode_start, deterministic)
+from irlkit.policies.tabular import OneHotTabularPolicy, save_tabular_policy
 
 
 class MCEIRLTrainer(Trainer):
@@ -110,10 +101,9 @@ class MCEIRLTrainer(Trainer):
     def save(self, run_dir: Path) -> dict[str, str]:
         import torch as th
 
-        np.save(run_dir / "policy.npy", self._mce.policy.pi)
-        (run_dir / "policy.json").write_text(json.dumps({"file": "policy.npy", "sb3_class": "tabular"}) + "\n")
+        policy_file = save_tabular_policy(self._mce.policy.pi, run_dir)
         th.save(self._reward_net.state_dict(), run_dir / "reward_net.pt")
-        return {"policy": "policy.npy", "reward_net": "reward_net.pt"}
+        return {"policy": policy_file, "reward_net": "reward_net.pt"}
 
 
 def build(cfg: MCEIRLConfig, ctx: RunContext) -> MCEIRLTrainer:

@@ -4,7 +4,7 @@ One Hydra multirun (conf/bench.yaml sets `hydra.mode: MULTIRUN`): the sweeper ex
 cells times the seeds into jobs, the chosen launcher runs them (basic: one after another; joblib:
 local processes; submitit_slurm: SLURM jobs; ray: a Ray cluster), and each job composes the normal
 training config for its (algo, env, seed) and trains into `<out>/<cell>-seed<N>/` exactly as
-`python -m irlkit` would. When every job has returned, `report.ReportCallback` writes the report.
+`python -m irlkit` would. When every job has returned, `ReportCallback` (below) writes the report.
 
 Resuming: a job whose folder already holds an `eval.json` from the same resolved training config is
 skipped; a folder without one (a killed run), or from another config, is emptied and trained again,
@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from irlkit.bench.report import check_report_extras, write_report
 from irlkit.bench.suites import cell_names, split_cell, training_overrides
 from irlkit.cli.app import HydraCommand
 from irlkit.errors import IrlkitError
@@ -140,6 +142,65 @@ def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
     it) instead of letting one bad job end the whole sweep."""
     (run_dir / ERROR_FILE).write_text(f"failed while {stage}\n\n{traceback.format_exc()}")
     print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
+
+
+class ReportCallback(Callback):
+    """Hydra callback (conf/bench.yaml `hydra.callbacks.report`): the report once every job returned.
+
+    Hydra calls it in the launching process, after the launcher (joblib, submitit, ray) has
+    collected every job, so it sees all run folders of the sweep."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Before any job: a missing extra is an error now, not a warning after the last run.
+        (Hydra turns a callback's exceptions into warnings; SystemExit it lets through.)"""
+        if not config.get("report", True):
+            return
+        try:
+            check_report_extras()
+        except IrlkitError as err:
+            print(f"irlkit.bench: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        if not config.get("report", True):
+            return
+        try:
+            self._write(config)
+        except Exception as err:  # noqa: BLE001  (Hydra would turn it into a warning and exit 0)
+            if not isinstance(err, IrlkitError):
+                traceback.print_exc()
+            print(f"irlkit.bench: error: the runs are done, but the report could not be written ({err}). Rebuild it "
+                  f"with python -m irlkit.bench.report {config.out}", file=sys.stderr)
+            sys.exit(2 if isinstance(err, IrlkitError) else 1)
+
+    def _write(self, config: Any) -> None:
+        cells = list(config.suite.cells.keys())
+        # a command-line `cell=a,b` narrows the sweep: report what was swept, not the whole suite
+        swept = _swept_values(config, "cell")
+        if swept:
+            cells = [c for c in cells if c in swept]
+        seeds = list(range(int(config.seeds)))
+        swept_seeds = _swept_values(config, "seed")
+        if swept_seeds:
+            seeds = sorted(int(s) for s in swept_seeds)
+        launcher = [o for o in config.hydra.overrides.hydra if o.startswith(("hydra/launcher", "hydra.launcher"))]
+        command = "python -m irlkit.bench " + " ".join([*config.hydra.overrides.task, *launcher])
+        path = write_report(
+            Path(config.out), cells=cells, seeds=seeds, title=f"Benchmark report: suite `{config.suite.name}`",
+            description=config.suite.description, command=command.strip(),
+        )
+        print(f"irlkit.bench: report in {path}/report.md")
+
+
+def _swept_values(config: Any, key: str) -> Optional[list[str]]:
+    """Values given on the command line for a sweep key (`cell=a,b`, `seed=0,3`), else None."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for ov in parser.parse_overrides(list(config.hydra.overrides.task)):
+        if ov.key_or_group == key:
+            return [str(v) for v in ov.sweep_iterator()] if ov.is_sweep_override() else [str(ov.value())]
+    return None
 
 
 COMMAND = HydraCommand(

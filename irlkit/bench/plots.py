@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from irlkit.bench.report import Aggregate, RunRecord
+    from irlkit.bench.report.runs import RunRecord
+    from irlkit.bench.report.stats import Aggregate
 
 
 def _pyplot():
@@ -39,7 +40,8 @@ def _layout(n: int, max_cols: int = 4) -> tuple[int, int]:
 
 
 def plot_scores(records: Sequence["RunRecord"], aggs: Sequence["Aggregate"], path: Path) -> Path:
-    from irlkit.bench.report import ALGO_ORDER, ENV_ORDER, _order, mean_ci
+    from irlkit.bench.report.markdown import ALGO_ORDER, ENV_ORDER, _order
+    from irlkit.bench.report.stats import mean_ci
 
     plt = _pyplot()
     algos = _order((r.algo for r in records), ALGO_ORDER)
@@ -93,7 +95,7 @@ def read_curve(run_dir: Path) -> np.ndarray:
 
 
 def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
-    from irlkit.bench.report import ALGO_ORDER, ENV_ORDER, _order
+    from irlkit.bench.report.markdown import ALGO_ORDER, ENV_ORDER, _order
 
     plt = _pyplot()
     algos = _order((r.algo for r in records), ALGO_ORDER)

@@ -29,15 +29,22 @@ def config_dir() -> str:
 
 
 def run_entry(fn: Callable[[], Any], *, prog: str = "irlkit") -> Any:
-    """Run a command's work; a user's mistake becomes one paragraph on stderr and exit code 2."""
+    """Run a command's work; a user's mistake becomes one paragraph on stderr and exit code 2; SIGTERM
+    and Ctrl-C one line and 128 + the signal's number (irlkit/signals.py)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from irlkit import signals
+
+    signals.stop_on_signals()
     try:
         return fn()
+    except KeyboardInterrupt:
+        print(f"{prog}: {signals.interrupted_message()}; what was saved before it is kept", file=sys.stderr)
+        sys.exit(signals.exit_status())
     except IrlkitError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(signals.exit_status() if signals.received() is not None else 2)  # e.g. stopped while waiting
     except (HydraException, OmegaConfBaseException) as err:
         text = str(err).strip().replace("\n", " ")
         print(f"{prog}: config error: {text}", file=sys.stderr)

@@ -14,7 +14,6 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from irlkit.envs import EnvConfig
-from irlkit.evaluate.config import EvalConfig
 from irlkit.runconfig import EXPERT_KINDS, FEEDBACK_KINDS, RunConfig
 
 SCHEMA_SUFFIX = "_schema"
@@ -101,10 +100,17 @@ _done = False
 
 
 def register_schemas() -> None:
-    """Put every schema into Hydra's ConfigStore (idempotent)."""
+    """Put every schema into Hydra's ConfigStore, and the env YAMLs' resolvers into OmegaConf (idempotent)."""
     global _done
     if _done:
         return
+    from omegaconf import OmegaConf
+
+    from irlkit.envs import RESOLVERS
+
+    for name, fn in RESOLVERS.items():  # ${irlkit.env_name:...} (conf/env/gym.yaml), ${irlkit.stack_id:...} (lunar_lander)
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
     from hydra.core.config_store import ConfigStore
 
     from irlkit.algos import ALGORITHMS

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -54,7 +55,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(headers: Sequence[str], rows: list[Sequence[Any]], out: Callable[[str], None] = print) -> None:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Callable[[str], None] = print) -> None:
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
@@ -80,6 +81,10 @@ def _progress() -> bool:
 # ------------------------------------------------------------------------------------------------
 def cmd_ls(args: argparse.Namespace) -> int:
     store = _store(args)
+    given = "--root" if getattr(args, "root", None) is not None else "IRLKIT_DEMOS" if os.environ.get("IRLKIT_DEMOS") else ""
+    if given and not store.root.is_dir():  # a root the user named that is not there is a typo until shown otherwise
+        raise StoreError(f"the store root {store.root} (from {given}) is not an existing folder. Check the path; "
+                         f"commands that write (`{PROG} generate`, `python -m irlkit.record`) create it.")
     names = store.names()
     print(f"demos store: {store.root}")
     if not names:
@@ -156,9 +161,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from irlkit.store.interop import import_dataset
+    from irlkit.envs import env_spec_json, make_env, resolve_env_config
+    from irlkit.store.interop import TargetEnv, import_dataset
 
-    ds = import_dataset(_store(args), args.format, args.src, args.name, env=args.env, description=args.description or "",
+    def target() -> TargetEnv:  # made here, once the source has been read: the store makes no envs
+        cfg = resolve_env_config(args.env)
+        env = make_env(cfg)
+        env.close()
+        return TargetEnv(cfg.id, env.observation_space, env.action_space, env_spec_json(env))
+
+    store = _store(args)
+    target_env = target if args.env is not None else None
+    ds = import_dataset(store, args.format, args.src, args.name, env=target_env, description=args.description or "",
                         progress=_progress())
     print(f"imported {len(ds)} episodes ({ds.num_steps} steps) from {args.src} into {ds.name!r} ({ds.path})")
     return 0
@@ -246,6 +260,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise IrlkitError("--episodes must be at least 1")
+    store = _store(args)  # names are checked before any env is made or expert trained
     cfg = resolve_env_config(args.env)
     env = make_env(cfg)
     source = "policy"
@@ -255,7 +270,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         policy, source = TabularSoftPolicy(env, seed=args.seed), "script"
     else:
         policy = load_or_train_expert(cfg, seed=args.train_seed, progress=True)
-    store = _store(args)
     ds = store.create(args.name, env_id=cfg.id, observation_space=env.observation_space,
                       action_space=env.action_space, env_spec=env_spec_json(env), exist_ok=True,
                       description=f"Generated with `{PROG} generate` ({args.policy} policy on {cfg.id}).")

@@ -150,6 +150,7 @@ def evaluate(
     video_path: Optional[Path] = None,
 ) -> dict[str, Any]:
     """Everything `eval.json` holds except the training facts (env steps, wall time)."""
+    cfg.check()
     t0 = time.time()
     seeds = eval_seeds(seed, cfg.episodes)
     n_frames = cfg.video_episodes if (cfg.video and video_path is not None) else 0

@@ -13,35 +13,46 @@ from pathlib import Path
 from typing import Any, Optional
 
 from irlkit.cli.app import HydraCommand
+from irlkit.errors import IrlkitError
 
 STALE = {"reward_pearson", "reward_spearman", "reward_samples", "video"}
 """What an evaluation measures: replaced on re-scoring, never left from an earlier one."""
 
 
 def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, deterministic: Optional[bool]) -> dict[str, Any]:
-    import torch as th
-
-    from irlkit.algos import load_policy
     from irlkit.envs import make_env
     from irlkit.evaluate import evaluate, print_table, write_eval_json
+    from irlkit.policies import load_policy, load_tensors
     from irlkit.train import load_demos, read_config
 
     config = read_config(run_dir)
     eval_cfg = config.eval
-    eval_cfg.episodes = episodes or eval_cfg.episodes
+    if episodes is not None:  # episodes=0 is refused below, not replaced by the run's own number
+        eval_cfg.episodes = episodes
     eval_cfg.video = video
     if deterministic is not None:
         eval_cfg.deterministic = deterministic
+    eval_cfg.check()
     spec, env_cfg = config.spec, config.env
     previous = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
 
     policy = load_policy(run_dir)
     reward = None
     if spec.load_eval_reward is not None and (run_dir / "reward_net.pt").exists():
+        state = load_tensors(run_dir / "reward_net.pt", what=f"reward_net.pt of run {run_dir}",
+                             fix="train the run again, or restore the run folder from a copy you trust")
         env = make_env(env_cfg)
-        state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
-        reward = spec.load_eval_reward(config.algo, env.observation_space, env.action_space, state)
-        env.close()
+        try:
+            reward = spec.load_eval_reward(config.algo, env.observation_space, env.action_space, state)
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise IrlkitError(
+                f"reward_net.pt of run {run_dir} does not fit the {config.algo.name} reward net that the run's "
+                f"config.yaml describes ({first}); the file or config.yaml was changed. Restore them, or train the "
+                "run again."
+            ) from None
+        finally:
+            env.close()
     demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
     if demo_return is None:
         demos = load_demos(config.demos_ref, config.select, root=config.demos_root)

@@ -42,15 +42,32 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     policy = None
     if args.policy != "random":
-        from irlkit.algos.base import load_policy
+        from irlkit.policies import load_policy
 
         run = Path(args.policy)
-        if not (run / "policy.json").exists():
-            raise IrlkitError(f"--policy {args.policy}: give 'random' or a run folder holding policy.json and policy.zip")
+        if not (run / "policy.json").exists() and not (run / "config.yaml").exists():
+            raise IrlkitError(f"--policy {args.policy}: give 'random' or a run folder holding policy.json and "
+                              "policy.zip")
         policy = load_policy(run)
+    spec = getattr(venv.envs[0], "spec", None) if hasattr(venv, "envs") else None
+    horizon = getattr(spec, "max_episode_steps", None)
+    if horizon is not None and args.fragment_length > horizon:
+        venv.close()
+        raise IrlkitError(
+            f"--fragment-length {args.fragment_length} is longer than an episode of {env_cfg.id}, which ends after at "
+            f"most {horizon} steps: a fragment is a stretch of one episode. Give --fragment-length {horizon} or less "
+            "(50 is the default; the page plays a pair side by side, and a few seconds is what people judge well)."
+        )
     steps = 2 * args.pairs * args.fragment_length
     trajs = rollout.generate_trajectories(policy, venv, rollout.make_sample_until(min_timesteps=steps), rng=rng)
     venv.close()
+    longest = max(len(t) for t in trajs)
+    if longest < args.fragment_length:
+        raise IrlkitError(
+            f"--fragment-length {args.fragment_length} is longer than every episode the {args.policy} policy played on "
+            f"{env_cfg.id} ({len(trajs)} episodes, the longest {longest} steps): a fragment is a stretch of one "
+            f"episode. Give --fragment-length {longest} or less, or a policy whose episodes last longer (--policy RUN)."
+        )
     fragmenter = pc.RandomFragmenter(rng=rng, warning_threshold=0)
     pairs = fragmenter(trajs, args.fragment_length, args.pairs)
     ds = create_preferences(args.name, env_id=env_cfg.id, observation_space=venv.observation_space,
@@ -94,8 +111,10 @@ def _cmd_label(args: argparse.Namespace) -> int:
                 print(f"{args.annotator} labelled all {len(pair_ids)} pairs", flush=True)
                 time.sleep(1.0)  # let the page's open request see the done state
                 break
-    except KeyboardInterrupt:
-        print("stopped; every label given so far is saved", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the way to end a session without --annotator
+        from irlkit.signals import interrupted_message
+
+        print(f"{interrupted_message()}; every label given so far is saved", file=sys.stderr)
     finally:
         server.stop()
         worker.close()
@@ -160,15 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from irlkit import signals
+
     args = build_parser().parse_args(argv)
+    signals.stop_on_signals()
     try:
         return int(args.func(args) or 0)
     except IrlkitError as err:
         print(f"irlkit.feedback: error: {err}", file=sys.stderr)
-        return 2
+        return signals.exit_status() if signals.received() is not None else 2
     except KeyboardInterrupt:
-        print("irlkit.feedback: interrupted", file=sys.stderr)
-        return 130
+        print(f"irlkit.feedback: {signals.interrupted_message()}; every label given so far is saved", file=sys.stderr)
+        return signals.exit_status()
 
 
 if __name__ == "__main__":

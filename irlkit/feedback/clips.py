@@ -109,7 +109,7 @@ class FrameRenderer:
             drawable = True
         except Exception:  # noqa: BLE001  (an env without rgb_array rendering gets observation charts)
             self._env, drawable = make_env(env_cfg), False
-        first_obs, _ = self._env.reset(seed=0)
+        self._env.reset(seed=0)
         self._setter = state_setter_for(self._env) if drawable else None
         u = self._env.unwrapped
         if self.stride > 1 and hasattr(u, "screen_width") and hasattr(u, "screen_height") and getattr(u, "screen", None) is None:
@@ -120,12 +120,6 @@ class FrameRenderer:
         space = self._env.observation_space
         self._low = np.asarray(getattr(space, "low", -np.ones(space.shape or (1,))), dtype=np.float64)
         self._high = np.asarray(getattr(space, "high", np.ones(space.shape or (1,))), dtype=np.float64)
-        if self._setter is not None:
-            try:  # some renderers fail under numpy 2 (Pendulum in gymnasium 0.29.1): fall back to charts
-                self._setter(self._env.unwrapped, np.asarray(first_obs))
-                self._env.render()
-            except Exception:  # noqa: BLE001  (any renderer failure means: draw charts instead)
-                self._setter = None
 
     @property
     def exact(self) -> bool:

@@ -5,6 +5,11 @@ command over a saved queue) and the HTTP server. It is thread-safe: the server a
 request in its own thread, the clip worker reports finished clips from another, and the training
 loop waits for labels in a third. Every label is committed to the preference dataset *before*
 the page is told it was taken, so an acknowledged label survives any crash after it.
+
+Labels can also arrive from another process on the same dataset (a `python -m irlkit.feedback
+label` session beside a training run, or the other way round). Before a pair is handed to a page,
+and about twice a second while the producer waits, the session re-reads the dataset's labels and
+counts those for its open pairs as given, so nobody is asked a pair that already has its answer.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from irlkit.store.preferences import (
     LabelRecord,
     PreferenceDataset,
 )
+
+ABSORB_EVERY_S = 0.5
+"""How often a waiting producer re-reads labels committed by other processes (a directory listing)."""
 
 
 class RequestError(Exception):
@@ -78,6 +86,13 @@ class LabelSession:
         self._total_labels = 0
         self.clip_latencies: list[float] = []
         """Seconds from a pair being offered to its clips being ready (for the benchmark)."""
+        self._disk: Optional[PreferenceDataset] = None
+        """This session's own reader of the dataset, for labels other processes commit: the
+        producer reads and refreshes `dataset` from its own thread, and refreshing one object from
+        two threads is not safe."""
+        self._absorbed_at = 0.0
+        self.labels_from_elsewhere = 0
+        """Labels for open pairs that another process committed (counted as given)."""
 
     # ---- what the producer (gatherer or label command) calls --------------------------------
     def offer(self, pair_ids: list[str], *, round: int = 0, batch: Optional[int] = None, batches: Optional[int] = None,
@@ -118,10 +133,13 @@ class LabelSession:
             self._cond.notify_all()
 
     def wait_labels(self, pair_ids: list[str], *, timeout: Optional[float] = None) -> dict[str, str]:
-        """Block until each pair has a label from someone; returns pair id -> label."""
+        """Block until each pair has a label from someone (here or in another process); returns
+        pair id -> label."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
+                if time.monotonic() - self._absorbed_at >= ABSORB_EVERY_S:
+                    self._absorb_committed_labels()
                 missing = [p for p in pair_ids if p in self._open and not self._open[p].labels]
                 if not missing:
                     out = {}
@@ -135,7 +153,35 @@ class LabelSession:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"{len(missing)} pairs still unlabelled")
-                self._cond.wait(timeout=left if left is not None else 1.0)
+                self._cond.wait(timeout=min(left, ABSORB_EVERY_S) if left is not None else ABSORB_EVERY_S)
+
+    def _absorb_committed_labels(self) -> None:
+        """Count labels that other processes committed for open pairs (in the pair's round) as
+        given. Called with `_cond` held."""
+        self._absorbed_at = time.monotonic()
+        if not self._open:
+            return
+        try:
+            if self._disk is None:
+                self._disk = PreferenceDataset.open(self.dataset.path)
+            else:
+                self._disk.refresh()
+            latest = self._disk.latest_labels()
+        except (StoreError, OSError):
+            return  # a batch another writer damaged: the producer's own reads report it; keep serving
+        changed = False
+        for (pair_id, annotator), record in latest.items():
+            op = self._open.get(pair_id)
+            if op is None or record.round != op.round or annotator in op.labels:
+                continue
+            if not self.each_annotator and op.labels:
+                continue
+            op.labels[annotator] = record.label
+            self._labelled_in_batch += 1
+            self.labels_from_elsewhere += 1
+            changed = True
+        if changed:
+            self._cond.notify_all()
 
     def set_waiting(self, message: str) -> None:
         with self._cond:
@@ -198,6 +244,9 @@ class LabelSession:
         with self._cond:
             while True:
                 op = self._available(annotator)
+                if op is not None and (op.clip is not None or op.error is not None):
+                    self._absorb_committed_labels()  # answered elsewhere meanwhile? then not this one
+                    op = self._available(annotator)
                 if op is not None and (op.clip is not None or op.error is not None):
                     break
                 if self.state == "done":

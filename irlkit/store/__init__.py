@@ -7,7 +7,14 @@
         print(ep.meta.operator, len(ep), ep.episode_return)
     transitions = ds.to_transitions()        # imitation.data.types.Transitions
 
-The store knows no algorithm, no Hydra and no UI; everything above it uses this API.
+The store knows no algorithm, no env, no Hydra and no UI; everything above it uses this API.
+
+Modules: `root` (where datasets live, name -> folder), `base` (what both dataset kinds share),
+`segment` (one committed segment folder), `dataset` + `episode_segment` (episodes),
+`preferences` (pairs and labels), `journal` (episodes in progress), `compaction`, `checks`
+(is this data fit to learn from), `imitation_types`, `episode` (one episode and its metadata),
+`spaces` (spaces as JSON), `atomic` and `jsonio` (how files are written and read), `interop`
+(import and export).
 """
 
 from irlkit.store.dataset import SCHEMA_VERSION, Dataset

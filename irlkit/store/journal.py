@@ -18,9 +18,16 @@ While the writer lives it holds an exclusive `flock` on `header.json`; the kerne
 when the process dies, however it dies. `recover_journals` converts every journal whose lock it can
 take into an episode (truncated, `extra.recovered = true`) and skips live ones, so it is safe to
 call at any time from any process: a correction session calls it when it starts, and
-`python -m irlkit.demos recover NAME` does it by hand. A journal whose episode id is already in the
-dataset (the writer died between committing and removing it) is just removed: nothing is counted
-twice.
+`python -m irlkit.demos recover NAME` does it by hand.
+
+Committing is two steps that no filesystem makes one: the episode's segment is renamed into
+`segments/`, then the journal is removed. A writer killed between the two leaves a journal whose
+episode is already stored. That journal is not an unfinished episode: `journals()` does not list
+it (and `validate` does not report it), and `recover_journals` just removes it, so nothing is
+counted twice or reported as lost. Whether a dead journal's episode is stored is decided while
+holding its lock, after the writer's lock is gone, so the writer's commit (which happens while
+it holds the lock) is always seen. A journal leaves in one atomic step (renamed into `.tmp/`
+while still locked, then deleted), so no reader sees it half-removed or unlocked-but-unfinished.
 """
 
 from __future__ import annotations
@@ -29,7 +36,6 @@ import dataclasses
 import fcntl
 import json
 import os
-import shutil
 import time
 import uuid
 from datetime import datetime, timezone
@@ -39,8 +45,9 @@ from typing import Any, Optional
 import numpy as np
 
 from irlkit.errors import StoreError
-from irlkit.store.dataset import _json_safe, _segment_name
+from irlkit.store.atomic import delete_trash, move_to_trash, unique_name
 from irlkit.store.episode import Episode, EpisodeMeta
+from irlkit.store.jsonio import json_safe
 from irlkit.store.spaces import storage_dtype
 
 JOURNAL_DIR = "journal"
@@ -89,13 +96,13 @@ class EpisodeJournal:
         meta = dataclasses.replace(meta)
         meta.episode_id = meta.episode_id or uuid.uuid4().hex[:16]
         header = {
-            "meta": _json_safe(meta.to_json(), f"dataset {dataset.name!r}, journal metadata"),
+            "meta": json_safe(meta.to_json(), f"dataset {dataset.name!r}, journal metadata"),
             "on_recover": on_recover,
             "pid": os.getpid(),
             "started": time.time(),
         }
         first_row = _obs_bytes(dataset, first_obs)  # refuse a wrong shape before anything is on disk
-        name = _segment_name()
+        name = unique_name()
         staging = dataset.path / ".tmp" / f"journal-{name}"
         staging.mkdir(parents=True)
         with open(staging / "header.json", "w", encoding="utf-8") as f:
@@ -113,7 +120,7 @@ class EpisodeJournal:
         if self.closed:
             raise StoreError(f"journal {self.path.name} is closed; start a new episode")
         act_row = np.asarray(act).astype(self._act_dtype, copy=False).reshape(_row_shape(self.dataset.action_space))
-        line = json.dumps(_json_safe(info if info is not None else {}, "step info")) + "\n"
+        line = json.dumps(json_safe(info if info is not None else {}, "step info")) + "\n"
         # Order matters for recovery: a kill between writes leaves fewer rows in the later files,
         # and recovery keeps the steps complete in all of them.
         os.write(self._fds["obs.bin"], _obs_bytes(self.dataset, next_obs))
@@ -132,11 +139,16 @@ class EpisodeJournal:
         return episode_id
 
     def abandon(self) -> None:
-        """Drop the journal (the episode is committed, or thrown away on purpose)."""
+        """Drop the journal (the episode is committed, or thrown away on purpose).
+
+        It is moved out of `journal/` while its lock is still held, so no recoverer can take the
+        lock of a journal that is being dropped and store it."""
         if self.closed:
             return
+        trash = move_to_trash(self.path, self.dataset.path / ".tmp")
         self._close_files()
-        shutil.rmtree(self.path, ignore_errors=True)
+        if trash is not None:
+            delete_trash(trash)
 
     def _close_files(self) -> None:
         for fd in self._fds.values():
@@ -168,12 +180,18 @@ class JournalState:
     """Why it cannot be read (a damaged header); recovery skips it and `validate` reports it."""
 
 
+class _Gone(Exception):
+    """The journal folder vanished while being looked at (its writer committed or dropped it)."""
+
+
 def _try_lock(path: Path) -> Optional[int]:
     """A locked fd on `path/header.json` when no live writer holds it; None when one does."""
     try:
         fd = os.open(path / "header.json", os.O_RDONLY)
     except FileNotFoundError:
-        return None
+        if not path.exists():
+            raise _Gone() from None
+        raise StoreError(f"journal {path}: header.json is missing; remove the folder by hand") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -185,14 +203,30 @@ def _try_lock(path: Path) -> Optional[int]:
 def _read(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:
     """The journal's header and its complete steps as an episode (None with no complete step)."""
     try:
+        return _read_files(dataset, path)
+    except FileNotFoundError:
+        if not path.exists():
+            raise _Gone() from None
+        raise StoreError(f"journal {path}: a file of it is missing; remove the folder by hand") from None
+    except OSError as err:
+        raise StoreError(f"journal {path}: cannot be read ({err}); remove the folder by hand") from None
+
+
+def _read_files(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:
+    try:
         header = json.loads((path / "header.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise StoreError(f"journal {path}: header.json is unreadable ({err}); remove the folder by hand") from None
+    if not isinstance(header, dict) or not isinstance(header.get("meta"), dict):
+        raise StoreError(f"journal {path}: header.json holds no episode metadata; remove the folder by hand")
     obs_shape, act_shape = _row_shape(dataset.observation_space), _row_shape(dataset.action_space)
     obs_dtype, act_dtype = storage_dtype(dataset.observation_space), storage_dtype(dataset.action_space)
 
+    def data(name: str) -> bytes:  # the step files are created just after the journal appears
+        return (path / name).read_bytes() if (path / name).exists() else b""
+
     def rows(name: str, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-        raw = (path / name).read_bytes() if (path / name).exists() else b""
+        raw = data(name)
         size = int(np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64)))
         n = len(raw) // size
         return np.frombuffer(raw[: n * size], dtype=dtype).reshape((n, *shape))
@@ -201,16 +235,21 @@ def _read(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:
     acts = rows("acts.bin", act_dtype, act_shape)
     rews = rows("rews.bin", np.float64, ())
     infos: list[dict[str, Any]] = []
-    if (path / "infos.jsonl").exists():
-        for line in (path / "infos.jsonl").read_bytes().split(b"\n"):
-            try:
-                infos.append(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                break  # the last line may be cut short; every complete one before it counts
+    for line in data("infos.jsonl").split(b"\n"):
+        try:
+            info = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            break  # the last line may be cut short; every complete one before it counts
+        if not isinstance(info, dict):
+            break
+        infos.append(info)
     steps = min(len(obs) - 1, len(acts), len(rews), len(infos))
     if steps <= 0:
         return header, None
-    meta = EpisodeMeta.from_json(header["meta"])
+    try:
+        meta = EpisodeMeta.from_json(header["meta"])
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"journal {path}: header.json's metadata cannot be read ({err}); remove the folder by hand") from None
     meta.extra = {**meta.extra, "recovered": True, "ended_by": "interrupted"}
     mtime = max((p.stat().st_mtime for p in path.iterdir()), default=time.time())
     meta.ended_utc = datetime.fromtimestamp(mtime, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -228,21 +267,42 @@ def _read(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Episode]]:
 
 
 def journals(dataset: Any) -> list[JournalState]:
-    """Every journal of `dataset`: episodes being written now, and unrecovered ones of dead writers."""
+    """Every unfinished episode of `dataset`: being written now (`live`), or left by a writer that died.
+
+    A dead writer's journal whose episode is already stored (killed between commit and cleanup) is
+    not unfinished and is not listed; `recover_journals` removes it."""
     root = dataset.path / JOURNAL_DIR
     out = []
+    stored: Optional[set[str]] = None  # committed ids, read under the first dead journal's lock
     for path in sorted(root.iterdir()) if root.exists() else []:
-        fd = _try_lock(path)
+        try:
+            fd = _try_lock(path)
+        except _Gone:
+            continue
+        except StoreError as err:
+            out.append(JournalState(name=path.name, episode_id="?", steps=0, live=False, operator=None,
+                                    started_utc=None, error=str(err)))
+            continue
         live = fd is None
-        if fd is not None:
-            os.close(fd)
         try:
             header, episode = _read(dataset, path)
+            meta = header["meta"]
+            if live and not path.exists():  # committed or dropped while it was read
+                continue
+            if not live:
+                if stored is None:
+                    stored = set(dataset.episode_ids(include_discarded=True))
+                if str(meta.get("episode_id")) in stored:
+                    continue
+        except _Gone:
+            continue
         except StoreError as err:
             out.append(JournalState(name=path.name, episode_id="?", steps=0, live=live, operator=None,
                                     started_utc=None, error=str(err)))
             continue
-        meta = header.get("meta", {})
+        finally:
+            if fd is not None:
+                os.close(fd)
         out.append(JournalState(name=path.name, episode_id=str(meta.get("episode_id")), steps=len(episode) if episode else 0,
                                 live=live, operator=meta.get("operator"), started_utc=meta.get("started_utc")))
     return out
@@ -252,14 +312,17 @@ def recover_journals(dataset: Any) -> list[str]:
     """Commit the episodes of dead writers' journals and remove those journals; returns the new episode ids.
 
     Live journals (their writer holds the lock) and damaged ones are left alone. Safe to run concurrently: each
-    journal is locked while it is converted."""
+    journal is locked while it is converted, and removed (atomically) before its lock is released."""
     root = dataset.path / JOURNAL_DIR
     if not root.exists():
         return []
     recovered: list[str] = []
-    known: Optional[set[str]] = None  # committed ids, read once at the first dead journal
+    stored: Optional[set[str]] = None  # committed ids, read under the first dead journal's lock
     for path in sorted(root.iterdir()):
-        fd = _try_lock(path)
+        try:
+            fd = _try_lock(path)
+        except (_Gone, StoreError):
+            continue  # gone, or damaged: `validate` names it; the others are still recovered
         if fd is None:
             continue
         try:
@@ -267,14 +330,16 @@ def recover_journals(dataset: Any) -> list[str]:
                 continue
             try:
                 _, episode = _read(dataset, path)
-            except StoreError:
-                continue  # damaged: `validate` names it; the others are still recovered
-            if known is None:
-                known = set(dataset.episode_ids(include_discarded=True))
-            if episode is not None and episode.meta.episode_id not in known:
+            except (_Gone, StoreError):
+                continue
+            if stored is None:
+                stored = set(dataset.episode_ids(include_discarded=True))
+            if episode is not None and episode.meta.episode_id not in stored:
                 recovered.append(dataset.append_episode(episode))
-                known.add(episode.meta.episode_id)
-            shutil.rmtree(path, ignore_errors=True)
+                stored.add(episode.meta.episode_id)
+            trash = move_to_trash(path, dataset.path / ".tmp")
         finally:
             os.close(fd)
+        if trash is not None:
+            delete_trash(trash)
     return recovered

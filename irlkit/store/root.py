@@ -1,14 +1,20 @@
-"""Where datasets live and how a name becomes a folder.
+"""Where datasets live and how a name becomes a folder (`DemoStore.path_of`, the one place that does it).
 
 The root is, in order: an explicit `root=`, the `IRLKIT_DEMOS` environment variable, the `demos/`
 folder of a source checkout, else `~/.local/share/irlkit/demos`. The datasets shipped with irlkit
 are always readable by name, even from an installed wheel whose root is elsewhere.
+
+A name is a plain identifier, so it cannot point outside the root; a symbolic link in the root
+that leads outside it is refused too (a link could otherwise make `rm` or `compact` touch files
+anywhere). A path (anything with a `/`, or starting with `.` or `~`) is taken as given: the
+caller chose that folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any, Optional
@@ -65,17 +71,24 @@ class DemoStore:
     def __repr__(self) -> str:
         return f"DemoStore({str(self.root)!r})"
 
-    def path_of(self, ref: str) -> Path:
-        """Folder for a dataset reference: a name inside the root (or shipped), or a path."""
+    def path_of(self, ref: str, *, shipped: bool = True) -> Path:
+        """Folder for a dataset reference: a name inside the root (or, with `shipped`, among the
+        datasets shipped with irlkit when the root has none of that name), or a path."""
         if looks_like_path(ref):
             return Path(ref).expanduser().resolve()
-        check_name(ref)
-        own = self.root / ref
-        if own.exists():
+        own = self.root / check_name(ref)
+        if own.is_symlink() and not own.resolve().is_relative_to(self.root.resolve()):
+            raise StoreError(
+                f"dataset {ref!r} in {self.root} is a symbolic link to {os.path.realpath(own)}, outside the store "
+                "root; irlkit does not follow links out of the root (so that no command reads, compacts or "
+                "removes files elsewhere). Move the dataset into the root, point --root / IRLKIT_DEMOS at the "
+                "folder that holds it, or pass its path instead of a name (demos=/path/to/dataset)."
+            )
+        if os.path.lexists(own) or not shipped:
             return own
-        shipped = shipped_demos_dir()
-        if shipped is not None and (shipped / ref / "dataset.json").exists():
-            return shipped / ref
+        bundled = shipped_demos_dir()
+        if bundled is not None and (bundled / ref / "dataset.json").exists():
+            return bundled / ref
         return own
 
     def exists(self, ref: str) -> bool:
@@ -85,8 +98,9 @@ class DemoStore:
         path = self.path_of(ref)
         if not (path / "dataset.json").exists() and not looks_like_path(ref):
             known = ", ".join(self.names()) or "none"
+            missing = "" if self.root.is_dir() else ", a folder that does not exist"
             raise StoreError(
-                f"no dataset named {ref!r} in {self.root} (datasets there and shipped: {known}). "
+                f"no dataset named {ref!r} in {self.root}{missing} (datasets there and shipped: {known}). "
                 "Check the name with `python -m irlkit.demos ls`, set IRLKIT_DEMOS or --root to the "
                 "right folder, or make one with `python -m irlkit.demos generate`."
             )
@@ -103,7 +117,7 @@ class DemoStore:
         description: str = "",
         exist_ok: bool = False,
     ) -> Dataset:
-        path = Path(name).expanduser() if looks_like_path(name) else self.root / check_name(name)
+        path = self.path_of(name, shipped=False)
         return Dataset.create(
             path,
             env_id=env_id,
@@ -127,11 +141,19 @@ class DemoStore:
         return list(found)
 
     def remove(self, name: str) -> Path:
-        path = self.root / check_name(name)
+        """Remove a dataset of the root (never a shipped one); returns the folder it was in."""
+        path = self.path_of(check_name(name), shipped=False)
+        if path.is_symlink():
+            raise StoreError(
+                f"dataset {name!r} in {self.root} is a symbolic link to {os.path.realpath(path)}; removing a dataset "
+                f"deletes its files, and irlkit does not delete through links. Remove the link itself (rm {path}) "
+                "to take it out of the store, and the dataset it points to where it lies if you mean to."
+            )
         if not (path / "dataset.json").exists():
             raise StoreError(f"no dataset named {name!r} in {self.root}; nothing removed")
-        # Rename first so a half-finished removal never looks like a damaged dataset.
-        trash = path.parent / f".{path.name}.removing-{os.getpid()}"
+        # Renamed out of sight first (names() skips dot-names), so a half-finished removal never
+        # looks like a damaged dataset.
+        trash = path.parent / f".{path.name}.removing-{os.getpid()}-{secrets.token_hex(3)}"
         os.rename(path, trash)
         shutil.rmtree(trash)
         return path

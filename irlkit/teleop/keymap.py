@@ -22,7 +22,20 @@ Continuous actions (`Box` of shape `(n,)`), one entry per action dimension::
           gamepad_axis: 0         # optional: which gamepad stick axis drives this dimension
       dead_zone: 0.15             # optional: gamepad stick values below this count as zero
 
-With no key held a continuous action is zero. (The map is not called `keys`: that name collides
+With no key held a continuous action is zero.
+
+An env without a `teleop:` section (any `env=gym env.id=...`) gets the default map of its action
+space (`default_teleop`), shown in the window's HUD:
+
+- `Discrete(n)`, n <= 10: digit keys `0`..`9` pick actions 0..n-1; for n = 2 also left/right for 0/1
+  (CartPole's convention); for n = 3 also left/right for 0/2 with 1 sent while no key is held (the
+  classic-control convention of MountainCar and Acrobot: push left, none, push right). With no key
+  held: action 1 for n = 3, else action 0.
+- `Box` of shape `(1,)` or `(2,)`: left/right drive dimension 0, down/up dimension 1, bang-bang at the
+  largest finite bound (1.0 when unbounded).
+
+Anything else (more actions or dimensions, other spaces) needs a `teleop:` section or
+`'+env.teleop={...}'` on the command line. (The map is not called `keys`: that name collides
 with `DictConfig.keys()`, and Hydra could then not override it from the command line.) Space, Enter, Backspace, Delete and Escape control
 the recording (see `irlkit.teleop.inputs.control_keys`) and cannot be mapped.
 """
@@ -36,6 +49,7 @@ import numpy as np
 from gymnasium import spaces
 
 from irlkit.errors import IrlkitError
+
 
 def _example(space: spaces.Space) -> str:
     if isinstance(space, spaces.Discrete):
@@ -163,6 +177,33 @@ class ContinuousRamp:
         return self.keymap.clip(self.value)
 
 
+MAX_DEFAULT_DISCRETE = 10
+"""Discrete envs up to this many actions get digit keys by default."""
+
+
+def default_teleop(action_space: spaces.Space) -> Optional[dict[str, Any]]:
+    """The default `teleop:` section for an action space (see the module docstring), or None."""
+    if isinstance(action_space, spaces.Discrete) and 1 <= int(action_space.n) <= MAX_DEFAULT_DISCRETE:
+        n, start = int(action_space.n), int(action_space.start)
+        actions: dict[str, int] = {str(i): start + i for i in range(n)}
+        default = start
+        if n == 2:
+            actions.update(left=start, right=start + 1)
+        elif n == 3:
+            actions.update(left=start, right=start + 2)
+            default = start + 1
+        return {"actions": actions, "default": default}
+    if isinstance(action_space, spaces.Box) and action_space.shape in ((1,), (2,)):
+        axes = []
+        for i, (negative, positive) in enumerate((("left", "right"), ("down", "up"))[: action_space.shape[0]]):
+            low, high = float(action_space.low[i]), float(action_space.high[i])
+            finite = [abs(b) for b in (low, high) if np.isfinite(b)]
+            axes.append({"negative": negative, "positive": positive, "size": max(finite) if finite else 1.0,
+                         "ramp_s": 0.0})
+        return {"axes": axes}
+    return None
+
+
 def parse_keymap(teleop: Mapping[str, Any], action_space: spaces.Space, *, env_name: str, env_id: str = "") -> KeyMap:
     """Validate an env config's `teleop:` section against the env's action space.
 
@@ -170,10 +211,11 @@ def parse_keymap(teleop: Mapping[str, Any], action_space: spaces.Space, *, env_n
     the one thing a new env needs before anyone can record on it.
     """
     where = f"env {env_name!r}" + (f" ({env_id})" if env_id else "") + f": teleop key map in conf/env/{env_name}.yaml"
-    teleop = dict(teleop or {})
+    teleop = dict(teleop or {}) or dict(default_teleop(action_space) or {})
     if not teleop:
         raise IrlkitError(
-            f"env {env_name!r}" + (f" ({env_id})" if env_id else "") + " has no key map for teleoperation. Add a "
+            f"env {env_name!r}" + (f" ({env_id})" if env_id else "") + " has no key map for teleoperation, and irlkit's "
+            f"default maps cover only Discrete(n <= {MAX_DEFAULT_DISCRETE}) and Box actions of shape (1,) or (2,). Add a "
             f"`teleop:` section to conf/env/{env_name}.yaml for its action space {action_space}, for example:\n"
             f"{_example(action_space)}\nor give one for a single run: {_cli_example(action_space)}"
         )

@@ -38,7 +38,7 @@ from irlkit.teleop.inputs import (
 )
 from irlkit.teleop.keymap import parse_keymap
 from irlkit.teleop.loop import EpisodeWriter, FixedRateClock, StopSignals, read_events, session_fps
-from irlkit.teleop.window import Window, render_frame
+from irlkit.teleop.window import Window, init_display, render_frame
 
 log = logging.getLogger("irlkit.teleop")
 
@@ -146,6 +146,9 @@ class Recorder:
 
     def _prepare(self, config: RecorderConfig, device: Optional[InputDevice], store: Optional[DemoStore]) -> None:
         """Check rendering, the key map, the device and the dataset before any window opens."""
+        # The display first: gymnasium 1.x's renderers start pygame's display themselves and would
+        # report a missing one as their own render failure ("x11 not available"), 0.29's do not.
+        init_display()
         # Render after a reset and after a step: some renderers only fail once an action was taken.
         self.env.reset(seed=0)
         render_frame(self.env, what=self.name)

@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from irlkit.envs.stacks import fix_pendulum_render
 from irlkit.errors import IrlkitError
 
 HUD_LINE = 22
@@ -109,22 +110,9 @@ class Window:
         pygame.display.quit()
 
 
-def _scalar_last_u(env: Any) -> None:
-    """Work around gymnasium 0.29.1's Pendulum renderer under numpy 2 (render only, dynamics untouched).
-
-    Pendulum keeps the last torque as a numpy float32 (`last_u`) and hands it to pygame as the size of
-    the torque arrow; pygame refuses numpy scalars there ("size must be two numbers"), so every
-    frame after the first step fails. A Python float draws the same arrow.
-    """
-    base = getattr(env, "unwrapped", env)
-    last_u = getattr(base, "last_u", None)
-    if isinstance(last_u, np.generic):
-        base.last_u = float(last_u)
-
-
 def render_frame(env: Any, *, what: str) -> np.ndarray:
     """`env.render()` as an (H, W, 3) uint8 array, or an error naming the env and what it returned."""
-    _scalar_last_u(env)
+    fix_pendulum_render(env)  # gymnasium 0.29 + numpy 2 only
     try:
         frame = env.render()
     except (ValueError, TypeError, AttributeError, NotImplementedError, RuntimeError) as err:

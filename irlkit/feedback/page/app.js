@@ -1,8 +1,20 @@
 // The labelling page: long-polls /api/next for the next pair, plays both clips, posts the answer.
 // State is mirrored on <body data-state="..."> and #pair[data-pair-id] so tests and people see the same thing.
+// Every API call carries the session token the server wrote into this page (server.py says why).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const TOKEN = document.querySelector('meta[name="irlkit-token"]').content;
+function api(url, options = {}) {
+  return fetch(url, { cache: "no-store", ...options, headers: { ...(options.headers || {}), "X-Irlkit-Token": TOKEN } });
+}
+function reloadForNewToken(body) {
+  // the server restarted (a resumed run): this page's token is stale; the reloaded page has the new one
+  if (!body || !body.reload) return false;
+  setState("offline", "The labelling server restarted; reloading the page…", "error");
+  setTimeout(() => location.reload(), 1000);
+  return true;
+}
 const KEYS = { ArrowLeft: "left", a: "left", A: "left", ArrowRight: "right", d: "right", D: "right",
                ArrowUp: "equal", w: "equal", W: "equal", ArrowDown: "skip", s: "skip", S: "skip" };
 const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
@@ -88,7 +100,7 @@ async function poll() {
       let res;
       try {
         const known = encodeURIComponent(document.body.dataset.state || "");
-        res = await fetch(`/api/next?annotator=${encodeURIComponent(alias)}&wait=20&known=${known}`, { cache: "no-store" });
+        res = await api(`/api/next?annotator=${encodeURIComponent(alias)}&wait=20&known=${known}`);
       } catch (err) {
         setState("offline", "Lost the connection to the training run (has it stopped?). Retrying…", "error");
         await sleep(2000);
@@ -96,6 +108,7 @@ async function poll() {
       }
       const body = await res.json().catch(() => ({}));
       if (!res.ok) {
+        if (reloadForNewToken(body)) return;
         setState("error", body.error || `server answered ${res.status}`, "error");
         if (res.status === 400 || res.status === 403) { askAlias(body.error); return; }
         await sleep(2000);
@@ -121,12 +134,13 @@ async function answer(label) {
   setButtons(false);
   const pair = current;
   try {
-    const res = await fetch("/api/label", {
+    const res = await api("/api/label", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ pair_id: pair.pair_id, label, annotator: alias }),
     });
     const body = await res.json().catch(() => ({}));
+    if (reloadForNewToken(body)) return;
     if (res.ok) {
       showProgress(body.progress);
       hidePair();
@@ -183,7 +197,9 @@ document.addEventListener("keydown", (e) => {
 
 (async function start() {
   try {
-    const p = await (await fetch("/api/state", { cache: "no-store" })).json();
+    const res = await api("/api/state");
+    const p = await res.json();
+    if (reloadForNewToken(p)) return;
     showProgress(p);
   } catch (err) { /* poll() reports connection problems */ }
   if (fixedAlias) useAlias(fixedAlias);

@@ -9,6 +9,9 @@ The store is irlkit's one data format; other formats are import/export edges:
 - `npz` (import only): imitation's legacy `.npz` (`obs, acts, terminal, rews, indices`) or the
   SB3-era expert `.npz` (`obs, actions, rewards, episode_starts, episode_returns`).
 
+The store makes no envs: the caller describes the env the data is for as a `TargetEnv` (its id,
+spaces and registration; `python -m irlkit.demos import --env` builds one from an env config).
+
 Every importer returns an `ImportedData`; `import_dataset` then checks it against the env's spaces,
 casts arrays to the space dtypes (HuggingFace hands back float64 where float32 was saved: the cast
 back is exact) and commits everything as one segment, so an import lands whole or not at all.
@@ -20,7 +23,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from gymnasium import spaces
@@ -33,6 +36,18 @@ from irlkit.store.spaces import describe_space, spaces_match, storage_dtype
 
 IMPORT_FORMATS = ("minari", "imitation", "npz")
 EXPORT_FORMATS = ("minari", "imitation")
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetEnv:
+    """The env imported episodes belong to, as the caller made it (the store imports no envs)."""
+
+    env_id: str
+    observation_space: spaces.Space
+    action_space: spaces.Space
+    env_spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The env's registration as JSON (`irlkit.envs.env_spec_json`), stored with the dataset; its
+    `max_episode_steps` tells time-limit truncations from terminations in SB3-era `.npz` files."""
 
 
 @dataclasses.dataclass
@@ -97,17 +112,17 @@ def import_dataset(
     src: str | Path,
     name: str,
     *,
-    env: Optional[str] = None,
+    env: TargetEnv | Callable[[], TargetEnv] | None = None,
     description: str = "",
     progress: bool = False,
 ) -> Dataset:
     """Read `src` in format `fmt` and store it as the new dataset `name`.
 
-    :param env: env config name or gymnasium id. Needed when the source does not say which env
-        made it (imitation and npz formats); when it does (Minari), the two must agree.
+    :param env: the env the data is for, or a function that makes its `TargetEnv` (called only once
+        the source has been read, so a file that is not what it claims is refused before any env is
+        built). Needed when the source does not say which env made it (imitation and npz formats);
+        when it does (Minari), their spaces must agree.
     """
-    from irlkit.envs import env_spec_json, make_env, resolve_env_config
-
     src = Path(src).expanduser()
     if not src.exists():
         raise StoreError(f"cannot import {src}: no such file or folder")
@@ -128,19 +143,17 @@ def import_dataset(
 
     env_id, env_spec = data.env_id, dict(data.env_spec)
     obs_space, act_space = data.observation_space, data.action_space
+    if callable(env):
+        env = env()
     if env is not None:
-        cfg = resolve_env_config(env)
-        gym_env = make_env(cfg)
-        env_obs, env_act = gym_env.observation_space, gym_env.action_space
-        env_spec = env_spec_json(gym_env)
-        gym_env.close()
-        for what, theirs, mine in (("observation", obs_space, env_obs), ("action", act_space, env_act)):
+        for what, theirs, mine in (("observation", obs_space, env.observation_space),
+                                   ("action", act_space, env.action_space)):
             if theirs is not None and not spaces_match(theirs, mine):
                 raise StoreError(
-                    f"{src} has {what} space {describe_space(theirs)}, but env {cfg.id!r} has "
+                    f"{src} has {what} space {describe_space(theirs)}, but env {env.env_id!r} has "
                     f"{describe_space(mine)}: pick the env the data was recorded on"
                 )
-        env_id, obs_space, act_space = cfg.id, env_obs, env_act
+        env_id, obs_space, act_space, env_spec = env.env_id, env.observation_space, env.action_space, dict(env.env_spec)
         if fmt == "npz":
             # Episode ends in SB3 .npz files are unmarked; the env's time limit tells them apart.
             from irlkit.store.interop.npz import read_npz
@@ -149,7 +162,7 @@ def import_dataset(
     if env_id is None or obs_space is None or act_space is None:
         raise StoreError(
             f"{src} does not say which env recorded it; pass --env with an env config name (cartpole, "
-            "pendulum, ...) or a gymnasium id"
+            "pendulum, ...) or a gymnasium id (from Python: env=TargetEnv(...))"
         )
     if not data.episodes:
         raise StoreError(f"{src} holds no episodes; nothing to import")
@@ -192,5 +205,5 @@ def export_dataset(ds: Dataset, fmt: str, dst: str | Path, *, progress: bool = F
     return dst
 
 
-__all__ = ["EXPORT_FORMATS", "IMPORT_FORMATS", "ImportedData", "export_dataset", "import_dataset",
+__all__ = ["EXPORT_FORMATS", "IMPORT_FORMATS", "ImportedData", "TargetEnv", "export_dataset", "import_dataset",
            "json_infos_or_none"]

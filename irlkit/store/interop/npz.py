@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -30,13 +30,30 @@ IMITATION_KEYS = {"obs", "acts", "terminal", "indices"}
 SB3_KEYS = {"obs", "actions", "rewards", "episode_starts"}
 
 
-def _load(src: Path) -> dict[str, np.ndarray]:
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _load(src: Path) -> Any:
+    """The archive, opened without pickle; anything that is not an `.npz` (a zip of `.npy` arrays)
+    is refused by what it is, before numpy would guess (its message for a text file suggests
+    `allow_pickle`, which is exactly what must not be done with a file from elsewhere)."""
+    if src.is_dir():
+        raise StoreError(f"{src} is a folder, not an .npz file; for a dataset folder use --format imitation or minari")
+    with open(src, "rb") as f:
+        magic = f.read(len(NPY_MAGIC))
+    if magic == NPY_MAGIC:
+        raise StoreError(f"{src} holds a single .npy array, not an .npz archive of named arrays (obs, acts, ...); "
+                         "save the arrays together with numpy.savez")
+    if not zipfile.is_zipfile(src):
+        raise StoreError(
+            f"{src} is not an .npz file (an .npz is a zip archive of .npy arrays, written by numpy.savez); check the "
+            "path, or pick the format it is in (--format imitation or minari)"
+        )
     try:
         npz = np.load(src, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as err:
-        raise StoreError(f"{src} is not a readable .npz file ({err})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise StoreError(f"{src} holds a single array, not an .npz archive of named arrays")
+        npz.files  # noqa: B018 - reads the archive's directory
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise StoreError(f"{src} is not a readable .npz file ({err}); it is damaged") from None
     return npz
 
 
@@ -44,7 +61,12 @@ def _get(npz, key: str, src: Path) -> np.ndarray:
     try:
         return npz[key]
     except ValueError as err:
-        raise StoreError(f"{src}: array {key!r} cannot be read without pickle ({err}); refusing to unpickle") from None
+        if "pickle" in str(err):
+            raise StoreError(f"{src}: array {key!r} holds Python objects, which would have to be unpickled (and "
+                             "unpickling a file can run code); irlkit never does. Save it as a plain numeric array.") from None
+        raise StoreError(f"{src}: array {key!r} cannot be read ({err}); the file is damaged") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise StoreError(f"{src}: array {key!r} cannot be read ({err}); the file is damaged") from None
 
 
 def read_npz(src: Path, *, env_max_steps: Optional[int]) -> ImportedData:
