@@ -33,10 +33,16 @@ CONFIG_FILE = "config.yaml"
 HUMAN_INPUTS: dict[tuple[str, str], str] = {
     ("feedback", "human"): "irlkit.feedback.gatherer:make_human_gatherer",
     ("feedback", "dataset"): "irlkit.feedback.dataset_gatherer:make_dataset_gatherer",
+    ("feedback", "shaping"): "irlkit.shaping.watch:make_feedback_source",
+    ("expert", "sb3"): "irlkit.corrections.labellers:sb3_expert",
+    ("expert", "human"): "irlkit.corrections.labellers:corrector",
 }
 """(group, kind) -> `module:function(algo config, group config, RunContext)` building the human side of
 an algorithm, imported only when chosen (so the web server and clip rendering cost nothing to runs
-that do not use them). Kinds not listed need nothing built here (the synthetic annotator, say)."""
+that do not use them). What each returns is the object the algorithm's protocol asks for: a
+`PreferenceGatherer` (preference), a `FeedbackSource` (TAMER shaping, irlkit.algos.tamer), a
+`Corrector` (HG-DAgger) or the expert's policy (DAgger). Kinds not listed need nothing built here
+(the synthetic annotator, say)."""
 
 
 def load_demos(ref: str, select: SelectConfig, *, root: Optional[str] = None) -> Dataset:

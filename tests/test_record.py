@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import compose_config  # noqa: E402
 from irlkit.envs import EnvConfig, load_env_config, make_env  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
 from irlkit.store import DemoStore  # noqa: E402
-from conftest import compose_config  # noqa: E402
 from irlkit.teleop import (  # noqa: E402
     ContinuousKeyMap,
     DiscreteKeyMap,
@@ -205,6 +205,24 @@ def test_cartpole_stored_actions_follow_the_keys_held(tmp_path):
         obs, _ = env.reset(seed=ep.meta.seed)
         replayed = [obs] + [env.step(int(a))[0] for a in ep.acts]
         np.testing.assert_array_equal(np.asarray(replayed, dtype=np.float32), ep.obs)
+
+
+def test_the_clock_holds_its_rate_and_counts_the_frames_a_slow_one_missed():
+    """The recorder's `frames_dropped` (and every window session's pacing) come from this clock."""
+    from irlkit.teleop.loop import FixedRateClock
+
+    clock = FixedRateClock(20.0)  # 50 ms frames
+    t0 = time.perf_counter()
+    assert [clock.wait() for _ in range(4)] == [0, 0, 0, 0]
+    assert time.perf_counter() - t0 >= 4 * 0.05 - 1e-3  # it slept to each frame's deadline
+    time.sleep(0.26)  # a frame whose work took 5+ periods
+    assert clock.wait() >= 4
+    t1 = time.perf_counter()
+    clock.wait()  # resynchronized: the next frame is a whole period later, not rushed
+    assert time.perf_counter() - t1 >= 0.05 - 1e-3
+    fast = FixedRateClock(20.0, realtime=False)
+    t2 = time.perf_counter()
+    assert [fast.wait() for _ in range(100)] == [0] * 100 and time.perf_counter() - t2 < 0.05
 
 
 def test_mountain_car_continuous_bang_bang_and_ramped_actions(tmp_path):

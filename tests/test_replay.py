@@ -15,9 +15,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import compose_config  # noqa: E402
 from irlkit.envs import EnvConfig, load_env_config  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
-from conftest import compose_config  # noqa: E402
 from irlkit.store import DemoStore, Episode  # noqa: E402
 from irlkit.teleop import Control, Recorder, RecorderConfig, ScriptedInput, Status  # noqa: E402
 from irlkit.teleop.playback import ReplayDivergence, replay_video, replay_window, select_episodes  # noqa: E402

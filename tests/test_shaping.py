@@ -10,20 +10,29 @@ import numpy as np
 import pytest
 from hydra.errors import ConfigCompositionException
 
+from conftest import compose_config, run_cli, run_config
+from irlkit.algos.tamer import CreditAssigner, ShapingVecEnv
 from irlkit.corrections.stores import labelled_transitions
 from irlkit.envs import make_venv
 from irlkit.errors import IrlkitError
 from irlkit.shaping.config import RuleConfig, ShapingFeedbackConfig
-from irlkit.shaping.tamer import CreditAssigner, ScriptedFeedback, ShapingVecEnv, feedback_events, feedback_samples
+from irlkit.shaping.inputs import ScriptedFeedback
+from irlkit.shaping.stores import feedback_events, feedback_samples
+from irlkit.shaping.watch import WatchedEnvFeedback
 from irlkit.store import DemoStore
 from irlkit.store.root import default_root
-
-from conftest import compose_config, run_cli, run_config
 
 
 def _env_cfg(name: str = "mountain_car_continuous", **kwargs):
     cfg = run_config([f"env={name}"]).env
     return dataclasses.replace(cfg, kwargs={**dict(cfg.kwargs), **kwargs}) if kwargs else cfg
+
+
+def shaped(base, cfg: ShapingFeedbackConfig, env_cfg, *, seed: int = 0, **source) -> ShapingVecEnv:
+    """What `algo=ppo feedback=shaping` builds: the watched env handed down to TAMER's VecEnv."""
+    watch = WatchedEnvFeedback(cfg, env_cfg, observation_space=base.observation_space,
+                               action_space=base.action_space, **source)
+    return ShapingVecEnv(base, cfg, source=watch, seed=seed)
 
 
 def test_config_composes_typed() -> None:
@@ -73,7 +82,7 @@ def test_scripted_rule_trains_model_shapes_reward_and_stores_events(tmp_path: Pa
                                 credit_steps=1, train_every=8, train_batches=30, dataset="shaped")
     base = make_venv(env_cfg, seed=0, n_envs=2)
     store = DemoStore(tmp_path / "store")
-    venv = ShapingVecEnv(base, cfg, env_cfg=env_cfg, seed=0, store=store)
+    venv = shaped(base, cfg, env_cfg, seed=0, store=store)
     rng = np.random.default_rng(0)
     _run_env(venv, 450, lambda o: rng.uniform(-2, 2, size=(1,)).astype(np.float32))  # 2 full episodes + 50 steps
     # The reward the agent sees is the env's plus weight * the model's prediction.
@@ -117,10 +126,10 @@ def test_keyboard_presses_in_the_window(tmp_path: Path) -> None:
         if step in presses:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=presses[step]))
 
-    venv = ShapingVecEnv(base, cfg, env_cfg=env_cfg, seed=0, store=DemoStore(tmp_path), on_frame=on_frame)
-    assert venv.window is not None
+    venv = shaped(base, cfg, env_cfg, seed=0, store=DemoStore(tmp_path), on_frame=on_frame)
+    assert venv.source.window is not None
     _run_env(venv, 30, lambda o: np.array([1.0], np.float32))
-    assert not venv.watching and venv.window is None  # Esc stopped the feedback, training went on
+    assert not venv.watching and venv.source.window is None  # Esc stopped the feedback, training went on
     assert venv.summary()["feedback_good"] == 1 and venv.summary()["feedback_bad"] == 1
     base.close()
     ds = DemoStore(tmp_path).open("keys")
@@ -137,7 +146,7 @@ def test_keyboard_needs_an_operator(tmp_path: Path) -> None:
     base = make_venv(env_cfg, seed=0, n_envs=1)
     try:
         with pytest.raises(IrlkitError, match="operator"):
-            ShapingVecEnv(base, ShapingFeedbackConfig(input="keyboard"), env_cfg=env_cfg, store=DemoStore(tmp_path))
+            shaped(base, ShapingFeedbackConfig(input="keyboard"), env_cfg, store=DemoStore(tmp_path))
     finally:
         base.close()
 
@@ -192,7 +201,7 @@ def test_bad_rules_fail_at_start(tmp_path: Path, rule: RuleConfig, env: str, mat
     base = make_venv(env_cfg, seed=0, n_envs=1)
     try:
         with pytest.raises(IrlkitError, match=match):
-            ShapingVecEnv(base, ShapingFeedbackConfig(rule=rule), env_cfg=env_cfg, store=DemoStore(tmp_path))
+            shaped(base, ShapingFeedbackConfig(rule=rule), env_cfg, store=DemoStore(tmp_path))
     finally:
         base.close()
 
@@ -207,7 +216,7 @@ def test_pump_preset_composes_and_its_model_learns_the_actions_sign(tmp_path: Pa
     fb = dataclasses.replace(fb, record=False)
     env_cfg = _env_cfg("mountain_car_continuous")
     base = make_venv(env_cfg, seed=0, n_envs=1)
-    venv = ShapingVecEnv(base, fb, env_cfg=env_cfg, seed=0, store=DemoStore(tmp_path))
+    venv = shaped(base, fb, env_cfg, seed=0, store=DemoStore(tmp_path))
     rng = np.random.default_rng(0)
     _run_env(venv, 3000, lambda o: rng.uniform(-1, 1, size=(1,)).astype(np.float32))
     summary = venv.summary()
@@ -240,10 +249,10 @@ KILLED_SHAPING = '''
 import os, signal, sys
 import numpy as np
 sys.path.insert(0, "tests")
-from test_shaping import _env_cfg
+from test_shaping import _env_cfg, shaped
 from irlkit.envs import make_venv
 from irlkit.shaping.config import RuleConfig, ShapingFeedbackConfig
-from irlkit.shaping.tamer import ScriptedFeedback, ShapingVecEnv
+from irlkit.shaping.inputs import ScriptedFeedback
 from irlkit.store import DemoStore
 
 class Witness(ScriptedFeedback):  # the rule, saying each press as it gives it
@@ -257,8 +266,8 @@ env_cfg = _env_cfg("pendulum")
 rule = RuleConfig(obs_index=0, above=0.5, otherwise=-1.0, every=3)
 cfg = ShapingFeedbackConfig(rule=rule, credit_steps=1, dataset="shaped")
 base = make_venv(env_cfg, seed=0, n_envs=1)
-venv = ShapingVecEnv(base, cfg, env_cfg=env_cfg, seed=0, store=DemoStore(sys.argv[1]),
-                     device_input=Witness(rule, base.observation_space, base.action_space))
+venv = shaped(base, cfg, env_cfg, seed=0, store=DemoStore(sys.argv[1]),
+              device=Witness(rule, base.observation_space, base.action_space))
 rng = np.random.default_rng(0)
 venv.reset()
 for step in range(350):  # one whole 200-step episode, then killed 150 steps into the next
@@ -281,8 +290,8 @@ def test_a_killed_shaping_session_loses_no_press(tmp_path: Path) -> None:
     # the next session on the dataset stores it, and every press is there once
     env_cfg = _env_cfg("pendulum")
     base = make_venv(env_cfg, seed=0, n_envs=1)
-    ShapingVecEnv(base, ShapingFeedbackConfig(dataset="shaped", rule=RuleConfig(obs_index=0, above=0.5)),
-                  env_cfg=env_cfg, seed=0, store=DemoStore(tmp_path))
+    shaped(base, ShapingFeedbackConfig(dataset="shaped", rule=RuleConfig(obs_index=0, above=0.5)),
+           env_cfg, seed=0, store=DemoStore(tmp_path))
     base.close()
     ds.refresh()
     assert [m.length for m in ds.metas] == [200, 150] and ds.metas[1].extra["recovered"]

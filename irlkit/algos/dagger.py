@@ -8,8 +8,10 @@ imitation's `BC` retrains on every label so far (and the dataset's demonstration
 budget became 4,000 on CartPole) and writes every round to disk through HF datasets, this loop
 collects exactly the env steps asked and keeps the labels in memory and in checkpoints.
 
-The expert is an SB3 policy trained or cached by irlkit (`irlkit.experts`); with `expert=human` a
-person stands in for it (HG-DAgger, `irlkit.corrections`).
+Who labels is the `expert` group, built above the algorithms and handed down in `RunContext.human`:
+`expert=sb3` hands down an SB3 policy (shipped, cached or trained by `irlkit.experts`), asked at
+every visited state here; `expert=human` hands down a `Corrector` (a person, or the scripted
+stand-in, in the corrections window), and the run is HG-DAgger (`irlkit.algos.hg_dagger`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from imitation.algorithms import bc
 from imitation.algorithms.dagger import LinearBetaSchedule
 from imitation.data.types import Transitions
+from stable_baselines3.common.policies import BasePolicy
 
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
 from irlkit.algos.checkpoint import Checkpoint
@@ -29,13 +32,11 @@ from irlkit.algos.configs import DAggerConfig
 class DAggerTrainer(Trainer):
     budget_unit = "env_steps"
 
-    def __init__(self, cfg: DAggerConfig, ctx: RunContext):
-        from irlkit.experts import load_or_train_expert
-
+    def __init__(self, cfg: DAggerConfig, ctx: RunContext, expert: BasePolicy):
         self._cfg = cfg
         self._venv = ctx.venv
         self._rng = ctx.rng
-        self._expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed).policy
+        self._expert = expert
         self._bc = bc.BC(
             observation_space=ctx.observation_space,
             action_space=ctx.action_space,
@@ -138,8 +139,11 @@ class DAggerTrainer(Trainer):
 
 
 def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
+    if ctx.human is None:
+        raise ValueError("algo=dagger needs who labels its states in RunContext.human (irlkit.train builds it from "
+                         "the `expert` group: an SB3 policy for expert=sb3, a Corrector for expert=human)")
     if ctx.expert is not None and ctx.expert.kind == "human":
-        from irlkit.corrections.hg_dagger import build_hg_dagger
+        from irlkit.algos.hg_dagger import HGDAggerTrainer
 
-        return build_hg_dagger(cfg, ctx)
-    return DAggerTrainer(cfg, ctx)
+        return HGDAggerTrainer(cfg, ctx, corrector=ctx.human, settings=ctx.expert)
+    return DAggerTrainer(cfg, ctx, expert=ctx.human)

@@ -1,41 +1,42 @@
 """Plain PPO on the env's reward (`algo=ppo`), optionally shaped live by a person (`feedback=shaping`).
 
-With `feedback=shaping` the training VecEnv is wrapped in `irlkit.shaping.tamer.ShapingVecEnv`:
-the person's (or the scripted rule's) good/bad presses on env 0 train a feedback model whose
+With `feedback=shaping` the training VecEnv is wrapped in `irlkit.algos.tamer.ShapingVecEnv`: the
+good/bad presses on env 0 of whoever watches it (the `FeedbackSource` handed down in
+`RunContext.human`: a person at the keyboard, or the scripted rule) train a feedback model whose
 prediction, times `feedback.weight`, is added to every env's reward (TAMER, Knox & Stone 2009).
-Other `feedback` kinds (the default `synthetic`, for preference runs) leave the reward alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional, cast
 
 import torch as th
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import PPOTrainConfig
+from irlkit.algos.tamer import FeedbackSource, ShapingVecEnv, TamerSettings
 from irlkit.envs import make_venv
-from irlkit.shaping.config import ShapingFeedbackConfig
 
 
 class PPOTrainer(RLTrainer):
-    def __init__(self, cfg: PPOTrainConfig, ctx: RunContext, *, on_frame: Optional[Callable[[int], None]] = None):
+    def __init__(self, cfg: PPOTrainConfig, ctx: RunContext):
         self._cfg = cfg
-        self.shaping_cfg: Optional[ShapingFeedbackConfig] = ctx.feedback if isinstance(ctx.feedback, ShapingFeedbackConfig) else None
-        self.shaping: Any = None
+        self.shaping: Optional[ShapingVecEnv] = None
         self._own_venv: Any = None
         venv = ctx.venv
-        if self.shaping_cfg is not None:
-            from irlkit.shaping.tamer import ShapingVecEnv
-
-            sc = self.shaping_cfg
-            if sc.render or sc.input == "keyboard":
+        source: Optional[FeedbackSource] = ctx.human
+        if source is not None:
+            settings = cast(TamerSettings, ctx.feedback)  # the `feedback=shaping` config
+            self.shaping_weight = settings.weight
+            if source.wants_frames:
                 # Env 0 is shown: the training envs render rgb_array frames (drawn only when asked).
-                env_cfg = dataclasses.replace(ctx.env_cfg, kwargs={**dict(ctx.env_cfg.kwargs), "render_mode": "rgb_array"})
+                kwargs = {**dict(ctx.env_cfg.kwargs), "render_mode": "rgb_array"}
+                env_cfg = dataclasses.replace(ctx.env_cfg, kwargs=kwargs)
                 venv = self._own_venv = make_venv(env_cfg, seed=ctx.seed)
-            self.shaping = ShapingVecEnv(venv, sc, env_cfg=ctx.env_cfg, seed=ctx.seed, on_frame=on_frame)
+            self.shaping = ShapingVecEnv(venv, settings, source=source, seed=ctx.seed)
             venv = self.shaping
         self.rl = make_ppo(cfg.ppo, venv, seed=ctx.seed)
         self.rl.set_logger(_sb3_logger(ctx))
@@ -59,6 +60,12 @@ class PPOTrainer(RLTrainer):
             if self._own_venv is not None:
                 self._own_venv.close()
 
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """PPO's state, or None for a shaped run: its feedback model, the labelled steps it is fitted on
+        and the watching person's session are not in a checkpoint, so a shaped run starts again rather
+        than resume with the shaping forgotten."""
+        return None if self.shaping is not None else super().checkpoint()
+
     def save(self, run_dir: Path) -> dict[str, str]:
         files = super().save(run_dir)
         if self.shaping is not None:
@@ -69,7 +76,7 @@ class PPOTrainer(RLTrainer):
     def summary(self) -> dict[str, Any]:
         if self.shaping is None:
             return {}
-        return {"feedback": "shaping", "shaping_weight": self.shaping_cfg.weight, **self.shaping.summary()}
+        return {"feedback": "shaping", "shaping_weight": self.shaping_weight, **self.shaping.summary()}
 
 
 def _sb3_logger(ctx: RunContext) -> Any:

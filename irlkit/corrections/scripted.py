@@ -28,7 +28,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
-from irlkit.corrections.uncertainty import Proposal
+from irlkit.algos.bc_ensemble import Proposal
 from irlkit.teleop.inputs import Control, RecorderState, ScriptedInput
 
 

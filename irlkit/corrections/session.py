@@ -10,33 +10,37 @@ declines (Space).
 Why a loop of its own rather than the recorder's: the recorder steps whenever it is recording and
 stores only the device's action; here a step may wait for an answer, and every step carries who
 acted and what the learner proposed. Everything else is shared: the window and HUD, the input
-devices and their control keys, render checks, and committing each finished episode atomically to
-the store (source `correction`). Every step is also logged as it happens (the store's journal), so
-a killed session loses no step: the next session on the dataset, or `python -m irlkit.demos
-recover`, stores what it left. Esc, a closed window, Ctrl-C or SIGTERM commit the episode in
-progress (marked truncated).
+devices and their control keys, render checks, and `irlkit.teleop.loop`'s clock, stop signals and
+episode writer, which commits each finished episode atomically to the store (source `correction`).
+Every step is also logged as it happens (the store's journal), so a killed session loses no step:
+the next session on the dataset, or `python -m irlkit.demos recover`, stores what it left. Esc, a
+closed window, Ctrl-C or SIGTERM commit the episode in progress (marked truncated).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
-import threading
-import time
 from typing import Any, Callable, Optional
 
 import numpy as np
-from gymnasium import spaces
 
+from irlkit.algos.bc_ensemble import Proposal
+from irlkit.algos.hg_dagger import RoundResult
 from irlkit.corrections.stores import LEARNER, PERSON, SOURCE, is_label, recover_unfinished, step_info
-from irlkit.corrections.uncertainty import Proposal
 from irlkit.envs import EnvConfig, dataset_for_env, make_env
 from irlkit.errors import IrlkitError
-from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, utc_now
-from irlkit.store.journal import EpisodeJournal
+from irlkit.store import Dataset, DemoStore, EpisodeMeta, check_operator, utc_now
 from irlkit.teleop.inputs import Control, GamepadInput, InputDevice, KeyboardInput, RecorderState, Status
 from irlkit.teleop.keymap import ContinuousKeyMap, DiscreteKeyMap
+from irlkit.teleop.loop import (
+    EpisodeWriter,
+    FixedRateClock,
+    StopSignals,
+    read_events,
+    refuse_invisible_window,
+    session_fps,
+)
 from irlkit.teleop.window import Window, render_frame
 
 log = logging.getLogger("irlkit.corrections")
@@ -72,27 +76,6 @@ class SessionConfig:
     learn_from_approvals: bool = True
     """A declined question approves the learner's action in that state: return it as a label too."""
     max_window: tuple[int, int] = (960, 640)
-
-
-@dataclasses.dataclass
-class RoundResult:
-    """What one round gathered: its steps, the labels (person-driven steps) and the questions asked."""
-
-    round: int
-    steps: int = 0
-    labels: int = 0
-    asked: int = 0
-    approved: int = 0
-    """Questions the person declined (Space): the learner's action approved, no action given."""
-    episodes: list[str] = dataclasses.field(default_factory=list)
-    returns: list[float] = dataclasses.field(default_factory=list)
-    stopped_by: Optional[str] = None
-    """None when the round ran to its end; else quit, window closed, SIGINT or SIGTERM."""
-    # The round's labels as transitions (with `learn_from_approvals`, the approved steps too).
-    obs: list[np.ndarray] = dataclasses.field(default_factory=list)
-    acts: list[Any] = dataclasses.field(default_factory=list)
-    next_obs: list[np.ndarray] = dataclasses.field(default_factory=list)
-    dones: list[bool] = dataclasses.field(default_factory=list)
 
 
 def keyboard_engaged(device: KeyboardInput) -> Engagement:
@@ -139,7 +122,7 @@ def engagement_of(device: InputDevice) -> Engagement:
 class CorrectionSession:
     """The window in which a learner drives and a person corrects it; `run_round` plays one round.
 
-    `learner` is anything with `propose(obs) -> Proposal` (`irlkit.corrections.uncertainty.BCLearner`);
+    `learner` is anything with `propose(obs) -> Proposal` (`irlkit.algos.bc_ensemble.BCLearner`);
     it may be retrained between rounds. `on_frame(status)` runs at the start of every frame before
     the frame's events are read, as in the recorder: tests post pygame events from it.
     """
@@ -167,10 +150,7 @@ class CorrectionSession:
         try:
             self.env.reset(seed=0)
             first = render_frame(self.env, what=self.name)
-            fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
-            if fps is None or float(fps) <= 0:
-                raise IrlkitError(f"{self.name} gives no render_fps; set expert.fps=<steps per second>")
-            self.fps = float(fps)
+            self.fps = session_fps(self.env, config.fps, what=self.name, option="expert.fps")
             self.store = store if store is not None else DemoStore(config.store_root)
             self.dataset_path = self.store.path_of(config.dataset)
             self._dataset: Optional[Dataset] = None
@@ -184,18 +164,15 @@ class CorrectionSession:
                 max_size=tuple(config.max_window),
                 hud_lines=5,
             )
-            self._refuse_invisible_window()
+            if not callable(getattr(person, "engaged", None)):  # only a scripted person may drive an unseen window
+                refuse_invisible_window(self.window, "corrections")
         except BaseException:
             self.env.close()
             raise
         self._last_frame = first
         self._seeds = np.random.default_rng(config.seed)
         self._frame = 0
-        self._signal: Optional[int] = None
-        self._installed: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._installed[sig] = signal.signal(sig, self._on_signal)
+        self._signals = StopSignals().install()
         self.total_labels = 0
         self.total_steps = 0
         self.total_asked = 0
@@ -204,21 +181,6 @@ class CorrectionSession:
         self.hud: list[str] = []
         """The HUD lines drawn in the latest frame (tests read them)."""
         self._person_driving = False
-
-    def _refuse_invisible_window(self) -> None:
-        """Without a display SDL quietly falls back to its `offscreen` driver: a person would wait
-        for a window that never shows. Only a scripted person may drive an unseen window (or one on
-        a driver chosen on purpose with SDL_VIDEODRIVER)."""
-        import os
-
-        import pygame
-
-        from irlkit.teleop.window import NO_DISPLAY_HINT
-
-        scripted = callable(getattr(self.person, "engaged", None))
-        if pygame.display.get_driver() == "offscreen" and not os.environ.get("SDL_VIDEODRIVER") and not scripted:
-            self.window.close()
-            raise IrlkitError(f"no display to show the corrections window on. {NO_DISPLAY_HINT}")
 
     # ---- store ------------------------------------------------------------------------------
     @property
@@ -229,107 +191,63 @@ class CorrectionSession:
                                             f"human corrections (HG-DAgger) on {self.config.env.id}")
         return self._dataset
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self._signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self._signal = signum
-
-    def _acts_array(self, acts: list[Any]) -> np.ndarray:
-        space = self.env.action_space
-        if isinstance(space, spaces.Discrete):
-            return np.asarray(acts, dtype=np.int64).reshape(len(acts))
-        return np.asarray(acts, dtype=space.dtype).reshape(len(acts), *space.shape)
-
     # ---- the loop ---------------------------------------------------------------------------
     def run_round(self, round_no: int, min_steps: int) -> RoundResult:
         """Play whole episodes until at least `min_steps` env steps were taken (or the person stops)."""
-        import pygame
-
         cfg = self.config
         result = RoundResult(round=round_no)
-        period = 1.0 / self.fps
         cooldown_steps = round(cfg.decline_cooldown_s * self.fps)
+        writer = EpisodeWriter(lambda: self.dataset, self.env.action_space, journal=True)
         state = RecorderState.WAITING
         asking = False
         seed = int(self._seeds.integers(0, 2**31 - 1))
         obs, _ = self.env.reset(seed=seed)
-        buf_obs: list[np.ndarray] = [np.array(obs, copy=True)]
-        buf_acts: list[Any] = []
-        buf_rews: list[float] = []
-        buf_infos: list[dict[str, Any]] = []
-        ret, started, no_ask_until = 0.0, "", 0
+        writer.reset(obs)
+        started, no_ask_until = "", 0
         pending_ask = declined = False
         proposal: Optional[Proposal] = None
         self.person.reset()
-        deadline = time.perf_counter()
-
-        journal: Optional[EpisodeJournal] = None
+        clock = FixedRateClock(self.fps, realtime=cfg.realtime)
 
         def episode_meta(extra: dict[str, Any]) -> EpisodeMeta:
-            return EpisodeMeta(
-                source=SOURCE,
-                operator=cfg.operator,
-                device=self.person.device,
-                env_id=cfg.env.id,
-                seed=seed,
-                started_utc=started,
-                ended_utc=utc_now(),
-                fps=self.fps,
-                extra={"round": round_no, "query": cfg.query, "env_name": cfg.env.name, **extra},
-            )
-
-        def log_step(action: Any, reward: float, info: dict[str, Any]) -> None:
-            """Every step reaches the journal at once: a SIGKILL loses no label (irlkit/store/journal.py)."""
-            nonlocal journal
-            if journal is None:
-                journal = self.dataset.start_episode(buf_obs[0], episode_meta({}))
-            journal.append(action, reward, buf_obs[-1], info)
+            return EpisodeMeta(source=SOURCE, operator=cfg.operator, device=self.person.device, env_id=cfg.env.id,
+                               seed=seed, started_utc=started, ended_utc=utc_now(), fps=self.fps,
+                               extra={"round": round_no, "query": cfg.query, "env_name": cfg.env.name, **extra})
 
         def commit(terminated: bool, truncated: bool, ended_by: str) -> None:
-            nonlocal buf_obs, buf_acts, buf_rews, buf_infos, journal
-            labels = sum(1 for i in buf_infos if i["actor"] == PERSON)
-            asked = sum(1 for i in buf_infos if i["asked"])
-            approved = sum(1 for i in buf_infos if i["approved"])
+            infos, ret = writer.infos, writer.episode_return
+            labels = sum(1 for i in infos if i["actor"] == PERSON)
+            asked = sum(1 for i in infos if i["asked"])
+            approved = sum(1 for i in infos if i["approved"])
             meta = episode_meta({"labels": labels, "asked": asked, "approved": approved, "ended_by": ended_by})
-            episode = Episode(
-                obs=np.stack(buf_obs),
-                acts=self._acts_array(buf_acts),
-                rews=np.asarray(buf_rews, dtype=np.float64),
-                terminated=terminated,
-                truncated=truncated,
-                infos=list(buf_infos),
-                meta=meta,
-            )
-            assert journal is not None
-            episode_id = journal.commit(episode)
-            journal = None
-            for t, info in enumerate(buf_infos):
+            ep = writer.commit(meta, terminated=terminated, truncated=truncated)
+            for t, info in enumerate(infos):
                 if is_label(info, cfg.learn_from_approvals):
-                    result.obs.append(buf_obs[t])
-                    result.acts.append(buf_acts[t])
-                    result.next_obs.append(buf_obs[t + 1])
-                    result.dones.append(t == len(buf_infos) - 1 and (terminated or truncated))
-            result.episodes.append(episode_id)
+                    result.obs.append(ep.obs[t])
+                    result.acts.append(ep.acts[t])
+                    result.next_obs.append(ep.obs[t + 1])
+                    result.dones.append(t == len(infos) - 1 and (terminated or truncated))
+            steps = len(ep)
+            result.episodes.append(ep.meta.episode_id)
             result.returns.append(ret)
-            result.steps += len(buf_acts)
+            result.steps += steps
             result.labels += labels
             result.asked += asked
             result.approved += approved
-            self.total_steps += len(buf_acts)
+            self.total_steps += steps
             self.total_labels += labels
             self.total_asked += asked
             self.total_approved += approved
             self.episodes_kept += 1
             log.info("round %d: episode stored (%s): %d steps, %d labels, %d asked, return %.1f",
-                     round_no, episode_id, len(buf_acts), labels, asked, ret)
-            buf_obs, buf_acts, buf_rews, buf_infos = [], [], [], []
+                     round_no, ep.meta.episode_id, steps, labels, asked, ret)
 
         def restart() -> None:
-            nonlocal seed, obs, buf_obs, ret, state, asking, pending_ask, declined, proposal, no_ask_until
+            nonlocal seed, obs, state, asking, pending_ask, declined, proposal, no_ask_until
             seed = int(self._seeds.integers(0, 2**31 - 1))
             obs, _ = self.env.reset(seed=seed)
-            buf_obs = [np.array(obs, copy=True)]
-            ret, asking, pending_ask, declined, proposal, no_ask_until = 0.0, False, False, False, None, 0
+            writer.reset(obs)
+            asking, pending_ask, declined, proposal, no_ask_until = False, False, False, None, 0
             state = RecorderState.WAITING
             self._person_driving = False
             self.person.reset()
@@ -339,18 +257,12 @@ class CorrectionSession:
             status = Status(
                 state=RecorderState.PAUSED if asking else state,
                 episode=self.episodes_kept,
-                step=len(buf_acts),
+                step=writer.steps,
                 frame=self._frame,
                 kept=self.episodes_kept,
-                episode_return=ret,
+                episode_return=writer.episode_return,
             )
-            if self.on_frame is not None:
-                self.on_frame(status)
-            events = pygame.event.get()
-            if any(e.type == pygame.QUIT for e in events):
-                result.stopped_by = "window closed"
-            elif self._signal is not None:
-                result.stopped_by = signal.Signals(self._signal).name
+            events, result.stopped_by = read_events(status, self.on_frame, self._signals)
             ended = False
             for control in [] if result.stopped_by else self.person.handle(events, status):
                 if control is Control.QUIT:
@@ -359,20 +271,21 @@ class CorrectionSession:
                 if control is Control.START_PAUSE:
                     if state is RecorderState.WAITING:
                         state, started = RecorderState.RECORDING, utc_now()
+                        writer.start(episode_meta({}))
                         self.person.reset()
                     elif asking:  # declined: the learner goes on, and is not asked again for a while
                         asking, declined = False, True
-                        no_ask_until = len(buf_acts) + 1 + cooldown_steps
+                        no_ask_until = writer.steps + 1 + cooldown_steps
                     elif state is RecorderState.RECORDING:
                         state = RecorderState.PAUSED
                     else:
                         state = RecorderState.RECORDING
-                elif control is Control.KEEP and buf_acts:
+                elif control is Control.KEEP and writer.steps:
                     commit(False, True, "operator")
                     ended = True
                     break
             if result.stopped_by:
-                if buf_acts:  # keep what was labelled: nothing the person did is thrown away
+                if writer.steps:  # keep what was labelled: nothing the person did is thrown away
                     commit(False, True, result.stopped_by)
                 break
             if ended:
@@ -383,27 +296,22 @@ class CorrectionSession:
             if state is RecorderState.RECORDING:
                 if proposal is None:
                     proposal = self.learner.propose(obs)
-                unsure = cfg.query == "uncertain" and len(buf_acts) >= no_ask_until and self._unsure(proposal)
+                unsure = cfg.query == "uncertain" and writer.steps >= no_ask_until and self._unsure(proposal)
                 engaged = bool(self.engaged(obs, proposal, unsure or asking))
-                if (unsure or asking) and not engaged and len(buf_acts) >= no_ask_until:
+                if (unsure or asking) and not engaged and writer.steps >= no_ask_until:
                     asking = pending_ask = True  # wait for the person: hold a key, or Space to decline
                 else:
-                    actor = PERSON if engaged else LEARNER
                     given = self.person.action(obs) if engaged else None
                     action = given if engaged else proposal.action
-                    info = step_info(actor=actor, proposed=proposal.action, given=given,
+                    info = step_info(actor=PERSON if engaged else LEARNER, proposed=proposal.action, given=given,
                                      asked=unsure or pending_ask, uncertainty=proposal.uncertainty, round_no=round_no,
                                      approved=declined and not engaged, novelty=proposal.novelty)
                     asking = pending_ask = declined = False
                     self._person_driving = engaged
                     obs, reward, terminated, truncated, _ = self.env.step(action)
                     proposal = None
-                    buf_acts.append(action)
-                    buf_obs.append(np.array(obs, copy=True))
-                    buf_rews.append(float(reward))
-                    buf_infos.append(info)
-                    log_step(action, float(reward), info)
-                    ret += float(reward)
+                    # Every step reaches the journal at once: a SIGKILL loses no label (irlkit/store/journal.py).
+                    writer.step(action, float(reward), obs, info)
                     if terminated or truncated:
                         commit(bool(terminated), bool(truncated), "env")
                         if result.steps >= min_steps:
@@ -411,14 +319,8 @@ class CorrectionSession:
                             break
                         restart()
 
-            self._draw(round_no, result, min_steps, state, asking, len(buf_acts), ret, proposal)
-            if cfg.realtime:
-                deadline += period
-                wait = deadline - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                else:
-                    deadline = time.perf_counter()
+            self._draw(round_no, result, min_steps, state, asking, writer.steps, writer.episode_return, proposal)
+            clock.wait()
         return result
 
     def _unsure(self, proposal: Proposal) -> bool:
@@ -473,9 +375,7 @@ class CorrectionSession:
         self.window.show(self._last_frame, self.hud, state="paused")
 
     def close(self) -> None:
-        for sig, handler in self._installed.items():
-            signal.signal(sig, handler)
-        self._installed = {}
+        self._signals.restore()
         self.person.close()
         self.window.close()
         self.env.close()

@@ -29,6 +29,7 @@ from irlkit.envs.make import (
     make_env,
     make_venv,
     quiet_known_warnings,
+    render_fps,
 )
 
 __all__ = [
@@ -50,5 +51,6 @@ __all__ = [
     "name_for_id",
     "preset_names",
     "quiet_known_warnings",
+    "render_fps",
     "resolve_env_config",
 ]

@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import sys
 import warnings
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, overload
 
 import gymnasium as gym
 import numpy as np
@@ -200,6 +200,27 @@ def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
     except (gym.error.Error, ImportError, ModuleNotFoundError, AttributeError, TypeError, ValueError) as err:
         raise _explain(cfg, err) from None
     return venv
+
+
+DEFAULT_FPS = 30.0
+"""Frames per second for an env that declares no `render_fps` (videos, ramped keys, replay)."""
+
+
+@overload
+def render_fps(env: gym.Env, default: float = DEFAULT_FPS) -> float: ...
+
+
+@overload
+def render_fps(env: gym.Env, default: None) -> Optional[float]: ...
+
+
+def render_fps(env: gym.Env, default: Optional[float] = DEFAULT_FPS) -> Optional[float]:
+    """The env's own frame rate (`metadata["render_fps"]`), or `default` when it declares none.
+
+    The one place the rate is read: the recorder, the corrections and shaping windows, replay and
+    the evaluator's videos all show an env at the speed it was made to be watched at."""
+    fps = (getattr(env, "metadata", None) or {}).get("render_fps")
+    return float(fps) if fps else default
 
 
 def env_spec_json(env: gym.Env) -> dict[str, Any]:

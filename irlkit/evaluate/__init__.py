@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from irlkit.envs import EnvConfig, make_env
+from irlkit.envs import EnvConfig, make_env, render_fps
 from irlkit.errors import IrlkitError
 from irlkit.evaluate.config import EvalConfig
 
@@ -179,7 +179,7 @@ def evaluate(
 def env_fps(env_cfg: EnvConfig) -> int:
     env = make_env(env_cfg)
     try:
-        return int(env.metadata.get("render_fps") or 30)
+        return int(render_fps(env))
     finally:
         env.close()
 

@@ -1,9 +1,10 @@
-"""Live reward shaping (TAMER, Knox & Stone 2009): `algo=ppo feedback=shaping`.
+"""Live reward shaping (TAMER, Knox & Stone 2009), the human side: `algo=ppo feedback=shaping`.
 
-While PPO trains, a person watching env 0 presses Up ("good") or Down ("bad"); each press is
-credited to the last few steps, a small model of the person's feedback is fitted online on the
-credited steps, and `weight * model(obs, act)` is added to the env's reward. A rule from config
-(`irlkit.shaping.config.RuleConfig`: a threshold on an observation entry, or on an action entry
-times an observation entry) can stand in for the person through the same input path.
-The heavy parts live in `irlkit.shaping.tamer`; this package's config is light (no torch).
+While PPO trains, a person watching env 0 presses Up ("good") or Down ("bad"); the algorithm
+(`irlkit.algos.tamer`: credit assignment, the feedback model and its fitter, the shaped VecEnv)
+turns the presses into a reward bonus. This package is who presses and what is kept of it:
+`config` (the `feedback=shaping` schema, light: no torch), `inputs` (the keyboard, and the scripted
+rule in the person's seat, `irlkit.shaping.config.RuleConfig`), `watch` (the watched env, a window
+when one shows, and the `FeedbackSource` it hands down to the algorithm), `stores` (what a stored
+watched episode holds, and its presses and labels read back). See docs/shaping.md.
 """

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Optional
 
 INPUTS = ("keyboard", "scripted")
-CREDITS = ("uniform", "gamma")
 
 
 @dataclasses.dataclass

@@ -5,7 +5,8 @@
     summary = record(RecorderConfig(env=cfg, dataset="cartpole_teleop", operator="op-7"))
 
 Modules: `keymap` (the `teleop:` section of env configs), `inputs` (keyboard, gamepad, scripted),
-`window` (the pygame window and HUD), `recorder` (the fixed-rate loop). The store is written only
+`window` (the pygame window and HUD), `loop` (what every window session shares: the fixed-rate
+clock, stop signals, the episode writer), `recorder` (the recording loop), `playback` (replay). The store is written only
 through `irlkit.store`; nothing here imports Hydra.
 """
 

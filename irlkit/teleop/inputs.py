@@ -92,10 +92,10 @@ class InputDevice(abc.ABC):
     def action(self, obs: Any) -> Any:
         """The action for the step about to be taken from `obs` (called once per env step)."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (an optional hook: devices without per-episode state keep it)
         """A new episode (or attempt) starts: forget ramps and other per-episode state."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook: most devices hold nothing to release)
         """Release the device."""
 
     def legend(self) -> str:

@@ -4,14 +4,14 @@ The store keeps observations, not pixels: frames are rendered again by resetting
 episode's seed and re-stepping its actions. That keeps datasets small and doubles as a check that a
 dataset still matches its env: when the re-simulated observations drift from the stored ones (a
 different env version, non-deterministic dynamics, a damaged dataset) a `ReplayDivergence` warning
-says at which step and by how much.
+says at which step and by how much. The window is paced by the clock every window session shares
+(`irlkit.teleop.loop.FixedRateClock`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Generator, Optional, Sequence
@@ -19,8 +19,10 @@ from typing import Any, Callable, Generator, Optional, Sequence
 import gymnasium as gym
 import numpy as np
 
+from irlkit.envs import render_fps
 from irlkit.errors import IrlkitError
 from irlkit.store import Dataset, Episode
+from irlkit.teleop.loop import FixedRateClock
 from irlkit.teleop.window import Window, render_frame
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -145,10 +147,9 @@ def replay_window(
         quit_all = False
         for n, k in enumerate(indices):
             ep = dataset.episode(k)
-            rate = (fps or ep.meta.fps or env.metadata.get("render_fps") or 30) * speed
-            period = 1.0 / rate
+            rate = (fps or ep.meta.fps or render_fps(env)) * speed
             paused = False
-            deadline = time.perf_counter()
+            clock = FixedRateClock(rate, realtime=realtime)
             result: Optional[ReplayResult] = None
             frames = replay_frames(env, ep, index=k, atol=atol)
             returns = np.concatenate([[0.0], np.cumsum(ep.rews)])  # return after t steps, for the HUD
@@ -176,13 +177,7 @@ def replay_window(
                         f"{m.source} by {m.operator or m.device or '?'}  seed {m.seed}  {rate:g} fps   Space pause  Enter next  Esc quit",
                     ]
                     window.show(frame, lines, state="replay")
-                if realtime:
-                    deadline += period
-                    wait = deadline - time.perf_counter()
-                    if wait > 0:
-                        time.sleep(wait)
-                    else:
-                        deadline = time.perf_counter()
+                clock.wait()
             frames.close()
             if result is not None:
                 results.append(result)
@@ -216,7 +211,7 @@ def replay_video(
     path.parent.mkdir(parents=True, exist_ok=True)
     env = make_replay_env(dataset)
     first_meta = dataset.episode(indices[0]).meta
-    rate = float(fps or first_meta.fps or env.metadata.get("render_fps") or 30)
+    rate = float(fps or first_meta.fps or render_fps(env))
     if suffix == ".mp4":
         try:
             import imageio_ffmpeg  # noqa: F401
@@ -233,9 +228,10 @@ def replay_video(
     try:
         for k in indices:
             last: Optional[ReplayResult] = None
-            for frame, _, last in replay_frames(env, dataset.episode(k), index=k, atol=atol):
+            for frame, _, so_far in replay_frames(env, dataset.episode(k), index=k, atol=atol):
                 rgb = frame[..., :3]
                 writer.append_data(_even(rgb) if suffix == ".mp4" else np.ascontiguousarray(rgb))
+                last = so_far
             if last is not None:
                 results.append(last)
     finally:

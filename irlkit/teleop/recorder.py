@@ -7,7 +7,9 @@ unrecorded waiting phase before each episode, keys to keep, re-record and stop.
 
 Every finished episode is committed to the store at once (an atomic segment), so Ctrl-C, a closed
 window, SIGTERM or even SIGKILL lose at most the episode in progress. SIGINT and SIGTERM are turned
-into a clean stop at the next frame, so no commit is ever cut in half by KeyboardInterrupt.
+into a clean stop at the next frame, so no commit is ever cut in half by KeyboardInterrupt. The
+clock, the stop signals and the episode writer are the ones every window session shares
+(`irlkit.teleop.loop`).
 
 The recorder takes plain dataclasses; the Hydra entry `python -m irlkit.record` builds them.
 """
@@ -17,8 +19,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import signal
-import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from irlkit.envs import EnvConfig, dataset_for_env, make_env
 from irlkit.errors import IrlkitError
-from irlkit.store import Dataset, DemoStore, Episode, EpisodeMeta, check_operator, shipped_demos_dir, utc_now
+from irlkit.store import Dataset, DemoStore, EpisodeMeta, check_operator, shipped_demos_dir, utc_now
 from irlkit.teleop.inputs import (
     CONTROL_LEGEND,
     Control,
@@ -37,6 +37,7 @@ from irlkit.teleop.inputs import (
     Status,
 )
 from irlkit.teleop.keymap import parse_keymap
+from irlkit.teleop.loop import EpisodeWriter, FixedRateClock, StopSignals, read_events, session_fps
 from irlkit.teleop.window import Window, init_display, render_frame
 
 log = logging.getLogger("irlkit.teleop")
@@ -140,7 +141,6 @@ class Recorder:
             self.env.close()
             raise
         self.on_frame = on_frame
-        self._signal: Optional[int] = None
         self.hud: list[str] = []
         """The HUD lines drawn in the latest frame."""
 
@@ -155,12 +155,7 @@ class Recorder:
         self.env.action_space.seed(0)
         self.env.step(self.env.action_space.sample())
         first = render_frame(self.env, what=self.name)
-        if config.fps is not None and config.fps <= 0:
-            raise IrlkitError(f"fps={config.fps}: give a positive number of steps per second")
-        fps = config.fps if config.fps is not None else self.env.metadata.get("render_fps")
-        if fps is None or float(fps) <= 0:
-            raise IrlkitError(f"{self.name} gives no render_fps; pass fps=<steps per second>")
-        self.fps = float(fps)
+        self.fps = session_fps(self.env, config.fps, what=self.name, option="fps")
         if device is None:
             keymap = parse_keymap(
                 config.env.teleop, self.env.action_space, env_name=config.env.name, env_id=config.env.id
@@ -201,21 +196,10 @@ class Recorder:
             )
         return self._dataset
 
-    # ---- signals ---------------------------------------------------------------------------
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self._signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C: the person really wants out now
-        self._signal = signum
-
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> RecordingSummary:
         """Record until `episodes` are kept, Esc, a closed window, SIGINT or SIGTERM."""
-        import pygame
-
-        installed: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                installed[sig] = signal.signal(sig, self._on_signal)
+        signals = StopSignals().install()
         window = Window(
             f"irlkit record – {self.config.env.name} ({self.config.env.id})",
             self._first_frame_shape,
@@ -223,46 +207,43 @@ class Recorder:
             hud_lines=4,
         )
         try:
-            return self._loop(window, pygame)
+            return self._loop(window, signals)
         finally:
-            for sig, handler in installed.items():
-                signal.signal(sig, handler)
+            signals.restore()
             self.device.close()
             window.close()
             self.env.close()
 
-    def _loop(self, window: Window, pygame: Any) -> RecordingSummary:
+    def _loop(self, window: Window, signals: StopSignals) -> RecordingSummary:
         cfg = self.config
         summary = RecordingSummary(dataset=str(self.dataset_path), fps=self.fps)
         timings = summary.timings
         seeds = np.random.default_rng(cfg.seed)
-        period = 1.0 / self.fps
+        writer = EpisodeWriter(lambda: self.dataset, self.env.action_space)  # no journal: see EpisodeWriter
         state = RecorderState.WAITING
         frame_no = 0
         seed = int(seeds.integers(0, 2**31 - 1))
         obs, _ = self.env.reset(seed=seed)
-        buf_obs: list[np.ndarray] = [np.array(obs, copy=True)]
-        buf_acts: list[Any] = []
-        buf_rews: list[float] = []
-        ret = 0.0
+        writer.reset(obs)
         dropped = 0
         started = ""
         recent: collections.deque[float] = collections.deque(maxlen=max(2, int(self.fps)))  # about 1 s of frames
         legend = self.device.legend()
-        deadline = time.perf_counter()
+        clock = FixedRateClock(self.fps, realtime=cfg.realtime)
 
         def restart(new_seed: bool) -> None:
-            nonlocal seed, obs, buf_obs, buf_acts, buf_rews, ret, dropped, state
+            nonlocal seed, obs, dropped, state
             if new_seed:
                 seed = int(seeds.integers(0, 2**31 - 1))
             obs, _ = self.env.reset(seed=seed)
-            buf_obs, buf_acts, buf_rews = [np.array(obs, copy=True)], [], []
-            ret, dropped = 0.0, 0
+            writer.reset(obs)
+            dropped = 0
             state = RecorderState.WAITING
             self.device.reset()
 
         def commit(terminated: bool, truncated: bool, ended_by: str, discarded: bool = False) -> None:
             t0 = time.perf_counter()
+            n_steps, ret = writer.steps, writer.episode_return
             meta = EpisodeMeta(
                 source=cfg.source,
                 operator=cfg.operator,
@@ -275,18 +256,7 @@ class Recorder:
                 discarded=discarded,
                 extra={"frames_dropped": dropped, "ended_by": ended_by, "env_name": cfg.env.name},
             )
-            acts = np.asarray(buf_acts)
-            episode = Episode(
-                obs=np.stack(buf_obs),
-                acts=acts,
-                rews=np.asarray(buf_rews, dtype=np.float64),
-                terminated=terminated,
-                truncated=truncated,
-                meta=meta,
-            )
-            episode_id = self.dataset.append_episode(episode)
-            n_steps = len(buf_acts)
-            buf_acts.clear()  # stored: nothing of this episode is in progress any more
+            episode_id = writer.commit(meta, terminated=terminated, truncated=truncated).meta.episode_id
             timings["commit"].append(time.perf_counter() - t0)
             if discarded:
                 summary.discarded += 1
@@ -294,43 +264,24 @@ class Recorder:
             else:
                 summary.kept.append(episode_id)
                 summary.frames_dropped += dropped
-                log.info(
-                    "episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
-                    len(summary.kept),
-                    cfg.episodes,
-                    n_steps,
-                    ret,
-                    seed,
-                    dropped,
-                    episode_id,
-                )
+                log.info("episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
+                         len(summary.kept), cfg.episodes, n_steps, ret, seed, dropped, episode_id)
 
         def drop(reason: str, new_seed: bool) -> None:
-            if buf_acts and cfg.keep_discarded:
+            if writer.steps and cfg.keep_discarded:
                 commit(False, True, reason, discarded=True)
             else:
-                summary.discarded += 1 if buf_acts else 0
+                summary.discarded += 1 if writer.steps else 0
             restart(new_seed)
 
         while True:
             tick = time.perf_counter()
             frame_no += 1
-            status = Status(
-                state=state,
-                episode=len(summary.kept),
-                step=len(buf_acts),
-                frame=frame_no,
-                kept=len(summary.kept),
-                episode_return=ret,
-            )
-            if self.on_frame is not None:
-                self.on_frame(status)
-            events = pygame.event.get()
-            if any(e.type == pygame.QUIT for e in events):
-                summary.stopped_by = "window closed"
-                break
-            if self._signal is not None:
-                summary.stopped_by = signal.Signals(self._signal).name
+            status = Status(state=state, episode=len(summary.kept), step=writer.steps, frame=frame_no,
+                            kept=len(summary.kept), episode_return=writer.episode_return)
+            events, stop_reason = read_events(status, self.on_frame, signals)
+            if stop_reason:
+                summary.stopped_by = stop_reason
                 break
             stop = False
             for control in self.device.handle(events, status):
@@ -349,7 +300,7 @@ class Recorder:
                     drop("rerecord", new_seed=False)
                 elif control is Control.DISCARD:
                     drop("discard", new_seed=True)
-                elif control is Control.KEEP and buf_acts:
+                elif control is Control.KEEP and writer.steps:
                     commit(False, True, "operator")
                     if len(summary.kept) >= cfg.episodes:
                         stop = True
@@ -364,10 +315,7 @@ class Recorder:
                 t1 = time.perf_counter()
                 obs, reward, terminated, truncated, _ = self.env.step(action)
                 t2 = time.perf_counter()
-                buf_acts.append(action)
-                buf_obs.append(np.array(obs, copy=True))
-                buf_rews.append(float(reward))
-                ret += float(reward)
+                writer.step(action, float(reward), obs)
                 timings["step"].append(t2 - t1)
                 timings["record"].append((t1 - t0) + (time.perf_counter() - t2))
                 if terminated or truncated:
@@ -377,7 +325,7 @@ class Recorder:
                     restart(new_seed=True)
 
             t_render = time.perf_counter()
-            self.hud = self._hud(state, summary, len(buf_acts), ret, _rate(recent), dropped, legend)
+            self.hud = self._hud(state, summary, writer.steps, writer.episode_return, _rate(recent), dropped, legend)
             frame = render_frame(self.env, what=self.name)
             window.show(frame, self.hud, state=state.value)
             done = time.perf_counter()
@@ -385,19 +333,11 @@ class Recorder:
             timings["frame"].append(done - tick)
 
             recent.append(tick)
-            if cfg.realtime:
-                deadline += period
-                wait = deadline - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                else:
-                    missed = int(-wait // period)
-                    if missed and state is RecorderState.RECORDING:
-                        dropped += missed
-                    if missed:
-                        deadline = time.perf_counter()  # resync rather than rush to catch up
+            missed = clock.wait()
+            if missed and state is RecorderState.RECORDING:
+                dropped += missed
 
-        summary.lost_steps = len(buf_acts) if state is not RecorderState.WAITING else 0
+        summary.lost_steps = writer.steps if state is not RecorderState.WAITING else 0
         if summary.lost_steps:
             log.info("episode in progress not stored (%d steps)", summary.lost_steps)
         return summary

@@ -1,4 +1,4 @@
-"""The learner of the corrections loop: a BC policy, or an ensemble of them that knows when it is unsure.
+"""HG-DAgger's learner: a BC policy, or an ensemble of them that knows when it is unsure.
 
 HG-DAgger (Kelly et al. 2019) retrains one policy by behaviour cloning on every label so far. For
 uncertainty-triggered querying the learner is an ensemble (EnsembleDAgger, Menda et al. 2019;
@@ -22,11 +22,13 @@ dimension). It needs no extra model and catches exactly the states the ensemble 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
+
+from irlkit.algos.base import mlp_policy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +58,6 @@ class BCLearner:
         logger: Any = None,
     ):
         from imitation.algorithms import bc
-
-        from irlkit.algos.base import mlp_policy
 
         if members < 1:
             raise ValueError(f"an ensemble needs at least one member, got {members}")
@@ -137,7 +137,7 @@ class BCLearner:
 
     def novelty(self, obs: np.ndarray) -> Optional[float]:
         """Distance from `obs` to the nearest labelled state (see the module docstring)."""
-        if self._labelled is None:
+        if self._labelled is None or self._mean is None or self._scale is None:
             return None
         z = (np.asarray(obs, dtype=np.float64).reshape(-1) - self._mean) / self._scale
         d2 = np.einsum("ij,ij->i", self._labelled - z, self._labelled - z)
@@ -151,7 +151,8 @@ class BCLearner:
             for trainer in self.trainers:
                 pol = trainer.policy
                 obs_t, _ = pol.obs_to_tensor(obs)
-                probs.append(pol.get_distribution(obs_t).distribution.probs[0].cpu().numpy())
+                dist = cast(th.distributions.Categorical, pol.get_distribution(obs_t).distribution)
+                probs.append(dist.probs[0].cpu().numpy())
             p = np.stack(probs)
             mean = p.mean(axis=0)
             return float(np.mean(0.5 * np.abs(p - mean).sum(axis=1)))
