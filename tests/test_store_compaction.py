@@ -202,7 +202,7 @@ def test_a_reader_that_missed_a_compaction_is_told_to_refresh(tmp_path):
 
 @pytest.mark.slow
 def test_the_kill_test_script_runs_and_finds_nothing_wrong(tmp_path):
-    proc = subprocess.run([sys.executable, "bench/kill_test.py", "--kills", "2", "--signals", "TERM", "--workdir",
+    proc = subprocess.run([sys.executable, "bench/kill_test.py", "--what", "append", "journal", "compact", "--kills", "2", "--signals", "TERM", "--workdir",
                            str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
