@@ -24,7 +24,7 @@ from conftest import run_cli
 
 SMOKE_CELLS = {
     ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),
-    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"),
+    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"), ("sqil", "cartpole"),
 }
 
 

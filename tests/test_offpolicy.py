@@ -159,7 +159,7 @@ def test_auto_learner_per_action_space_and_clear_refusals() -> None:
 
 
 def test_soft_dqn_policy_is_the_boltzmann_policy_of_its_q_values() -> None:
-    model = make_learner("dqn", DQNConfig(ent_coef=0.5, net_arch=[8]), _venv("CartPole-v1"), seed=0, budget=1000)
+    model = make_learner("dqn", DQNConfig(ent_coef="0.5", net_arch=[8]), _venv("CartPole-v1"), seed=0, budget=1000)
     assert isinstance(model, SoftDQN)
     obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     logp = th.stack([policy_log_prob(model, obs, np.full(5, a)) for a in range(2)], dim=1)
@@ -242,3 +242,20 @@ def test_bad_off_policy_input_is_one_paragraph_and_exit_2(args: list[str], expec
     assert "Traceback" not in proc.stderr
     error_lines = [line for line in proc.stderr.splitlines() if line.startswith("irlkit: error")]
     assert len(error_lines) == 1
+
+
+def test_python_api_and_command_line_give_the_same_run(tmp_path: Path) -> None:
+    """The dataclass defaults are what `python -m irlkit` uses: same config, same seed, same numbers."""
+    from irlkit.evaluate import EvalConfig
+
+    overrides = {"budget": 1500, "round_steps": 500}
+    proc = run_cli(["-m", "irlkit", "algo=gail", "seed=0", "progress=false", "eval.episodes=3", "eval.curve_points=0",
+                    *[f"algo.{k}={v}" for k, v in overrides.items()], f"hydra.run.dir={tmp_path / 'cli'}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cli = json.loads((tmp_path / "cli" / "eval.json").read_text())
+    api = run_training(algo="gail", algo_cfg=AdversarialConfig(name="gail", **overrides), env_cfg=EnvConfig(),
+                       demos="cartpole_expert", run_dir=tmp_path / "api", seed=0,
+                       eval_cfg=EvalConfig(episodes=3, curve_points=0), progress_bar=False)
+    assert cli["learner"] == api["learner"] == "dqn"
+    assert cli["returns"] == api["returns"]
+    assert cli["reward_pearson"] == pytest.approx(api["reward_pearson"], abs=1e-9)

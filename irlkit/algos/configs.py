@@ -64,7 +64,7 @@ class SACConfig:
     """Entropy coefficient alpha: `auto` (learned, SAC v2), `auto_<initial>`, or a number."""
     target_entropy: str = "auto"
     """Entropy target of the learned alpha: `auto` (-dim(A)) or a number."""
-    net_arch: list[int] = dataclasses.field(default_factory=lambda: [256, 256])
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [128, 128])
     """Hidden layers of the actor and of each critic."""
 
 
@@ -95,8 +95,11 @@ class DQNConfig:
     """Env steps between training phases."""
     gradient_steps: int = 1
     """Gradient steps per training phase."""
-    ent_coef: float = 0.01
-    """Temperature of the soft backup and of the Boltzmann policy (0: hard max, epsilon-greedy)."""
+    ent_coef: str = "auto"
+    """Temperature alpha of the soft backup and the Boltzmann policy: a number (0: hard max and
+    epsilon-greedy, plain DQN), or `auto` / `auto_<initial>` (learned, as SAC's alpha)."""
+    target_entropy: float = 0.5
+    """`auto` ent_coef only: the policy entropy alpha is tuned to keep, as a share of log|A|."""
     exploration_fraction: float = 0.1
     """ent_coef 0 only: share of the budget over which epsilon decays from 1 to its final value."""
     exploration_final_eps: float = 0.05
@@ -146,7 +149,7 @@ class AdversarialConfig:
     `learner: ppo`, imitation's on-policy trainers."""
 
     name: str = "gail"
-    budget: int = 300_000
+    budget: int = 50_000
     """Environment steps of the generator."""
     learner: str = "auto"
     """The generator: auto (SAC for Box actions, DQN for Discrete), sac, dqn, or ppo (imitation's
@@ -155,11 +158,15 @@ class AdversarialConfig:
     """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
     n_disc_updates_per_round: int = 4
     """Discriminator batches per round (a round: `round_steps` env steps; with PPO one rollout)."""
-    round_steps: int = 1000
+    round_steps: int = 100
     """Off-policy learners: env steps between discriminator rounds."""
     grad_penalty: float = 10.0
     """Off-policy learners: weight of the discriminator's gradient penalty (Gulrajani et al. 2017,
     as DAC); 0 turns it off."""
+    demo_fraction: float = 0.0
+    """Off-policy learners: share of demo transitions in each of the generator's gradient batches,
+    rewarded by the current discriminator like its own (demos in the replay, as in DQfD/SQIL); 0 is
+    DAC as published."""
     gen_replay_buffer_capacity: Optional[int] = None
     """Generator samples the discriminator draws from; None = one round's worth (PPO), the whole
     replay buffer (off-policy learners), else the most recent this many."""

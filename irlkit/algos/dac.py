@@ -36,7 +36,7 @@ from irlkit.algos.learners import (
     save_learner,
     sb3_csv_logger,
 )
-from irlkit.algos.relabel import AbsorbingStates, RelabelingReplayBuffer, transitions_of
+from irlkit.algos.relabel import AbsorbingStates, DemoMixReplayBuffer, RelabelingReplayBuffer, transitions_of
 from irlkit.errors import IrlkitError
 
 
@@ -60,8 +60,11 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         self._rng = ctx.rng
         venv = self.make_venv(ctx)
         self.absorbing = AbsorbingStates(venv.observation_space, venv.action_space, lcfg.gamma)
+        mix = cfg.demo_fraction > 0
         self.rl = make_learner(learner, lcfg, venv, seed=ctx.seed, budget=cfg.budget,
-                               replay_buffer_class=RelabelingReplayBuffer, logger=sb3_csv_logger(ctx.run_dir, learner))
+                               replay_buffer_class=DemoMixReplayBuffer if mix else RelabelingReplayBuffer,
+                               replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction} if mix else None,
+                               logger=sb3_csv_logger(ctx.run_dir, learner))
         self._demos = transitions_of(ctx.demos, venv.action_space)
         disc_net = make_discriminator_net(cfg, kind, self.absorbing.space, venv.action_space, lcfg.gamma)
         self.generator_net = generator_reward_net(cfg, kind, disc_net)
@@ -69,7 +72,11 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         log_prob = (lambda obs, acts: policy_log_prob(self.rl, obs, acts)) if kind == "airl" else None
         self.disc = Discriminator(kind, disc_net, self.absorbing, self._demos, lr=cfg.disc_lr,
                                   grad_penalty=cfg.grad_penalty, log_prob=log_prob)
-        self.rl.replay_buffer.reward_fn = self.absorbing.learner_reward_fn(reward_fn_of(self.generator_net))
+        buffer = self.rl.replay_buffer
+        buffer.reward_fn = self.absorbing.learner_reward_fn(reward_fn_of(self.generator_net))
+        if isinstance(buffer, DemoMixReplayBuffer):
+            buffer.set_demos(self._demos)
+            buffer.demo_reward_fn = buffer.reward_fn
         pretrain_policy(self.rl, self._demos.obs, self._demos.acts, batches=cfg.bc_warmstart_batches, rng=ctx.rng)
         self._logger = ctx.logger
         self._rounds = 0

@@ -69,43 +69,83 @@ class SoftDQN(DQN):
 
     target = r + gamma (1 - done) alpha logsumexp(Q_target(s', .) / alpha); the exploring policy is
     pi(a|s) = softmax(Q(s, .) / alpha); `predict(deterministic=True)` is the greedy action, so the
-    saved model is a plain `stable_baselines3.DQN` for users. `ent_coef` (alpha) 0 is SB3's DQN."""
+    saved model is a plain `stable_baselines3.DQN` for users. `ent_coef` (alpha) is a number (0 is
+    SB3's epsilon-greedy DQN) or `auto`/`auto_<initial>`: alpha is then learned, as SAC's is
+    (Haarnoja et al. 2018), to keep the policy's entropy at `target_entropy` x log|A|; the
+    temperature then follows the scale of the Q-values whatever the reward's."""
 
-    def __init__(self, *args: Any, ent_coef: float = 0.01, **kwargs: Any) -> None:
-        self.ent_coef = float(ent_coef)
+    def __init__(self, *args: Any, ent_coef: Union[str, float] = 0.01, target_entropy: float = 0.5, **kwargs: Any) -> None:
+        self.ent_coef = ent_coef
+        self.target_entropy_share = float(target_entropy)
         super().__init__(*args, **kwargs)
 
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.log_ent_coef: Optional[th.Tensor] = None
+        self.ent_coef_optimizer: Optional[th.optim.Optimizer] = None
+        self._fixed_alpha = 0.0
+        if isinstance(self.ent_coef, str) and self.ent_coef.startswith("auto"):
+            start = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 1.0
+            self.log_ent_coef = th.log(th.full((1,), start, device=self.device)).requires_grad_(True)
+            self.ent_coef_optimizer = th.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
+            self.target_entropy = self.target_entropy_share * float(np.log(self.action_space.n))
+        else:
+            self._fixed_alpha = float(self.ent_coef)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "log_ent_coef", "ent_coef_optimizer"]
+
+    @property
+    def soft(self) -> bool:
+        return self.log_ent_coef is not None or self._fixed_alpha > 0.0
+
+    @property
+    def alpha(self) -> float:
+        """The temperature now."""
+        return float(self.log_ent_coef.detach().exp()) if self.log_ent_coef is not None else self._fixed_alpha
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        if self.ent_coef <= 0.0:
+        if not self.soft:
             return super().train(gradient_steps, batch_size)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        alpha = self.ent_coef
-        losses = []
+        losses, alphas = [], []
         for _ in range(gradient_steps):
+            alpha = self.alpha
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
             discounts = getattr(data, "discounts", None)  # SB3 >= 2.7 (n-step buffers); None otherwise
             gamma = discounts if discounts is not None else self.gamma
             with th.no_grad():
                 next_v = alpha * th.logsumexp(self.q_net_target(data.next_observations) / alpha, dim=1, keepdim=True)
                 target = data.rewards + (1 - data.dones) * gamma * next_v
-            q = th.gather(self.q_net(data.observations), dim=1, index=data.actions.long())
+            q_all = self.q_net(data.observations)
+            q = th.gather(q_all, dim=1, index=data.actions.long())
             loss = F.smooth_l1_loss(q, target)
             losses.append(loss.item())
             self.policy.optimizer.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
             self.policy.optimizer.step()
+            if self.log_ent_coef is not None:
+                with th.no_grad():
+                    log_pi = F.log_softmax(q_all / alpha, dim=1)
+                    entropy = -(log_pi.exp() * log_pi).sum(dim=1).mean()
+                ent_loss = (self.log_ent_coef * (entropy - self.target_entropy)).sum()
+                self.ent_coef_optimizer.zero_grad()  # type: ignore[union-attr]
+                ent_loss.backward()
+                self.ent_coef_optimizer.step()  # type: ignore[union-attr]
+            alphas.append(alpha)
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/loss", float(np.mean(losses)))
+        self.logger.record("train/ent_coef", float(np.mean(alphas)))
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any:
-        if deterministic or self.ent_coef <= 0.0:
+        if deterministic or not self.soft:
             return super().predict(observation, state, episode_start, deterministic)
         obs, vectorized = self.policy.obs_to_tensor(observation)
         with th.no_grad():
-            logits = self.q_net(obs) / self.ent_coef
+            logits = self.q_net(obs) / self.alpha
         actions = th.distributions.Categorical(logits=logits).sample().cpu().numpy()
         return (actions if vectorized else actions[0]), state
 
@@ -113,8 +153,8 @@ class SoftDQN(DQN):
         """log pi(a|s) of the acting policy: Boltzmann, or epsilon-greedy when ent_coef is 0."""
         q = self.q_net(obs)
         a = actions.long().reshape(-1, 1)
-        if self.ent_coef > 0.0:
-            return th.gather(F.log_softmax(q / self.ent_coef, dim=1), 1, a).reshape(-1)
+        if self.soft:
+            return th.gather(F.log_softmax(q / self.alpha, dim=1), 1, a).reshape(-1)
         eps, n = self.exploration_rate, q.shape[1]
         greedy = (q.argmax(dim=1, keepdim=True) == a).float()
         return th.log(eps / n + (1.0 - eps) * greedy).reshape(-1)
@@ -164,11 +204,13 @@ def make_learner(
         model = SAC("MlpPolicy", venv, ent_coef=_ent_coef(cfg.ent_coef), target_entropy=_ent_coef(cfg.target_entropy), **common)
     elif kind == "dqn":
         assert isinstance(cfg, DQNConfig), type(cfg)
-        soft = cfg.ent_coef > 0.0
+        ent_coef = _ent_coef(cfg.ent_coef)
+        soft = isinstance(ent_coef, str) or ent_coef > 0.0
         model = SoftDQN(
             "MlpPolicy",
             venv,
-            ent_coef=cfg.ent_coef,
+            ent_coef=ent_coef,
+            target_entropy=cfg.target_entropy,
             target_update_interval=cfg.target_update_interval,
             exploration_fraction=cfg.exploration_fraction,
             exploration_initial_eps=0.0 if soft else 1.0,
@@ -233,7 +275,7 @@ def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray
             dist = model.actor.action_dist.proba_distribution(mean, log_std, **kwargs)
             loss = -dist.log_prob(scaled.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).mean()
         else:
-            temperature = model.ent_coef if isinstance(model, SoftDQN) and model.ent_coef > 0 else 1.0
+            temperature = model.alpha if isinstance(model, SoftDQN) and model.soft else 1.0
             loss = F.cross_entropy(model.q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1))
         opt.zero_grad()
         loss.backward()

@@ -30,7 +30,7 @@ from hydra.experimental.callback import Callback as _HydraCallback
 
 RESULT_COLUMNS = [
     "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
-    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir",
+    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir", "reward_pearson", "transfer_score",
 ]
 
 # imitation v1.0's published benchmark (/work/shared/reference/imitation_benchmark.md, from the
@@ -74,6 +74,11 @@ class RunRecord:
     run_dir: str
     episodes: int = 0
     """Evaluation episodes behind return_mean."""
+    reward_pearson: float = float("nan")
+    """Pearson r of the learned reward with the true one (algorithms that learn a reward)."""
+    transfer_score: float = float("nan")
+    """Normalized score of a fresh learner trained on the run's frozen reward
+    (`python -m irlkit.transfer`, `transfer/transfer.json`); NaN when not measured."""
 
     @property
     def cell(self) -> str:
@@ -102,6 +107,8 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
     if not path.is_file():
         return None
     r = json.loads(path.read_text())
+    transfer = run_dir / "transfer" / "transfer.json"
+    transfer_score = json.loads(transfer.read_text()).get("normalized_score") if transfer.is_file() else None
     return RunRecord(
         algo=r["algo"], env=r["env"], seed=int(r["seed"]),
         return_mean=_num(r.get("return_mean")), return_std=_num(r.get("return_std")),
@@ -109,6 +116,7 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
         random_return=_num(r.get("random_return")), env_steps=int(r.get("env_steps") or 0),
         budget=int(r.get("budget") or 0), budget_unit=str(r.get("budget_unit", "")),
         wall_s=_num(r.get("wall_s")), run_dir=str(run_dir), episodes=int(r.get("episodes") or 0),
+        reward_pearson=_num(r.get("reward_pearson")), transfer_score=_num(transfer_score),
     )
 
 
@@ -293,12 +301,13 @@ def cell_table(records: Sequence[RunRecord], field: str, algos: list[str], envs:
                 row.append("")
                 continue
             m, h = mean_ci(vals)
-            row.append(f"{_pm(m, h, 2 if field == 'normalized_score' else _digits(vals))} (n={len(vals)})")
+            digits = 2 if field in ("normalized_score", "reward_pearson", "transfer_score") else _digits(vals)
+            row.append(f"{_pm(m, h, digits)} (n={len(vals)})")
         lines.append(f"| {algo} | " + " | ".join(row) + " |")
     return lines
 
 
-ALGO_ORDER = ["bc", "dagger", "gail", "airl", "preference", "density", "mce_irl"]
+ALGO_ORDER = ["bc", "dagger", "gail", "airl", "sqil", "preference", "density", "mce_irl"]
 ENV_ORDER = ["cartpole", "mountain_car", "pendulum", "mountain_car_continuous", "lunar_lander",
              "ant", "half_cheetah", "hopper", "swimmer", "walker2d", "cliff_world"]
 
@@ -337,6 +346,16 @@ def render_markdown(
                 "Cells: mean ± half-width of the 95% Student-t confidence interval over seeds (n = seeds)."), ""]
 
     md += ["## Normalized score", ""] + cell_table(records, "normalized_score", algos, envs) + [""]
+    for field, title, text in (
+        ("reward_pearson", "Reward agreement", "Pearson r of each run's learned reward with the env's true reward on "
+         "held-out transitions (eval.json's `reward_pearson`: AIRL's unshaped g, GAIL's −log(1 − D))."),
+        ("transfer_score", "Reward transfer", "Normalized score of a fresh learner trained on the run's frozen learned "
+         "reward alone (`python -m irlkit.transfer run=DIR`, `transfer/transfer.json`), same evaluation as above."),
+    ):
+        with_values = [a for a in algos if any(r.algo == a and not math.isnan(getattr(r, field)) for r in records)]
+        if with_values:
+            kept = [r for r in records if not math.isnan(getattr(r, field))]
+            md += [f"## {title}", "", text, ""] + cell_table(kept, field, with_values, envs) + [""]
     md += ["## Return", ""] + cell_table(records, "return_mean", algos, envs)
     demo_row, rand_row = [], []
     for env in envs:
