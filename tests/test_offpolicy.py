@@ -173,6 +173,26 @@ def test_soft_dqn_policy_is_the_boltzmann_policy_of_its_q_values() -> None:
     assert abs(samples.mean() - p1) < 0.1  # exploration samples the same policy
 
 
+def test_soft_dqn_learns_its_temperature_towards_the_target_entropy() -> None:
+    import torch.nn.functional as F
+
+    cfg = DQNConfig(ent_coef="auto", target_entropy=0.3, learning_starts=200, net_arch=[16])
+    model = make_learner("dqn", cfg, _venv("CartPole-v1"), seed=0, budget=3000)
+    assert model.alpha == pytest.approx(1.0)
+
+    def entropy() -> float:
+        obs = th.as_tensor(model.replay_buffer.sample_transitions(500).obs)
+        with th.no_grad():
+            log_pi = F.log_softmax(model.q_net(obs) / model.alpha, dim=1)
+        return float(-(log_pi.exp() * log_pi).sum(dim=1).mean())
+
+    model.learn(1000)
+    early = entropy()
+    model.learn(2000, reset_num_timesteps=False)
+    assert model.alpha < 0.15  # the near-uniform policy was above the target: alpha came down ...
+    assert entropy() < early - 0.1 and early > 0.3 * np.log(2)  # ... and the entropy with it
+
+
 def test_sac_log_prob_matches_sampled_actions() -> None:
     model = make_learner("sac", SACConfig(net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=1000)
     obs = np.random.default_rng(1).normal(size=(6, 3)).astype(np.float32)
