@@ -1,7 +1,8 @@
 """Build the datasets shipped in `demos/` and the experts that made them (`demos/_experts/`).
 
-    python scripts/make_demos.py                      # everything (trains missing experts)
+    python scripts/make_demos.py                      # the classic envs and CliffWorld (trains missing experts)
     python scripts/make_demos.py --envs pendulum      # one env
+    python scripts/make_demos.py --envs hopper half_cheetah   # the MuJoCo ones (pip install 'irlkit[mujoco]')
     python scripts/make_demos.py --experts-only       # train and save experts, record nothing
 
 For each env config it trains an SB3 expert with the recipe in `irlkit.experts.RECIPES` (unless
@@ -39,7 +40,13 @@ from irlkit.store import DemoStore  # noqa: E402
 
 SB3_ENVS = ("cartpole", "mountain_car", "pendulum", "mountain_car_continuous")
 TABULAR_ENVS = ("cliff_world",)
-EPISODES = {"cartpole": 50, "mountain_car": 50, "pendulum": 100, "mountain_car_continuous": 50, "cliff_world": 200}
+MUJOCO_ENVS = ("hopper", "half_cheetah")
+"""Shipped too, but not made by default: they need `pip install 'irlkit[mujoco]'` and about an hour
+of one CPU core each for the expert (irlkit.experts.RECIPES)."""
+EPISODES = {"cartpole": 50, "mountain_car": 50, "pendulum": 100, "mountain_car_continuous": 50, "cliff_world": 200,
+            "hopper": 25, "half_cheetah": 25}
+"""Episodes per shipped dataset; the MuJoCo ones (1000 steps of 12-18 float64 features each) are
+kept to 25 so that `demos/` stays a few MB."""
 DEMO_SEED = 100_000
 """Demo episodes are reset with seeds DEMO_SEED + k: away from the small seeds evaluations use."""
 

@@ -23,7 +23,7 @@ from irlkit.bench.report import (
 
 SMOKE_CELLS = {
     ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),
-    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"),
+    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"), ("sqil", "cartpole"),
 }
 
 

@@ -21,6 +21,9 @@ from irlkit.algos.configs import (
     PPOConfig,
     PPOTrainConfig,
     PreferenceConfig,
+    SACConfig,
+    DQNConfig,
+    SQILConfig,
 )
 
 
@@ -69,6 +72,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
     "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False,
                          human="feedback", human_kinds=("shaping",)),
+    "sqil": AlgorithmSpec(SQILConfig, "irlkit.algos.sqil:build", learns_reward=False),
 }
 
 
@@ -91,5 +95,8 @@ __all__ = [
     "PPOConfig",
     "PPOTrainConfig",
     "PreferenceConfig",
+    "DQNConfig",
+    "SACConfig",
+    "SQILConfig",
     "load_policy",
 ]

@@ -50,6 +50,24 @@ class EvaluateSchema:
 
 
 @dataclasses.dataclass
+class TransferSchema:
+    """`python -m irlkit.transfer` (conf/transfer.yaml): `irlkit.transfer.TransferConfig` plus the run."""
+
+    run: str = MISSING
+    """A run folder written by `python -m irlkit` with an algorithm that learns a reward."""
+    learner: str = "auto"
+    """auto (SAC for Box actions, DQN for Discrete), sac, dqn or ppo."""
+    budget: Optional[int] = None
+    """Env steps of the fresh learner (default: the run's own budget)."""
+    seed: Optional[int] = None
+    """Seed of the fresh learner (default: the run's seed; evaluation seeds stay the run's)."""
+    torch_threads: int = 1
+    """torch CPU threads."""
+    progress: bool = True
+    """Progress bar."""
+
+
+@dataclasses.dataclass
 class RecordSchema:
     """`python -m irlkit.record` (conf/record.yaml): a typo such as `episode=3` fails early."""
 
@@ -120,6 +138,7 @@ def register_schemas() -> None:
     cs.store(name="run_schema", node=RunSchema)
     cs.store(name="evaluate_schema", node=EvaluateSchema)
     cs.store(name="record_schema", node=RecordSchema)
+    cs.store(name="transfer_schema", node=TransferSchema)
     cs.store(name="replay_schema", node=ReplaySchema)
     cs.store(name="bench_schema", node=BenchConfig)
     cs.store(group="suite", name="suite_schema", node=SuiteConfig)

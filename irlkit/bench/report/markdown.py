@@ -65,12 +65,13 @@ def cell_table(records: Sequence[RunRecord], field: str, algos: list[str], envs:
                 row.append("")
                 continue
             m, h = mean_ci(vals)
-            row.append(f"{_pm(m, h, 2 if field == 'normalized_score' else _digits(vals))} (n={len(vals)})")
+            digits = 2 if field in ("normalized_score", "reward_pearson", "transfer_score") else _digits(vals)
+            row.append(f"{_pm(m, h, digits)} (n={len(vals)})")
         lines.append(f"| {algo} | " + " | ".join(row) + " |")
     return lines
 
 
-ALGO_ORDER = ["bc", "dagger", "gail", "airl", "preference", "density", "mce_irl"]
+ALGO_ORDER = ["bc", "dagger", "gail", "airl", "sqil", "preference", "density", "mce_irl"]
 ENV_ORDER = ["cartpole", "mountain_car", "pendulum", "mountain_car_continuous", "lunar_lander",
              "ant", "half_cheetah", "hopper", "swimmer", "walker2d", "cliff_world"]
 
@@ -109,6 +110,16 @@ def render_markdown(
                 "Cells: mean ± half-width of the 95% Student-t confidence interval over seeds (n = seeds)."), ""]
 
     md += ["## Normalized score", ""] + cell_table(records, "normalized_score", algos, envs) + [""]
+    for field, title, text in (
+        ("reward_pearson", "Reward agreement", "Pearson r of each run's learned reward with the env's true reward on "
+         "held-out transitions (eval.json's `reward_pearson`: AIRL's unshaped g, GAIL's −log(1 − D))."),
+        ("transfer_score", "Reward transfer", "Normalized score of a fresh learner trained on the run's frozen learned "
+         "reward alone (`python -m irlkit.transfer run=DIR`, `transfer/transfer.json`), same evaluation as above."),
+    ):
+        with_values = [a for a in algos if any(r.algo == a and not math.isnan(getattr(r, field)) for r in records)]
+        if with_values:
+            kept = [r for r in records if not math.isnan(getattr(r, field))]
+            md += [f"## {title}", "", text, ""] + cell_table(kept, field, with_values, envs) + [""]
     md += ["## Return", ""] + cell_table(records, "return_mean", algos, envs)
     demo_row, rand_row = [], []
     for env in envs:

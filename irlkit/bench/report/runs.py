@@ -10,7 +10,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 RESULT_COLUMNS = [
     "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
-    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir",
+    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir", "reward_pearson", "transfer_score",
 ]
 
 
@@ -34,6 +34,11 @@ class RunRecord:
     run_dir: str
     episodes: int = 0
     """Evaluation episodes behind return_mean."""
+    reward_pearson: float = float("nan")
+    """Pearson r of the learned reward with the true one (algorithms that learn a reward)."""
+    transfer_score: float = float("nan")
+    """Normalized score of a fresh learner trained on the run's frozen reward
+    (`python -m irlkit.transfer`, `transfer/transfer.json`); NaN when not measured."""
 
     @property
     def cell(self) -> str:
@@ -62,6 +67,8 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
     if not path.is_file():
         return None
     r = json.loads(path.read_text())
+    transfer = run_dir / "transfer" / "transfer.json"
+    transfer_score = json.loads(transfer.read_text()).get("normalized_score") if transfer.is_file() else None
     return RunRecord(
         algo=r["algo"], env=r["env"], seed=int(r["seed"]),
         return_mean=_num(r.get("return_mean")), return_std=_num(r.get("return_std")),
@@ -69,6 +76,7 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
         random_return=_num(r.get("random_return")), env_steps=int(r.get("env_steps") or 0),
         budget=int(r.get("budget") or 0), budget_unit=str(r.get("budget_unit", "")),
         wall_s=_num(r.get("wall_s")), run_dir=str(run_dir), episodes=int(r.get("episodes") or 0),
+        reward_pearson=_num(r.get("reward_pearson")), transfer_score=_num(transfer_score),
     )
 
 
