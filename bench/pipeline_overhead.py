@@ -31,10 +31,10 @@ warnings.filterwarnings("ignore")
 
 def plain_imitation(algo: str, budget: int, seed: int, cfg) -> float:
     """The training phase of a hand-written imitation script."""
+    import seals  # noqa: F401  (registers seals/CartPole-v0)
     from imitation.algorithms.adversarial.airl import AIRL
     from imitation.algorithms.adversarial.gail import GAIL
     from imitation.data.wrappers import RolloutInfoWrapper
-    import seals  # noqa: F401  (registers seals/CartPole-v0)
     from imitation.util import logger as imit_logger
     from imitation.util.util import make_vec_env
     from stable_baselines3 import PPO

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli, run_config
 from irlkit.algos import ALGORITHMS
 from irlkit.cli.app import config_dir
 from irlkit.cli.overrides import group_options
 from irlkit.errors import IrlkitError
 from irlkit.runconfig import EXPERT_KINDS, FEEDBACK_KINDS, RunConfig
 from irlkit.typed import field_docs
-
-from conftest import run_cli, run_config
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import REPO, run_cli, run_config
 from irlkit.algos import ALGORITHMS
 from irlkit.cli.app import config_dir
 from irlkit.train import run_training
-
-from conftest import REPO, run_cli, run_config
 
 ENVS = sorted(p.stem for p in (Path(config_dir()) / "env").glob("*.yaml"))
 

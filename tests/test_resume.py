@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO, run_cli, run_config
 from irlkit.algos import ALGORITHMS
 from irlkit.evaluate import EvalConfig
 from irlkit.runconfig import RunConfig
 from irlkit.train import resume_training, run_training
-
-from conftest import REPO, run_cli, run_config
 
 
 class Stop(Exception):

@@ -9,6 +9,7 @@ import pytest
 from irlkit.algos import SQILConfig
 from irlkit.envs import load_env_config
 from irlkit.evaluate import EvalConfig
+from irlkit.runconfig import RunConfig
 from irlkit.train import run_training
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 def _sqil(env: str, cfg: SQILConfig, run_dir: Path, episodes: int = 2) -> dict:
     env_cfg = load_env_config(env)
-    return run_training(algo="sqil", algo_cfg=cfg, env_cfg=env_cfg, demos=env_cfg.demos, run_dir=run_dir, seed=0,
-                        eval_cfg=EvalConfig(episodes=episodes, curve_points=0), progress_bar=False)
+    return run_training(RunConfig(algo=cfg, env=env_cfg, seed=0, eval=EvalConfig(episodes=episodes, curve_points=0),
+                                  progress=False), run_dir)
 
 
 @pytest.mark.parametrize("env,learner", [("cartpole", "dqn"), ("pendulum", "sac")])

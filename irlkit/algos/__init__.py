@@ -16,13 +16,13 @@ from irlkit.algos.configs import (
     BCConfig,
     DAggerConfig,
     DensityConfig,
+    DQNConfig,
     FeedbackConfig,
     MCEIRLConfig,
     PPOConfig,
     PPOTrainConfig,
     PreferenceConfig,
     SACConfig,
-    DQNConfig,
     SQILConfig,
 )
 

@@ -15,7 +15,6 @@ policy that acts is the one the backup evaluates, and log pi(a|s) is exact.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional, Union
 

@@ -16,7 +16,6 @@ from irlkit.envs import EnvConfig
 from irlkit.errors import IrlkitError
 from irlkit.typed import from_dict
 
-
 HELP_TEXT = """\
 Record demonstrations by teleoperation into the irlkit demos store.
 
