@@ -450,7 +450,8 @@ def test_stats_per_annotator_and_agreement_on_shared_pairs(tmp_path: Path, store
 # --------------------------------------------------------------------------------------------
 # training from saved labels, and a whole human-in-the-loop run over HTTP
 # --------------------------------------------------------------------------------------------
-TINY = ["algo=preference", "algo.budget=1024", "algo.ppo.n_steps=64", "algo.num_iterations=2", "algo.total_comparisons=6",
+TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dqn.learning_starts=200",
+        "algo.label_curve_episodes=0", "algo.num_iterations=2", "algo.total_comparisons=6",
         "algo.initial_comparison_frac=0.34", "algo.fragment_length=10", "eval.episodes=2", "eval.curve_points=0",
         "progress=false"]
 
