@@ -98,7 +98,7 @@ def run_training(
     if dataset.env_id != env_cfg.id:
         print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)
     variable = env_cfg.horizon == "variable"
-    if variable and algo in ("gail", "airl", "preference", "density"):
+    if variable and algo in ("preference", "density"):  # gail/airl say it themselves: only their PPO path leaks
         print(
             f"irlkit: note: {env_cfg.id} ends episodes at different lengths; {algo} runs with imitation's "
             "allow_variable_horizon=True, so episode length itself can leak into the learned reward.",

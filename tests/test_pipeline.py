@@ -50,6 +50,7 @@ TINY = {
     "density": ["algo.budget=1024", "algo.ppo.n_steps=128"],
     "mce_irl": ["algo.budget=5", "env=cliff_world"],
     "ppo": ["algo.budget=1024", "algo.ppo.n_steps=128"],
+    "sqil": ["algo.budget=1500", "algo.dqn.learning_starts=500"],
 }
 
 

@@ -21,6 +21,9 @@ from irlkit.algos.configs import (
     PPOConfig,
     PPOTrainConfig,
     PreferenceConfig,
+    SACConfig,
+    DQNConfig,
+    SQILConfig,
 )
 
 
@@ -59,6 +62,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
     "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False),
+    "sqil": AlgorithmSpec(SQILConfig, "irlkit.algos.sqil:build", learns_reward=False),
 }
 
 
@@ -81,5 +85,8 @@ __all__ = [
     "PPOConfig",
     "PPOTrainConfig",
     "PreferenceConfig",
+    "DQNConfig",
+    "SACConfig",
+    "SQILConfig",
     "load_policy",
 ]

@@ -1,7 +1,13 @@
-"""GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018): a discriminator learns a reward, PPO learns
-a policy against it. Both are imitation's trainers; irlkit supplies the budget loop."""
+"""GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018): a discriminator learns a reward, an RL
+learner (the generator) learns a policy against it.
+
+`algo.learner` picks the generator: off-policy (SAC, soft DQN; the default, `auto`) runs as DAC in
+`irlkit.algos.dac`; `ppo` runs imitation's own trainers here, irlkit supplying the budget loop.
+"""
 
 from __future__ import annotations
+
+import sys
 
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.common import AdversarialTrainer
@@ -15,8 +21,10 @@ from imitation.rewards.reward_nets import (
 )
 from imitation.util import networks
 
-from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo, set_learning_rate
+from irlkit.algos.base import Progress, RLTrainer, RunContext, Trainer, make_ppo, set_learning_rate
 from irlkit.algos.configs import AdversarialConfig
+from irlkit.algos.learners import resolve_learner
+from irlkit.errors import IrlkitError
 
 
 def _decay(progress: float, start: float) -> float:
@@ -64,7 +72,23 @@ def reward_for_eval(kind: str, train_net: RewardNet) -> RewardNet:
 
 
 class AdversarialIRLTrainer(RLTrainer):
+    """imitation's GAIL/AIRL with a PPO generator (`algo.learner=ppo`)."""
+
     def __init__(self, cfg: AdversarialConfig, ctx: RunContext, kind: str):
+        per_round = cfg.ppo.n_steps * ctx.venv.num_envs
+        if cfg.budget < per_round:
+            raise IrlkitError(
+                f"algo.budget={cfg.budget} env steps is smaller than one round of {kind} with the PPO generator "
+                f"({per_round} env steps: algo.ppo.n_steps={cfg.ppo.n_steps} x env.n_envs={ctx.venv.num_envs}): raise "
+                "algo.budget, or lower algo.ppo.n_steps."
+            )
+        if ctx.variable_horizon:
+            print(
+                f"irlkit: note: {ctx.env_cfg.id} ends episodes at different lengths; {kind} with the PPO generator runs "
+                "with imitation's allow_variable_horizon=True, so episode length itself can leak into the learned reward "
+                "(the off-policy learners, algo.learner=auto, use absorbing states instead).",
+                file=sys.stderr,
+            )
         reward_net = make_reward_net(cfg, kind, ctx.observation_space, ctx.action_space)
         cls: type[AdversarialTrainer] = AIRL if kind == "airl" else GAIL
         self.rl = make_ppo(cfg.ppo, ctx.venv, seed=ctx.seed)
@@ -125,15 +149,29 @@ class AdversarialIRLTrainer(RLTrainer):
         return reward_for_eval(self._kind, self._adv.reward_train)
 
 
-def build_gail(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:
-    return AdversarialIRLTrainer(cfg, ctx, "gail")
+def _build(cfg: AdversarialConfig, ctx: RunContext, kind: str) -> Trainer:
+    learner = resolve_learner(cfg.learner, ctx.action_space, algo=kind)
+    if learner == "ppo":
+        return AdversarialIRLTrainer(cfg, ctx, kind)
+    from irlkit.algos.dac import DACTrainer
+
+    return DACTrainer(cfg, ctx, kind, learner)
 
 
-def build_airl(cfg: AdversarialConfig, ctx: RunContext) -> AdversarialIRLTrainer:
-    return AdversarialIRLTrainer(cfg, ctx, "airl")
+def build_gail(cfg: AdversarialConfig, ctx: RunContext) -> Trainer:
+    return _build(cfg, ctx, "gail")
+
+
+def build_airl(cfg: AdversarialConfig, ctx: RunContext) -> Trainer:
+    return _build(cfg, ctx, "airl")
 
 
 def _load_reward(kind: str, cfg: AdversarialConfig, observation_space, action_space, state: dict) -> RewardNet:
+    learner = resolve_learner(cfg.learner, action_space, algo=kind)
+    if learner != "ppo":
+        from irlkit.algos.dac import load_recovered_reward
+
+        return load_recovered_reward(cfg, kind, learner, observation_space, action_space, state)
     net = make_reward_net(cfg, kind, observation_space, action_space)
     net.load_state_dict(state)
     return reward_for_eval(kind, net)

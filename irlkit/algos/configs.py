@@ -38,6 +38,76 @@ class PPOConfig:
 
 
 @dataclasses.dataclass
+class SACConfig:
+    """The SAC learner (Haarnoja et al. 2018) for Box actions: GAIL/AIRL's generator (DAC,
+    Kostrikov et al. 2019), SQIL's learner, and the learner trained on a transferred reward.
+
+    Names follow SB3's `SAC`; the budget (env steps) belongs to the algorithm, not here."""
+
+    learning_rate: float = 1e-3
+    """Adam step size of actor, critics and entropy coefficient."""
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions (larger than every budget irlkit ships: nothing is dropped)."""
+    learning_starts: int = 1000
+    """Uniformly random actions for this many env steps before the first gradient step."""
+    batch_size: int = 256
+    """Transitions per gradient step."""
+    tau: float = 0.005
+    """Polyak rate of the target critics."""
+    gamma: float = 0.99
+    """Discount factor."""
+    train_freq: int = 1
+    """Env steps between training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase."""
+    ent_coef: str = "auto"
+    """Entropy coefficient alpha: `auto` (learned, SAC v2), `auto_<initial>`, or a number."""
+    target_entropy: str = "auto"
+    """Entropy target of the learned alpha: `auto` (-dim(A)) or a number."""
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [256, 256])
+    """Hidden layers of the actor and of each critic."""
+
+
+@dataclasses.dataclass
+class DQNConfig:
+    """The learner for Discrete actions: DQN (Mnih et al. 2015) with a soft Bellman backup and a
+    Boltzmann policy, i.e. soft Q-learning (Haarnoja et al. 2017), the learner SQIL's paper uses.
+
+    The soft policy pi(a|s) = softmax(Q(s, .) / ent_coef) is the one the backup evaluates, so
+    AIRL's discriminator gets the generator's exact log pi(a|s); `ent_coef: 0` is plain DQN with
+    epsilon-greedy exploration. Names follow SB3's `DQN`."""
+
+    learning_rate: float = 1e-3
+    """Adam step size of the Q-network."""
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 1000
+    """Uniformly random actions for this many env steps before the first gradient step."""
+    batch_size: int = 128
+    """Transitions per gradient step."""
+    tau: float = 1.0
+    """Polyak rate of the target network at each target update (1 = hard copy)."""
+    target_update_interval: int = 500
+    """Env steps between target-network updates."""
+    gamma: float = 0.99
+    """Discount factor."""
+    train_freq: int = 1
+    """Env steps between training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase."""
+    ent_coef: float = 0.01
+    """Temperature of the soft backup and of the Boltzmann policy (0: hard max, epsilon-greedy)."""
+    exploration_fraction: float = 0.1
+    """ent_coef 0 only: share of the budget over which epsilon decays from 1 to its final value."""
+    exploration_final_eps: float = 0.05
+    """ent_coef 0 only: final epsilon of the epsilon-greedy policy."""
+    max_grad_norm: float = 10.0
+    """Gradient-norm clip."""
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    """Hidden layers of the Q-network."""
+
+
+@dataclasses.dataclass
 class BCConfig:
     name: str = "bc"
     budget: int = 1000
@@ -70,14 +140,29 @@ class DAggerConfig:
 
 @dataclasses.dataclass
 class AdversarialConfig:
+    """GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018). With an off-policy learner (the default)
+    they run as DAC (Kostrikov et al. 2019): replay rewards recomputed from the current
+    discriminator, absorbing states for terminated episodes, a gradient penalty; with
+    `learner: ppo`, imitation's on-policy trainers."""
+
     name: str = "gail"
     budget: int = 300_000
     """Environment steps of the generator."""
+    learner: str = "auto"
+    """The generator: auto (SAC for Box actions, DQN for Discrete), sac, dqn, or ppo (imitation's
+    on-policy GAIL/AIRL, with its allow_variable_horizon instead of absorbing states)."""
     demo_batch_size: int = 1024
     """Expert transitions per discriminator batch (the batch is twice this: half generator)."""
     n_disc_updates_per_round: int = 4
+    """Discriminator batches per round (a round: `round_steps` env steps; with PPO one rollout)."""
+    round_steps: int = 1000
+    """Off-policy learners: env steps between discriminator rounds."""
+    grad_penalty: float = 10.0
+    """Off-policy learners: weight of the discriminator's gradient penalty (Gulrajani et al. 2017,
+    as DAC); 0 turns it off."""
     gen_replay_buffer_capacity: Optional[int] = None
-    """Generator samples kept for the discriminator; None = one round's worth."""
+    """Generator samples the discriminator draws from; None = one round's worth (PPO), the whole
+    replay buffer (off-policy learners), else the most recent this many."""
     disc_lr: float = 1e-3
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
     potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
@@ -94,6 +179,29 @@ class AdversarialConfig:
     """Running normalisation of the reward the generator sees (as imitation's scripts default to);
     the discriminator still trains on the raw logits."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+    """The generator when `learner: ppo`."""
+    sac: SACConfig = dataclasses.field(default_factory=SACConfig)
+    """The generator when `learner` is sac (auto, Box actions)."""
+    dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
+    """The generator when `learner` is dqn (auto, Discrete actions)."""
+
+
+@dataclasses.dataclass
+class SQILConfig:
+    """SQIL (Reddy et al. 2020): soft Q-learning on reward 1 for demo transitions and 0 for the
+    learner's own, each batch half of each; episodes that terminate get absorbing states."""
+
+    name: str = "sqil"
+    budget: int = 50_000
+    """Environment steps of the learner."""
+    learner: str = "auto"
+    """auto (SAC for Box actions, DQN for Discrete), sac or dqn."""
+    demo_fraction: float = 0.5
+    """Share of demo transitions in every batch (the paper's balanced batches: 0.5)."""
+    sac: SACConfig = dataclasses.field(default_factory=SACConfig)
+    """The learner for Box actions."""
+    dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
+    """The learner for Discrete actions."""
 
 
 @dataclasses.dataclass

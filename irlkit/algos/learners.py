@@ -1,0 +1,318 @@
+"""SB3 off-policy learners (SAC, soft DQN) made from irlkit's typed configs, on a relabelling buffer.
+
+GAIL/AIRL (as DAC), SQIL and off-policy preference learning share these: `algo.learner` picks one
+(`auto`: SAC for Box actions, DQN for Discrete; `ppo` keeps imitation's on-policy trainers where an
+algorithm has them), `make_learner` builds it with `irlkit.algos.relabel`'s replay buffer on a
+one-env VecEnv (so a budget of env steps is spent exactly), and `policy_log_prob` gives AIRL the
+generator's log pi(a|s).
+
+Discrete actions: AIRL's discriminator needs the generator's action probabilities, and SQIL's paper
+uses soft Q-learning. A plain DQN's epsilon-greedy policy is not the policy its max-backup
+evaluates, and a discrete SAC is not in SB3 or sb3-contrib; `SoftDQN` (SB3's DQN with the soft
+Bellman backup of Haarnoja et al. 2017 and its Boltzmann policy softmax(Q / alpha)) is both: the
+policy that acts is the one the backup evaluates, and log pi(a|s) is exact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch as th
+import torch.nn.functional as F
+from gymnasium import spaces
+from stable_baselines3 import DQN, SAC
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from irlkit.algos.configs import DQNConfig, SACConfig
+from irlkit.algos.relabel import RelabelingReplayBuffer, scale_actions
+from irlkit.errors import IrlkitError
+
+LEARNERS = ("auto", "sac", "dqn", "ppo")
+LearnerConfig = Union[SACConfig, DQNConfig]
+
+
+def resolve_learner(name: str, action_space: spaces.Space, *, algo: str, allowed: tuple[str, ...] = ("sac", "dqn", "ppo")) -> str:
+    """`auto` -> `sac` for Box actions, `dqn` for Discrete; a learner that cannot act in this
+    action space is refused with the fix."""
+    choices = ("auto", *allowed)
+    if name not in choices:
+        raise IrlkitError(f"algo.learner={name!r} is not a learner {algo} can use; choose one of {', '.join(choices)}")
+    box, discrete = isinstance(action_space, spaces.Box), isinstance(action_space, spaces.Discrete)
+    if name == "auto":
+        if box:
+            return "sac"
+        if discrete:
+            return "dqn"
+        if "ppo" in allowed:
+            return "ppo"
+        raise IrlkitError(f"{algo} needs Box or Discrete actions; this env has {action_space}")
+    if name == "dqn" and not discrete:
+        raise IrlkitError(
+            f"algo.learner=dqn needs Discrete actions, but this env's actions are {action_space} "
+            "(continuous): use algo.learner=sac (or auto, which picks SAC for Box actions)."
+        )
+    if name == "sac" and not box:
+        raise IrlkitError(
+            f"algo.learner=sac needs Box (continuous) actions, but this env's actions are {action_space}: "
+            "use algo.learner=dqn (or auto, which picks DQN for Discrete actions)."
+        )
+    return name
+
+
+class SoftDQN(DQN):
+    """SB3's DQN with a soft Bellman backup and the Boltzmann policy it evaluates (soft Q-learning,
+    Haarnoja et al. 2017; the learner of SQIL, Reddy et al. 2020).
+
+    target = r + gamma (1 - done) alpha logsumexp(Q_target(s', .) / alpha); the exploring policy is
+    pi(a|s) = softmax(Q(s, .) / alpha); `predict(deterministic=True)` is the greedy action, so the
+    saved model is a plain `stable_baselines3.DQN` for users. `ent_coef` (alpha) 0 is SB3's DQN."""
+
+    def __init__(self, *args: Any, ent_coef: float = 0.01, **kwargs: Any) -> None:
+        self.ent_coef = float(ent_coef)
+        super().__init__(*args, **kwargs)
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        if self.ent_coef <= 0.0:
+            return super().train(gradient_steps, batch_size)
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        alpha = self.ent_coef
+        losses = []
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            discounts = getattr(data, "discounts", None)  # SB3 >= 2.7 (n-step buffers); None otherwise
+            gamma = discounts if discounts is not None else self.gamma
+            with th.no_grad():
+                next_v = alpha * th.logsumexp(self.q_net_target(data.next_observations) / alpha, dim=1, keepdim=True)
+                target = data.rewards + (1 - data.dones) * gamma * next_v
+            q = th.gather(self.q_net(data.observations), dim=1, index=data.actions.long())
+            loss = F.smooth_l1_loss(q, target)
+            losses.append(loss.item())
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", float(np.mean(losses)))
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any:
+        if deterministic or self.ent_coef <= 0.0:
+            return super().predict(observation, state, episode_start, deterministic)
+        obs, vectorized = self.policy.obs_to_tensor(observation)
+        with th.no_grad():
+            logits = self.q_net(obs) / self.ent_coef
+        actions = th.distributions.Categorical(logits=logits).sample().cpu().numpy()
+        return (actions if vectorized else actions[0]), state
+
+    def log_prob(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """log pi(a|s) of the acting policy: Boltzmann, or epsilon-greedy when ent_coef is 0."""
+        q = self.q_net(obs)
+        a = actions.long().reshape(-1, 1)
+        if self.ent_coef > 0.0:
+            return th.gather(F.log_softmax(q / self.ent_coef, dim=1), 1, a).reshape(-1)
+        eps, n = self.exploration_rate, q.shape[1]
+        greedy = (q.argmax(dim=1, keepdim=True) == a).float()
+        return th.log(eps / n + (1.0 - eps) * greedy).reshape(-1)
+
+
+def _ent_coef(value: str) -> Union[str, float]:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def make_learner(
+    kind: str,
+    cfg: LearnerConfig,
+    venv: Any,
+    *,
+    seed: int,
+    budget: int,
+    replay_buffer_class: type = RelabelingReplayBuffer,
+    replay_buffer_kwargs: Optional[dict[str, Any]] = None,
+    logger: Any = None,
+) -> OffPolicyAlgorithm:
+    """An SB3 SAC (`kind="sac"`, `SACConfig`) or `SoftDQN` (`"dqn"`, `DQNConfig`) on `venv`
+    (one env) with `replay_buffer_class` as its buffer; the capacity is capped at the budget."""
+    if getattr(venv, "num_envs", 1) != 1:
+        raise ValueError("off-policy learners run on one env (a budget of env steps is then spent exactly)")
+    common = dict(
+        learning_rate=cfg.learning_rate,
+        buffer_size=max(1, min(cfg.buffer_size, budget)),
+        learning_starts=cfg.learning_starts,
+        batch_size=cfg.batch_size,
+        tau=cfg.tau,
+        gamma=cfg.gamma,
+        train_freq=cfg.train_freq,
+        gradient_steps=cfg.gradient_steps,
+        replay_buffer_class=replay_buffer_class,
+        replay_buffer_kwargs=dict(replay_buffer_kwargs or {}),
+        policy_kwargs={"net_arch": list(cfg.net_arch)},
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+    model: OffPolicyAlgorithm
+    if kind == "sac":
+        assert isinstance(cfg, SACConfig), type(cfg)
+        model = SAC("MlpPolicy", venv, ent_coef=_ent_coef(cfg.ent_coef), target_entropy=_ent_coef(cfg.target_entropy), **common)
+    elif kind == "dqn":
+        assert isinstance(cfg, DQNConfig), type(cfg)
+        soft = cfg.ent_coef > 0.0
+        model = SoftDQN(
+            "MlpPolicy",
+            venv,
+            ent_coef=cfg.ent_coef,
+            target_update_interval=cfg.target_update_interval,
+            exploration_fraction=cfg.exploration_fraction,
+            exploration_initial_eps=0.0 if soft else 1.0,
+            exploration_final_eps=0.0 if soft else cfg.exploration_final_eps,
+            max_grad_norm=cfg.max_grad_norm,
+            **common,
+        )
+    else:
+        raise ValueError(f"no off-policy learner {kind!r}")
+    if logger is not None:
+        model.set_logger(logger)
+    return model
+
+
+def check_budget(kind: str, cfg: LearnerConfig, budget: int, *, algo: str) -> None:
+    """Refuse a budget that ends before the learner's first gradient step."""
+    if budget <= cfg.learning_starts:
+        raise IrlkitError(
+            f"algo.budget={budget} env steps ends before {algo}'s {kind.upper()} learner makes its first update: it takes "
+            f"{cfg.learning_starts} random steps first (algo.{kind}.learning_starts). Raise algo.budget above "
+            f"{cfg.learning_starts}, or lower algo.{kind}.learning_starts."
+        )
+
+
+def obs_tensor(model: OffPolicyAlgorithm, obs: np.ndarray) -> th.Tensor:
+    return th.as_tensor(np.asarray(obs), dtype=th.float32, device=model.device)
+
+
+def policy_log_prob(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray) -> th.Tensor:
+    """log pi(a|s) of the learner's current (exploring) policy, actions in env units, no gradient."""
+    with th.no_grad():
+        o = obs_tensor(model, obs)
+        if isinstance(model, SAC):
+            scaled = th.as_tensor(scale_actions(model.action_space, np.asarray(acts)), device=model.device)
+            mean, log_std, kwargs = model.actor.get_action_dist_params(o)
+            dist = model.actor.action_dist.proba_distribution(mean, log_std, **kwargs)
+            return dist.log_prob(scaled.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).reshape(-1)
+        if isinstance(model, SoftDQN):
+            return model.log_prob(o, th.as_tensor(np.asarray(acts), device=model.device))
+    raise TypeError(f"no log pi(a|s) for {type(model).__name__}")
+
+
+def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray, *, batches: int, rng: np.random.Generator,
+                    batch_size: int = 64, lr: float = 1e-3) -> None:
+    """Behavior-clone the learner's policy on demos before it learns (a warm start, off by default):
+    SAC's actor maximises log pi(a_demo|s); soft DQN's Boltzmann policy softmax(Q / alpha) is
+    trained as a classifier of the demo actions."""
+    if batches <= 0:
+        return
+    if isinstance(model, SAC):
+        params = list(model.actor.parameters())
+    else:
+        params = list(model.q_net.parameters())
+    opt = th.optim.Adam(params, lr=lr)
+    model.policy.set_training_mode(True)
+    for _ in range(batches):
+        idx = rng.integers(0, len(obs), size=batch_size)
+        o = obs_tensor(model, obs[idx])
+        if isinstance(model, SAC):
+            scaled = th.as_tensor(scale_actions(model.action_space, acts[idx]), device=model.device)
+            mean, log_std, kwargs = model.actor.get_action_dist_params(o)
+            dist = model.actor.action_dist.proba_distribution(mean, log_std, **kwargs)
+            loss = -dist.log_prob(scaled.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).mean()
+        else:
+            temperature = model.ent_coef if isinstance(model, SoftDQN) and model.ent_coef > 0 else 1.0
+            loss = F.cross_entropy(model.q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    if isinstance(model, DQN):
+        model.q_net_target.load_state_dict(model.q_net.state_dict())
+    model.policy.set_training_mode(False)
+
+
+def save_learner(model: OffPolicyAlgorithm, path: Path) -> None:
+    """Save as a plain SB3 zip (`SAC.load` / `DQN.load` open it without irlkit): the relabelling
+    buffer class is irlkit's, so the saved model names SB3's own `ReplayBuffer` instead."""
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    cls, kwargs = model.replay_buffer_class, model.replay_buffer_kwargs
+    model.replay_buffer_class, model.replay_buffer_kwargs = ReplayBuffer, {}
+    try:
+        model.save(path)
+    finally:
+        model.replay_buffer_class, model.replay_buffer_kwargs = cls, kwargs
+    kind = "SAC" if isinstance(model, SAC) else "DQN"
+    (path.parent / "policy.json").write_text(json.dumps({"file": path.name, "sb3_class": kind}) + "\n")
+
+
+class _StepHook(BaseCallback):
+    """The trainer's per-step work, progress in chunks, and a stop at the budget (SB3 collects
+    whole `train_freq` chunks, so `learn` alone could overshoot it)."""
+
+    def __init__(self, trainer: "OffPolicyTrainer", budget: int, progress: Any) -> None:
+        super().__init__()
+        self.trainer, self.budget, self.progress = trainer, budget, progress
+        self.reported = 0
+        self.every = max(1, min(1000, budget // 100))
+
+    def _on_step(self) -> bool:
+        n = int(self.model.num_timesteps)
+        self.trainer.on_step(n)
+        if n - self.reported >= self.every or n >= self.budget:
+            self.flush()
+        return n < self.budget
+
+    def flush(self) -> None:
+        n = min(int(self.model.num_timesteps), self.budget)
+        if n > self.reported:
+            self.progress(n - self.reported)
+            self.reported = n
+
+
+class OffPolicyTrainer:
+    """Mixin for algorithms whose policy is an SB3 off-policy learner (`self.rl`) on its own one-env
+    VecEnv, trained for exactly `budget` env steps; subclasses add per-step work in `on_step`."""
+
+    rl: OffPolicyAlgorithm
+    _venv: Any
+
+    def make_venv(self, ctx: Any) -> Any:
+        from irlkit.envs import make_venv
+
+        self._venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
+        return self._venv
+
+    def on_step(self, step: int) -> None:
+        """Called after env step number `step` (1-based), before the learner's gradient steps."""
+
+    def train(self, budget: int, progress: Any) -> None:
+        hook = _StepHook(self, budget, progress)
+        try:
+            self.rl.learn(total_timesteps=budget, callback=hook, progress_bar=False)
+        finally:
+            self._venv.close()
+        hook.flush()
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.rl.num_timesteps)
+
+
+def sb3_csv_logger(run_dir: Path, name: str) -> Any:
+    """SB3's own training log (losses, entropy coefficient, episode returns) as CSV in the run folder."""
+    from stable_baselines3.common.logger import configure
+
+    return configure(str(run_dir / "logs" / name), ["csv"])
