@@ -66,13 +66,13 @@ def plain_imitation(algo: str, budget: int, seed: int, cfg) -> float:
 
 
 def irlkit_run(algo: str, budget: int, seed: int, cfg) -> float:
-    from irlkit.envs import EnvConfig
     from irlkit.evaluate import EvalConfig
+    from irlkit.runconfig import RunConfig
     from irlkit.train import run_training
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_training(algo=algo, algo_cfg=cfg, env_cfg=EnvConfig(), demos="cartpole_expert", run_dir=Path(tmp),
-                              seed=seed, eval_cfg=EvalConfig(episodes=1, curve_points=0), progress_bar=False)
+        result = run_training(RunConfig(algo=cfg, seed=seed, eval=EvalConfig(episodes=1, curve_points=0), progress=False),
+                              Path(tmp))
     return float(result["wall_s"])
 
 
@@ -83,15 +83,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
 
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+    from irlkit.cli.app import config_dir
+    from irlkit.cli.overrides import compose
+    from irlkit.cli.runconfig import run_config
+    from irlkit.cli.schemas import register_schemas
 
-    import irlkit.__main__  # noqa: F401  (schemas)
-    from irlkit.config import config_dir
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = OmegaConf.to_object(compose("config", [f"algo={args.algo}", f"algo.budget={args.budget}",
-                                                     "algo.bc_warmstart_batches=0"]).algo)
+    register_schemas()
+    overrides = [f"algo={args.algo}", f"algo.budget={args.budget}", "algo.bc_warmstart_batches=0"]
+    cfg = run_config(compose(config_dir(), "config", overrides), overrides).algo
     th.set_num_threads(1)
     plain, ours = [], []
     for rep in range(args.reps):

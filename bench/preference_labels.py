@@ -138,7 +138,7 @@ def plot(groups: dict[tuple[str, str, str, int], list[dict[str, Any]]], fig_dir:
     styles = {"uniform": "-", "disagreement": "--", "entropy": ":"}
     colors = {t: plt.get_cmap("tab10")(i) for i, t in enumerate(TEACHERS)}
     for ax, env in zip(axes[0], envs):
-        for (e, query, teacher, n), rs in sorted(groups.items()):
+        for (e, query, teacher, _), rs in sorted(groups.items()):
             if e != env:
                 continue
             curve = mean_curve(rs)

@@ -1,98 +1,88 @@
 """`python -m irlkit algo=<name> env=<name> demos=<dataset> seed=N`: train, save, evaluate.
 
-The only place the main job touches Hydra: it composes the config, converts it to the library's
-dataclasses and calls `irlkit.train.run_training`.
+The command composes conf/config.yaml, turns it into a typed `RunConfig` at the one config boundary
+(`irlkit.cli.runconfig`) and calls `irlkit.train.run_training`, exactly what Python users call.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import hydra
-from omegaconf import MISSING, DictConfig, OmegaConf
+from irlkit.cli.app import HydraCommand, run_entry
+from irlkit.errors import IrlkitError
 
-from irlkit.algos import ALGORITHMS, AdversarialConfig, FeedbackConfig
-from irlkit.config import add_schema, config_dir, register_schemas, run_entry
-from irlkit.envs import EnvConfig
-from irlkit.evaluate import EvalConfig
-import irlkit.feedback.schemas  # noqa: F401,E402  (registers feedback=human and feedback=dataset)
-import irlkit.corrections.schemas  # noqa: F401,E402  (registers expert=sb3 and expert=human)
-import irlkit.shaping.schemas  # noqa: F401,E402  (registers feedback=shaping)
-from irlkit.train import SelectConfig
+DESCRIPTION = """\
+irlkit: learn rewards and policies from demonstrations, preferences and corrections, and score them
+against the environment. One run trains one algorithm on one dataset of demonstrations and writes a
+run folder: config.yaml, policy.zip, reward_net.pt (if learned), logs/, curve.csv, eval.json."""
 
-
-@dataclasses.dataclass
-class RunSchema:
-    """The top-level config of a training run (conf/config.yaml)."""
-
-    algo: Any = MISSING
-    env: EnvConfig = MISSING
-    feedback: Any = MISSING
-    expert: Any = MISSING
-    """Who labels DAgger's states: sb3 (imitation's DAgger) or human (HG-DAgger, docs/corrections.md)."""
-    operator: Optional[str] = None
-    """Pseudonym of the person giving corrections (expert=human)."""
-    query: str = "always"
-    """expert=human: `always` (the person takes over at will) or `uncertain` (the learner also asks when
-    unsure); the same as expert.query, which it sets."""
-    demos: str = MISSING
-    """Dataset name in the demos store, or a path to a dataset folder."""
-    demos_root: Optional[str] = None
-    """Store root (default: IRLKIT_DEMOS, else the shipped demos/)."""
-    seed: int = 0
-    select: SelectConfig = dataclasses.field(default_factory=SelectConfig)
-    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
-    torch_threads: int = 1
-    """Torch CPU threads; 1 is fastest for the small MLPs used here."""
-    progress: bool = True
+FOOTER = """\
+Examples:
+  python -m irlkit algo=airl                        # AIRL on seals CartPole, shipped demos
+  python -m irlkit algo=gail env=mountain_car seed=1
+  python -m irlkit algo=bc demos=/data/my_demos select.operator=alice
+  python -m irlkit algo=preference feedback=human   # label clip pairs in the browser
+  python -m irlkit -m algo=bc,gail seed=0,1,2       # a multirun sweep
+  python -m irlkit resume=outputs/gail-cartpole/seed0-20261201-101500   # continue a killed run
+Outputs go to outputs/<algo>-<env>/seed<N>-<time>/. `python -m irlkit algo=gail --help` shows GAIL's
+options. Docs: README.md."""
 
 
-add_schema(None, "run_schema", RunSchema)
-add_schema("feedback", "synthetic_schema", FeedbackConfig)
-for _name, _spec in ALGORITHMS.items():
-    if _spec.config is not AdversarialConfig:
-        add_schema("algo", f"{_name}_schema", _spec.config)
-add_schema("algo", "adversarial_schema", AdversarialConfig)
-register_schemas()
-
-
-def train_from_config(cfg: DictConfig) -> dict[str, Any]:
+def train_job(cfg: Any, overrides: list[str]) -> dict[str, Any]:
     from hydra.core.hydra_config import HydraConfig
 
+    from irlkit.cli.runconfig import run_config
     from irlkit.train import run_training, summarize
 
-    name = cfg.algo.name
-    spec = ALGORITHMS[name]
+    config = run_config(cfg, overrides)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    result = run_training(
-        algo=name,
-        algo_cfg=OmegaConf.to_object(cfg.algo),
-        env_cfg=OmegaConf.to_object(cfg.env),
-        demos=cfg.demos,
-        run_dir=run_dir,
-        seed=cfg.seed,
-        select=OmegaConf.to_object(cfg.select),
-        eval_cfg=OmegaConf.to_object(cfg.eval),
-        torch_threads=cfg.torch_threads,
-        progress_bar=cfg.progress,
-        demos_root=cfg.demos_root,
-        feedback=OmegaConf.to_container(cfg.feedback, resolve=True),
-        expert=OmegaConf.to_container(cfg.expert, resolve=True),
-    )
-    assert spec is not None
+    result = run_training(config, run_dir)
     summarize(result)
     print(f"run folder: {run_dir}")
     return result
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
-def main(cfg: DictConfig) -> Optional[float]:
-    out: dict[str, Any] = {}
-    run_entry(lambda: out.update(train_from_config(cfg)))
-    return out.get("normalized_score")
+def _hidden(cfg: Any) -> set[str]:
+    from irlkit.cli.runconfig import unused
+
+    return unused(cfg) | {"algo_env"}
+
+
+COMMAND = HydraCommand(
+    prog="python -m irlkit",
+    config_name="config",
+    usage="python -m irlkit algo=<algo> env=<env> [demos=<dataset|path>] [seed=N] [key=value ...]",
+    description=DESCRIPTION,
+    footer=FOOTER,
+    run=train_job,
+    hide=_hidden,
+)
+
+
+def resume_job(run_dir: Path) -> dict[str, Any]:
+    from irlkit.train import resume_training, summarize
+
+    result = resume_training(run_dir)
+    summarize(result)
+    print(f"run folder: {run_dir}")
+    return result
+
+
+def main() -> Optional[float]:
+    args = sys.argv[1:]
+    if any(a.startswith("resume=") for a in args):
+        def job() -> dict[str, Any]:
+            if len(args) != 1:
+                raise IrlkitError("resume=<run folder> takes no other options: the run continues with the config.yaml "
+                                  "it was started with, to its full budget")
+            return resume_job(Path(args[0].split("=", 1)[1]).expanduser().resolve())
+
+        result = run_entry(job, prog=COMMAND.prog)
+    else:
+        result = COMMAND.main()
+    return result.get("normalized_score") if isinstance(result, dict) else None
 
 
 if __name__ == "__main__":

@@ -31,3 +31,20 @@ def run_cli(args: list[str], cwd: Path | None = None, env: dict | None = None, t
     return subprocess.run(
         [sys.executable, *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def compose_config(config_name: str = "config", overrides: list[str] | tuple[str, ...] = ()):
+    """Hydra's composed config for a command line, as the command composes it."""
+    from irlkit.cli.app import config_dir
+    from irlkit.cli.overrides import compose
+    from irlkit.cli.schemas import register_schemas
+
+    register_schemas()
+    return compose(config_dir(), config_name, list(overrides))
+
+
+def run_config(overrides: list[str] | tuple[str, ...] = ()):
+    """The typed `RunConfig` that `python -m irlkit <overrides>` trains with."""
+    from irlkit.cli.runconfig import run_config as to_run_config
+
+    return to_run_config(compose_config("config", overrides), list(overrides))

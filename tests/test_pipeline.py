@@ -7,37 +7,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
-
-import irlkit.__main__  # noqa: F401  (registers the schemas)
 from irlkit.algos import ALGORITHMS
-from irlkit.config import config_dir
+from irlkit.cli.app import config_dir
 from irlkit.train import run_training
 
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_config
 
 ENVS = sorted(p.stem for p in (Path(config_dir()) / "env").glob("*.yaml"))
-
-
-def _compose(overrides: list[str]):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="test"):
-        return compose(config_name="config", overrides=overrides)
 
 
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 @pytest.mark.parametrize("env", ENVS)
 def test_every_algo_env_config_composes(algo: str, env: str) -> None:
-    cfg = _compose([f"algo={algo}", f"env={env}"])
-    algo_cfg = OmegaConf.to_object(cfg.algo)
-    assert isinstance(algo_cfg, ALGORITHMS[algo].config)
-    assert cfg.env.name == env
-    assert cfg.demos == cfg.env.demos
+    config = run_config([f"algo={algo}", f"env={env}"])
+    assert isinstance(config.algo, ALGORITHMS[algo].config)
+    assert config.env.name == env
+    assert config.demos_ref == config.env.demos
 
 
 def test_default_is_bc_on_cartpole() -> None:
-    cfg = _compose([])
-    assert (cfg.algo.name, cfg.env.name, cfg.demos) == ("bc", "cartpole", "cartpole_expert")
+    config = run_config([])
+    assert (config.algo.name, config.env.name, config.demos_ref) == ("bc", "cartpole", "cartpole_expert")
 
 
 TINY = {
@@ -57,18 +47,9 @@ TINY = {
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
     assert algo in TINY, f"give the new algorithm {algo!r} a tiny budget in TINY"
-    cfg = _compose([f"algo={algo}", "eval.episodes=2", "eval.curve_points=2", "eval.curve_episodes=1", *TINY[algo]])
-    result = run_training(
-        algo=algo,
-        algo_cfg=OmegaConf.to_object(cfg.algo),
-        env_cfg=OmegaConf.to_object(cfg.env),
-        demos=cfg.demos,
-        run_dir=tmp_path,
-        seed=0,
-        eval_cfg=OmegaConf.to_object(cfg.eval),
-        progress_bar=False,
-        feedback=OmegaConf.to_container(cfg.feedback),
-    )
+    config = run_config([f"algo={algo}", "eval.episodes=2", "eval.curve_points=2", "eval.curve_episodes=1",
+                         "progress=false", *TINY[algo]])
+    result = run_training(config, tmp_path)
     saved = json.loads((tmp_path / "eval.json").read_text())
     for key in ("return_mean", "return_std", "episodes", "demo_return", "random_return", "normalized_score", "env_steps", "wall_s"):
         assert key in saved, key
@@ -79,7 +60,7 @@ def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
     curve = (tmp_path / "curve.csv").read_text().strip().splitlines()
     assert curve[0] == "budget_done,env_steps,return_mean,wall_s"
     assert 1 <= len(curve) - 1 <= 2  # at most curve_points points (marks crossed together share one)
-    assert int(curve[-1].split(",")[0]) == int(cfg.algo.budget) or algo in ("dagger",)
+    assert int(curve[-1].split(",")[0]) == int(config.algo.budget) or algo in ("dagger",)
     if ALGORITHMS[algo].learns_reward:
         assert "reward_pearson" in saved
         if algo != "density":
@@ -89,10 +70,8 @@ def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
     results = []
     for k in range(2):
-        cfg = _compose(["algo=gail", "eval.episodes=2", "eval.curve_points=0", *TINY["gail"]])
-        results.append(run_training(algo="gail", algo_cfg=OmegaConf.to_object(cfg.algo), env_cfg=OmegaConf.to_object(cfg.env),
-                                    demos=cfg.demos, run_dir=tmp_path / str(k), seed=3,
-                                    eval_cfg=OmegaConf.to_object(cfg.eval), progress_bar=False))
+        config = run_config(["algo=gail", "eval.episodes=2", "eval.curve_points=0", "seed=3", "progress=false", *TINY["gail"]])
+        results.append(run_training(config, tmp_path / str(k)))
     assert results[0]["returns"] == results[1]["returns"]
     assert results[0]["reward_pearson"] == results[1]["reward_pearson"]
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
 
-from irlkit.algos.configs import DQNConfig, PreferenceConfig
+from conftest import run_cli
+from irlkit.algos.configs import DQNConfig, FeedbackConfig, PreferenceConfig
 from irlkit.algos.preference import PreferenceTrainer, label_schedule, query_plan
 from irlkit.envs import load_env_config
 from irlkit.errors import IrlkitError
+from irlkit.runconfig import RunConfig
 from irlkit.train import run_training
 
 FAST = ["algo=preference", "algo.pretrain_steps=0", "algo.dqn.learning_starts=100", "algo.fragment_length=10",
@@ -30,13 +31,13 @@ def small_cfg(**kw) -> PreferenceConfig:
     return PreferenceConfig(**base)
 
 
-def train(tmp_path: Path, cfg: PreferenceConfig, env: str = "cartpole", feedback: dict | None = None, seed: int = 0) -> dict:
+def train(tmp_path: Path, cfg: PreferenceConfig, env: str = "cartpole", feedback: FeedbackConfig | None = None,
+          seed: int = 0) -> dict:
     from irlkit.evaluate import EvalConfig
 
-    env_cfg = load_env_config(env)
-    return run_training(algo="preference", algo_cfg=cfg, env_cfg=env_cfg, demos=env_cfg.demos, run_dir=tmp_path / "run",
-                        seed=seed, progress_bar=False, eval_cfg=EvalConfig(episodes=2, curve_points=0),
-                        feedback=feedback or {"kind": "synthetic", "teacher": "oracle"})
+    config = RunConfig(algo=cfg, env=load_env_config(env), seed=seed, eval=EvalConfig(episodes=2, curve_points=0),
+                       feedback=feedback or FeedbackConfig(), progress=False)
+    return run_training(config, tmp_path / "run")
 
 
 @pytest.mark.parametrize("total", [1, 2, 7, 8, 13, 100, 5000])
@@ -105,16 +106,16 @@ def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
     """The same replay rows give the current reward model's (standardised) rewards, before and
     after an update, and never the env's."""
     import torch as th
+    from imitation.util import logger as imit_logger
 
     from irlkit.algos.base import RunContext
     from irlkit.envs import make_venv
-    from imitation.util import logger as imit_logger
 
     env_cfg = load_env_config("cartpole")
     venv = make_venv(env_cfg, seed=0)
     ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=None, rng=np.random.default_rng(0), seed=0,
                      logger=imit_logger.configure(str(tmp_path / "logs"), ["csv"]), run_dir=tmp_path,
-                     feedback={"kind": "synthetic", "teacher": "oracle"})
+                     feedback=FeedbackConfig())
     cfg = small_cfg(budget=2000, total_comparisons=40, num_iterations=1, label_curve_episodes=0)
     trainer = PreferenceTrainer(cfg, ctx)
     trainer.rl.learn(total_timesteps=300, reset_num_timesteps=False)  # 100 steps of zero reward, the first query at 20
@@ -127,7 +128,7 @@ def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
     expected = trainer.reward(*batch)
     np.testing.assert_allclose(before, expected, rtol=1e-5, atol=1e-5)
     stored = buffer.rewards[rows, 0]
-    assert not np.allclose(before, stored)  # the env's rewards (all 1 here) never reach the learner
+    assert not np.allclose(before, stored)  # the env's rewards never reach the learner
     with th.no_grad():  # a reward update: the model changes, and so does every replay reward
         for p in trainer.reward_net.parameters():
             p.add_(0.5 * th.randn_like(p))
@@ -140,7 +141,7 @@ def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
 
 def test_skipped_pairs_are_asked_but_never_trained_on(tmp_path: Path):
     out = train(tmp_path, small_cfg(total_comparisons=60, num_iterations=2),
-                feedback={"kind": "synthetic", "teacher": "skip", "skip": 0.5})
+                feedback=FeedbackConfig(teacher="skip", skip=0.5))
     assert out["comparisons_asked"] == 60
     assert out["comparisons_trained_on"] < 60  # a random CartPole policy's fragments are mostly all bad
     assert out["teacher"]["skip"] == 0.5

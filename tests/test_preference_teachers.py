@@ -14,8 +14,9 @@ import torch as th
 from gymnasium import spaces
 from imitation.data.types import TrajectoryWithRew
 
-from irlkit.algos.queries import InformativeFragmenter, member_fragment_returns, pair_scores
-from irlkit.algos.teachers import TEACHERS, SimulatedTeacher, make_teacher, teacher_params
+from irlkit.algos.configs import FeedbackConfig
+from irlkit.algos.preference.queries import InformativeFragmenter, member_fragment_returns, pair_scores
+from irlkit.algos.preference.teachers import TEACHERS, SimulatedTeacher, make_teacher, teacher_params
 from irlkit.errors import IrlkitError
 
 L = 10
@@ -65,7 +66,7 @@ def test_stochastic_teacher_follows_bradley_terry_in_per_step_units():
     expected = 1 / (1 + math.exp(-1.0 * (0.02 * L) / 1.0))  # sigmoid(beta * gap / per-step range)
     assert abs(float(labels.mean()) - expected) < 4 * math.sqrt(expected * (1 - expected) / n)
     # the older spelling: temperature = noise * spread  <=>  beta = 1 / (noise * L)
-    old = make_teacher({"noise": 0.1}, L, np.random.default_rng(0))
+    old = make_teacher(FeedbackConfig(noise=0.1), L, np.random.default_rng(0))
     assert old.params.beta == pytest.approx(1 / (0.1 * L))
 
 
@@ -112,7 +113,7 @@ def test_teacher_presets_and_refusals():
     with pytest.raises(IrlkitError, match="feedback.epsilon=1.5"):
         teacher_params("oracle", epsilon=1.5)
     with pytest.raises(IrlkitError, match="cannot be combined"):
-        make_teacher({"noise": 0.1, "teacher": "mistake"}, L, np.random.default_rng(0))
+        make_teacher(FeedbackConfig(noise=0.1, teacher="mistake"), L, np.random.default_rng(0))
 
 
 # ------------------------------------------------------------------------------------------------

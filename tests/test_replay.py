@@ -14,11 +14,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
-from irlkit.config import config_dir, register_schemas  # noqa: E402
 from irlkit.envs import EnvConfig, load_env_config  # noqa: E402
 from irlkit.errors import IrlkitError  # noqa: E402
+from conftest import compose_config  # noqa: E402
 from irlkit.store import DemoStore, Episode  # noqa: E402
 from irlkit.teleop import Control, Recorder, RecorderConfig, ScriptedInput, Status  # noqa: E402
 from irlkit.teleop.playback import ReplayDivergence, replay_video, replay_window, select_episodes  # noqa: E402
@@ -159,11 +158,9 @@ def test_replay_to_gif_and_mp4(recorded, tmp_path):
 
 
 def test_replay_entry(recorded, tmp_path, capsys):
-    import irlkit.replay as entry
+    import irlkit.replay.__main__ as entry
 
-    register_schemas()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("replay", overrides=["episode=-1", "fps=1000"])
+    cfg = compose_config("replay", overrides=["episode=-1", "fps=1000"])
     cfg.demos = str(recorded.path)
     results = entry.run_replay(cfg)
     assert [r.index for r in results] == [2]

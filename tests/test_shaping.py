@@ -8,12 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
-from omegaconf import OmegaConf
 
-import irlkit.__main__  # noqa: F401  (registers the schemas)
-from irlkit.config import config_dir
 from irlkit.corrections.stores import labelled_transitions
 from irlkit.envs import make_venv
 from irlkit.errors import IrlkitError
@@ -22,28 +18,22 @@ from irlkit.shaping.tamer import CreditAssigner, ScriptedFeedback, ShapingVecEnv
 from irlkit.store import DemoStore
 from irlkit.store.root import default_root
 
-from conftest import run_cli
-
-
-def _compose(overrides: list[str]):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="test"):
-        return compose(config_name="config", overrides=overrides)
+from conftest import compose_config, run_cli, run_config
 
 
 def _env_cfg(name: str = "mountain_car_continuous", **kwargs):
-    cfg = OmegaConf.to_object(_compose([f"env={name}"]).env)
+    cfg = run_config([f"env={name}"]).env
     return dataclasses.replace(cfg, kwargs={**dict(cfg.kwargs), **kwargs}) if kwargs else cfg
 
 
 def test_config_composes_typed() -> None:
-    cfg = _compose(["algo=ppo", "env=mountain_car_continuous", "feedback=shaping", "feedback.weight=0.5"])
-    fb = OmegaConf.to_object(cfg.feedback)
+    fb = run_config(["algo=ppo", "env=mountain_car_continuous", "feedback=shaping", "feedback.weight=0.5"]).feedback
     assert isinstance(fb, ShapingFeedbackConfig) and fb.weight == 0.5 and fb.rule.above == 0.45
     assert fb.input == "scripted" and fb.operator is None
-    keys = OmegaConf.to_object(_compose(["algo=ppo", "feedback=shaping", "feedback.input=keyboard", "operator=op-7"]).feedback)
+    keys = run_config(["algo=ppo", "feedback=shaping", "feedback.input=keyboard", "operator=op-7"]).feedback
     assert keys.operator == "op-7"
     with pytest.raises(ConfigCompositionException):
-        _compose(["algo=ppo", "feedback=shaping", "feedback.wieght=1"])
+        compose_config("config", ["algo=ppo", "feedback=shaping", "feedback.wieght=1"])
 
 
 def test_credit_window_uniform_and_gamma() -> None:
@@ -210,7 +200,7 @@ def test_bad_rules_fail_at_start(tmp_path: Path, rule: RuleConfig, env: str, mat
 def test_pump_preset_composes_and_its_model_learns_the_actions_sign(tmp_path: Path) -> None:
     """conf/feedback/shaping_pump.yaml: H must learn the action's sign from one press in 10 (credit on
     the pressed step only, silent steps left out); the benchmark's gain over plain PPO rests on it."""
-    fb = OmegaConf.to_object(_compose(["algo=ppo", "env=mountain_car_continuous", "feedback=shaping_pump"]).feedback)
+    fb = run_config(["algo=ppo", "env=mountain_car_continuous", "feedback=shaping_pump"]).feedback
     assert isinstance(fb, ShapingFeedbackConfig) and fb.kind == "shaping"
     assert (fb.rule.obs_index, fb.rule.action_index, fb.rule.above, fb.rule.every) == (1, 0, 0.0, 10)
     assert fb.credit_steps == 1 and fb.silence is None

@@ -41,6 +41,13 @@ class AlgorithmSpec:
     eval_reward_loader: Optional[str] = None
     """`module:function` taking (algo config, observation space, action space, saved state dict)
     and returning the reward to score, for re-evaluating a saved run without retraining."""
+    human: Optional[str] = None
+    """The config group that supplies this algorithm's human input (`feedback` or `expert`), if any:
+    any other group given with it is refused rather than silently ignored."""
+    human_kinds: tuple[str, ...] = ()
+    """The kinds of that group the algorithm can use."""
+    default_human: Optional[str] = None
+    """The kind used when none is given (None: the algorithm runs without one)."""
 
     def build(self, cfg: Any, ctx: Any) -> Any:
         return _resolve(self.builder)(cfg, ctx)
@@ -52,16 +59,19 @@ class AlgorithmSpec:
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     "bc": AlgorithmSpec(BCConfig, "irlkit.algos.bc:build", learns_reward=False),
-    "dagger": AlgorithmSpec(DAggerConfig, "irlkit.algos.dagger:build", learns_reward=False),
+    "dagger": AlgorithmSpec(DAggerConfig, "irlkit.algos.dagger:build", learns_reward=False,
+                            human="expert", human_kinds=("sb3", "human"), default_human="sb3"),
     "gail": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_gail", True,
                           "irlkit.algos.adversarial:load_gail_reward"),
     "airl": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_airl", True,
                           "irlkit.algos.adversarial:load_airl_reward"),
     "preference": AlgorithmSpec(PreferenceConfig, "irlkit.algos.preference:build", True,
-                                "irlkit.algos.preference:load_reward"),
+                                "irlkit.algos.preference:load_reward", human="feedback",
+                                human_kinds=("synthetic", "human", "dataset"), default_human="synthetic"),
     "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
-    "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False),
+    "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False,
+                         human="feedback", human_kinds=("shaping",)),
     "sqil": AlgorithmSpec(SQILConfig, "irlkit.algos.sqil:build", learns_reward=False),
 }
 

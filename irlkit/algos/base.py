@@ -20,6 +20,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 
+from irlkit.algos.checkpoint import Checkpoint, load_sb3_state, sb3_state
 from irlkit.algos.configs import PPOConfig
 from irlkit.envs import EnvConfig
 
@@ -42,10 +43,13 @@ class RunContext:
     """imitation HierarchicalLogger writing CSV and TensorBoard into the run folder."""
     run_dir: Path
     variable_horizon: bool = False
-    feedback: Optional[dict[str, Any]] = None
-    """The `feedback` config group as a dict: who answers preference queries."""
-    expert: Optional[dict[str, Any]] = None
-    """The `expert` config group as a dict: who labels DAgger's states (sb3, or a human correcting)."""
+    feedback: Optional[Any] = None
+    """The typed `feedback` config (irlkit.runconfig.FEEDBACK_KINDS), when the algorithm reads that group."""
+    expert: Optional[Any] = None
+    """The typed `expert` config (irlkit.runconfig.EXPERT_KINDS), when the algorithm reads that group."""
+    human: Optional[Any] = None
+    """The human side, built above the algorithms and handed down (a preference gatherer for
+    `feedback=human|dataset`); algorithms never build windows, pages or people themselves."""
 
     @property
     def observation_space(self) -> spaces.Space:
@@ -57,14 +61,37 @@ class RunContext:
 
 
 class Trainer(abc.ABC):
-    """What every algorithm looks like from the outside."""
+    """What every algorithm looks like from the outside.
+
+    One budget (`train(budget)`, in `budget_unit`s), one progress callback, the same artifacts, and
+    resumable state: `checkpoint()` between two calls of `progress` returns everything needed to
+    continue, `restore()` puts it back into a freshly built trainer, after which `train(rest)` spends
+    the rest of the budget."""
 
     budget_unit: str = "env_steps"
     """What `train(budget)` counts: env_steps, batches or iterations."""
 
     @abc.abstractmethod
     def train(self, budget: int, progress: Progress) -> None:
-        """Spend `budget` units, calling `progress(done_now)` as work completes."""
+        """Spend `budget` more units, calling `progress(done_now)` as work completes (after a whole
+        round or iteration, so the trainer is between rounds whenever progress is called)."""
+
+    def planned_budget(self, budget: int) -> int:
+        """The units `train(budget)` will really spend: `budget`, or `budget` rounded up to whole
+        rounds the algorithm cannot split (printed before training starts)."""
+        return budget
+
+    def rounding(self) -> str:
+        """Why `planned_budget` rounds, for the notice (e.g. "whole PPO rollouts of 2,048 env steps")."""
+        return ""
+
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """Everything needed to resume between two rounds, or None when this trainer cannot resume."""
+        return None
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        """Put a checkpoint's state back into this freshly built trainer."""
+        raise NotImplementedError(f"{type(self).__name__} cannot resume from a checkpoint")
 
     @property
     @abc.abstractmethod
@@ -123,6 +150,27 @@ class RLTrainer(Trainer):
 
     def sb3_algo(self) -> BaseAlgorithm:
         return self.rl
+
+    def rollout_steps(self) -> int:
+        """Env steps of one rollout of an on-policy learner (n_steps x envs); 1 for off-policy ones."""
+        n_steps = getattr(self.rl, "n_steps", None)
+        return int(n_steps) * int(self.rl.n_envs) if n_steps else 1
+
+    def planned_budget(self, budget: int) -> int:
+        per = self.rollout_steps()
+        return -(-budget // per) * per
+
+    def rounding(self) -> str:
+        per = self.rollout_steps()
+        return f"whole rollouts of {per:,} env steps (algo.ppo.n_steps x env.n_envs)" if per > 1 else ""
+
+    def checkpoint(self) -> Optional[Checkpoint]:
+        tensors, meta, arrays = sb3_state(self.rl, "rl")
+        return Checkpoint(tensors=tensors, arrays=arrays, meta={"rl": meta, "steps": self._steps})
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        load_sb3_state(self.rl, "rl", ckpt.tensors, ckpt.meta["rl"], ckpt.arrays)
+        self._steps = int(ckpt.meta["steps"])
 
 
 def make_ppo(cfg: PPOConfig, venv: Any, *, seed: int, logger: Any = None):

@@ -109,18 +109,27 @@ class DQNConfig:
 
 @dataclasses.dataclass
 class BCConfig:
+    """Behavior cloning (Pomerleau 1991): supervised learning of the demonstrator's actions."""
+
     name: str = "bc"
     budget: int = 1000
     """Gradient batches."""
     batch_size: int = 32
+    """Demonstration transitions per gradient batch."""
     learning_rate: float = 1e-3
+    """Adam learning rate of the policy."""
     ent_weight: float = 1e-3
+    """Weight of the policy-entropy bonus in the loss (imitation's `ent_weight`)."""
     l2_weight: float = 0.0
+    """Weight of the L2 penalty on the policy's weights."""
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """Hidden layers of the policy MLP."""
 
 
 @dataclasses.dataclass
 class DAggerConfig:
+    """DAgger (Ross et al. 2011): the learner drives, an expert (SB3 or a person) labels what it visits."""
+
     name: str = "dagger"
     budget: int = 10_000
     """Environment steps collected across all rounds."""
@@ -129,13 +138,19 @@ class DAggerConfig:
     beta_rampdown_rounds: int = 5
     """Rounds over which control moves from expert to learner (linear schedule)."""
     bc_epochs_per_round: int = 4
+    """Behavior-cloning epochs over every label so far, after each round."""
     use_demos: bool = True
     """Start from the dataset's demonstrations as round 0."""
     batch_size: int = 32
+    """Labelled transitions per BC gradient batch."""
     learning_rate: float = 1e-3
+    """Adam learning rate of the policy."""
     ent_weight: float = 1e-3
+    """Weight of the policy-entropy bonus in the BC loss."""
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """Hidden layers of the policy MLP."""
     expert_seed: int = 0
+    """Seed of the SB3 expert trained (or looked up in the cache) when none is shipped for the env."""
 
 
 @dataclasses.dataclass
@@ -206,15 +221,21 @@ class SQILConfig:
 
 @dataclasses.dataclass
 class DensityConfig:
+    """Density-based reward: log-density of the demos' pairs under a kernel density estimate, then PPO."""
+
     name: str = "density"
     budget: int = 100_000
     """Environment steps of the PPO learner."""
     density_type: str = "state_action"
     """state, state_action or state_state (which pairs the density is estimated over)."""
     kernel: str = "gaussian"
+    """scikit-learn KernelDensity kernel (gaussian, tophat, epanechnikov, exponential, linear, cosine)."""
     kernel_bandwidth: float = 0.5
+    """Kernel bandwidth, in standardised units when `standardise_inputs`."""
     standardise_inputs: bool = True
+    """Scale each input dimension to zero mean and unit variance before the density estimate."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+    """The PPO learner trained on the density reward."""
 
 
 @dataclasses.dataclass
@@ -223,7 +244,7 @@ class FeedbackConfig:
 
     Each kind of annotator has its own schema with `kind` first; this one is the synthetic one: a
     simulated teacher answering from the env's true reward, one of B-Pref's six (Lee et al. 2021,
-    `irlkit.algos.teachers`). A teacher is a preset of the five numbers below; setting a number
+    `irlkit.algos.preference.teachers`). A teacher is a preset of the five numbers below; setting a number
     changes just that one (`feedback.teacher=mistake feedback.epsilon=0.2`). Thresholds are
     fractions of the range of fragment returns seen so far, so one setting means the same
     teacher on every env."""
@@ -313,12 +334,17 @@ class PreferenceConfig:
 
 @dataclasses.dataclass
 class MCEIRLConfig:
+    """Maximum causal entropy IRL (Ziebart et al. 2010) on a tabular MDP."""
+
     name: str = "mce_irl"
     budget: int = 200
     """Gradient iterations of the reward (each runs soft value iteration over the whole MDP)."""
     learning_rate: float = 0.05
+    """Adam learning rate of the reward."""
     discount: float = 1.0
+    """Discount factor of the soft value iteration (1.0: the finite horizon undiscounted)."""
     linf_eps: float = 1e-3
+    """Stop early once the occupancy measures of policy and demos differ by less than this (L-infinity)."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=list)
     """Hidden layers of the state reward; [] is a linear (tabular) reward."""
 
@@ -332,3 +358,4 @@ class PPOTrainConfig:
     budget: int = 100_000
     """Environment steps of the PPO learner."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+    """The PPO learner's hyperparameters."""

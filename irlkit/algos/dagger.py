@@ -1,14 +1,28 @@
 """DAgger (Ross et al. 2011): the learner drives, an expert labels the states it visits.
 
-The expert is an SB3 policy trained or cached by irlkit (`irlkit.experts`); a person can stand in
-for it through the corrections loop."""
+The rounds are imitation's SimpleDAggerTrainer's: round k is driven by the expert with probability
+beta_k (`LinearBetaSchedule`: 1 in round 0, down to 0 after `beta_rampdown_rounds`), else by the
+learner; every visited state is labelled with the expert's (deterministic) action; after each round
+imitation's `BC` retrains on every label so far (and the dataset's demonstrations when
+`use_demos`). Unlike imitation's trainer, which ends each round with whole episodes (a 2,000-step
+budget became 4,000 on CartPole) and writes every round to disk through HF datasets, this loop
+collects exactly the env steps asked and keeps the labels in memory and in checkpoints.
+
+The expert is an SB3 policy trained or cached by irlkit (`irlkit.experts`); with `expert=human` a
+person stands in for it (HG-DAgger, `irlkit.corrections`).
+"""
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
+import numpy as np
 from imitation.algorithms import bc
-from imitation.algorithms.dagger import LinearBetaSchedule, SimpleDAggerTrainer
+from imitation.algorithms.dagger import LinearBetaSchedule
+from imitation.data.types import Transitions
 
 from irlkit.algos.base import Progress, RunContext, Trainer, mlp_policy
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import DAggerConfig
 
 
@@ -16,15 +30,13 @@ class DAggerTrainer(Trainer):
     budget_unit = "env_steps"
 
     def __init__(self, cfg: DAggerConfig, ctx: RunContext):
-        import datasets
-
         from irlkit.experts import load_or_train_expert
 
-        datasets.disable_progress_bars()  # DAgger saves each round through HF datasets
-
         self._cfg = cfg
-        expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed)
-        bc_trainer = bc.BC(
+        self._venv = ctx.venv
+        self._rng = ctx.rng
+        self._expert = load_or_train_expert(ctx.env_cfg, seed=cfg.expert_seed).policy
+        self._bc = bc.BC(
             observation_space=ctx.observation_space,
             action_space=ctx.action_space,
             rng=ctx.rng,
@@ -35,53 +47,98 @@ class DAggerTrainer(Trainer):
             device="cpu",
             custom_logger=ctx.logger,
         )
-        initial = ctx.demos.to_trajectories() if cfg.use_demos else None
-        self._initial_steps = sum(len(t) for t in initial) if initial else 0
-        self._dagger = SimpleDAggerTrainer(
-            venv=ctx.venv,
-            scratch_dir=ctx.run_dir / "dagger",
-            expert_policy=expert.policy,
-            rng=ctx.rng,
-            expert_trajs=initial,
-            bc_trainer=bc_trainer,
-            beta_schedule=LinearBetaSchedule(cfg.beta_rampdown_rounds),
-            custom_logger=ctx.logger,
-        )
+        self._beta = LinearBetaSchedule(cfg.beta_rampdown_rounds)
+        demos = ctx.demos.to_transitions() if cfg.use_demos else None
+        self._demos = (np.asarray(demos.obs), np.asarray(demos.acts)) if demos is not None and len(demos) else None
+        self._obs: list[np.ndarray] = []
+        self._acts: list[np.ndarray] = []
+        self._round = 0
         self._steps = 0
-
-    def train(self, budget: int, progress: Progress) -> None:
-        # One round per call of imitation's train(): it stops once a round reaches round_steps.
-        while self._steps < budget:
-            before = self._labelled_steps()
-            self._dagger.train(
-                total_timesteps=self._cfg.round_steps,
-                rollout_round_min_timesteps=self._cfg.round_steps,
-                rollout_round_min_episodes=1,
-                bc_train_kwargs={"n_epochs": self._cfg.bc_epochs_per_round, "log_rollouts_venv": None, "progress_bar": False},
-            )
-            done = self._labelled_steps() - before
-            self._steps += done
-            progress(done)
-
-    def _labelled_steps(self) -> int:
-        """Expert-labelled steps gathered so far (the dataset's own demos not counted).
-
-        imitation's train() loads every round's demos (the dataset's as round 0) before retraining,
-        so `_all_demos` is current after each call; before the first call it is still empty."""
-        loaded = sum(len(t) for t in self._dagger._all_demos)
-        return loaded - self._initial_steps if loaded else 0
+        self._last_obs: Optional[np.ndarray] = None
 
     @property
-    def policy(self):
-        return self._dagger.policy
+    def _n_envs(self) -> int:
+        return int(self._venv.num_envs)
+
+    def planned_budget(self, budget: int) -> int:
+        return -(-budget // self._n_envs) * self._n_envs
+
+    def rounding(self) -> str:
+        return f"whole steps of the {self._n_envs} vectorized envs" if self._n_envs > 1 else ""
+
+    def train(self, budget: int, progress: Progress) -> None:
+        done = 0
+        while done < budget:
+            n = self._collect(min(self._cfg.round_steps, budget - done))
+            self._retrain()
+            self._round += 1
+            done += n
+            self._steps += n
+            progress(n)
+
+    def _collect(self, steps: int) -> int:
+        """One round: `steps` env steps (rounded up to whole vec-env steps), every state labelled."""
+        if self._last_obs is None:
+            self._last_obs = self._venv.reset()
+        beta = self._beta(self._round)
+        per_env = -(-steps // self._n_envs)
+        for _ in range(per_env):
+            obs = self._last_obs
+            expert_acts, _ = self._expert.predict(obs, deterministic=True)
+            acts = expert_acts
+            if beta < 1.0:
+                learner_acts, _ = self._bc.policy.predict(obs, deterministic=False)
+                use_learner = self._rng.uniform(size=self._n_envs) > beta
+                mask = use_learner.reshape((-1,) + (1,) * (np.ndim(expert_acts) - 1))
+                acts = np.where(mask, learner_acts, expert_acts)
+            self._obs.append(np.array(obs, copy=True))
+            self._acts.append(np.array(expert_acts, copy=True))
+            self._last_obs, _, _, _ = self._venv.step(acts)
+        return per_env * self._n_envs
+
+    def _labels(self) -> tuple[np.ndarray, np.ndarray]:
+        obs = np.concatenate(self._obs) if self._obs else np.zeros((0,) + self._venv.observation_space.shape)
+        acts = np.concatenate(self._acts) if self._acts else np.zeros((0,) + self._venv.action_space.shape)
+        return obs, acts
+
+    def _retrain(self) -> None:
+        obs, acts = self._labels()
+        if self._demos is not None:
+            obs, acts = np.concatenate([self._demos[0], obs]), np.concatenate([self._demos[1], acts.astype(self._demos[1].dtype)])
+        n = len(obs)
+        # BC reads obs and acts only; next_obs and dones are required fields of Transitions.
+        data = Transitions(obs=obs, acts=acts, infos=np.array([{}] * n), next_obs=obs, dones=np.zeros(n, dtype=bool))
+        self._bc.set_demonstrations(data)
+        self._bc.train(n_epochs=self._cfg.bc_epochs_per_round, log_interval=10**9, progress_bar=False)
+
+    @property
+    def policy(self) -> Any:
+        return self._bc.policy
 
     @property
     def env_steps(self) -> int:
         return self._steps
 
+    def summary(self) -> dict[str, Any]:
+        return {"rounds": self._round, "labels": int(sum(len(a) for a in self._acts))}
+
+    def checkpoint(self) -> Checkpoint:
+        obs, acts = self._labels()
+        return Checkpoint(
+            tensors={"policy": self._bc.policy.state_dict(), "optimizer": self._bc.optimizer.state_dict()},
+            arrays={"label_obs": obs, "label_acts": acts},
+            meta={"round": self._round, "steps": self._steps},
+        )
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        self._bc.policy.load_state_dict(ckpt.tensors["policy"])
+        self._bc.optimizer.load_state_dict(ckpt.tensors["optimizer"])
+        self._obs, self._acts = [ckpt.arrays["label_obs"]], [ckpt.arrays["label_acts"]]
+        self._round, self._steps = int(ckpt.meta["round"]), int(ckpt.meta["steps"])
+
 
 def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
-    if ctx.expert is not None and ctx.expert.get("kind") == "human":
+    if ctx.expert is not None and ctx.expert.kind == "human":
         from irlkit.corrections.hg_dagger import build_hg_dagger
 
         return build_hg_dagger(cfg, ctx)

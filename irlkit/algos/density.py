@@ -34,19 +34,19 @@ class DensityTrainer(RLTrainer):
             custom_logger=ctx.logger,
             allow_variable_horizon=ctx.variable_horizon,
         )
-        self._density.train()  # fits the density once; cheap next to the RL that follows
+        self._density.train()  # fits the density once (deterministic: a resumed run refits it the same)
         self._chunk = cfg.ppo.n_steps * ctx.venv.num_envs
+        self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
-        while self.env_steps < budget:
-            before = self.env_steps
-            self._density.train_policy(min(self._chunk, budget - before))  # continues PPO's step count
-            progress(self.env_steps - before)
-
-    @property
-    def env_steps(self) -> int:
-        """What PPO sampled: it collects whole rollouts, so a last chunk smaller than one still costs one."""
-        return int(self.rl.num_timesteps)
+        done = 0
+        while done < budget:
+            before = self.rl.num_timesteps
+            self._density.train_policy(min(self._chunk, budget - done))  # continues PPO's step count
+            n = int(self.rl.num_timesteps - before)
+            done += n
+            self._steps += n
+            progress(n)
 
     @property
     def eval_reward_net(self):

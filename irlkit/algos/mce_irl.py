@@ -14,6 +14,7 @@ from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
 
 from irlkit.algos.base import Progress, RunContext, Trainer
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import MCEIRLConfig
 from irlkit.errors import IrlkitError
 
@@ -63,6 +64,7 @@ class MCEIRLTrainer(Trainer):
             custom_logger=ctx.logger,
         )
         self._rng = ctx.rng
+        self._iterations = 0
 
     def train(self, budget: int, progress: Progress) -> None:
         chunk = 10
@@ -71,7 +73,18 @@ class MCEIRLTrainer(Trainer):
             n = min(chunk, budget - done)
             self._mce.train(max_iter=n)
             done += n
+            self._iterations += n
             progress(n)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(tensors={"reward_net": self._reward_net.state_dict(), "optimizer": self._mce.optimizer.state_dict()},
+                          arrays={"pi": np.asarray(self._mce.policy.pi)}, meta={"iterations": self._iterations})
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        self._reward_net.load_state_dict(ckpt.tensors["reward_net"])
+        self._mce.optimizer.load_state_dict(ckpt.tensors["optimizer"])
+        self._mce.policy.pi = ckpt.arrays["pi"]
+        self._iterations = int(ckpt.meta["iterations"])
 
     @property
     def policy(self):

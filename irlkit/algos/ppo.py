@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch as th
-from omegaconf import OmegaConf
-from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.configs import PPOTrainConfig
@@ -22,30 +20,10 @@ from irlkit.envs import make_venv
 from irlkit.shaping.config import ShapingFeedbackConfig
 
 
-def shaping_config(feedback: Optional[dict[str, Any]]) -> Optional[ShapingFeedbackConfig]:
-    """The `feedback` group as a typed shaping config, or None when it is not `shaping`."""
-    if not feedback or feedback.get("kind") != "shaping":
-        return None
-    schema = OmegaConf.structured(ShapingFeedbackConfig)
-    return OmegaConf.to_object(OmegaConf.merge(schema, feedback))  # type: ignore[return-value]
-
-
-class _Progress(BaseCallback):
-    def __init__(self, report: Callable[[int], None]):
-        super().__init__()
-        self._report = report
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        self._report(self.model.n_steps * self.model.n_envs)
-
-
 class PPOTrainer(RLTrainer):
     def __init__(self, cfg: PPOTrainConfig, ctx: RunContext, *, on_frame: Optional[Callable[[int], None]] = None):
         self._cfg = cfg
-        self.shaping_cfg = shaping_config(ctx.feedback)
+        self.shaping_cfg: Optional[ShapingFeedbackConfig] = ctx.feedback if isinstance(ctx.feedback, ShapingFeedbackConfig) else None
         self.shaping: Any = None
         self._own_venv: Any = None
         venv = ctx.venv
@@ -64,24 +42,22 @@ class PPOTrainer(RLTrainer):
         self._steps = 0
 
     def train(self, budget: int, progress: Progress) -> None:
-        def report(n: int) -> None:
-            n = min(n, budget - self._steps)
-            if n > 0:
+        # One rollout and its update per learn() call, so progress (and a checkpoint) comes between
+        # updates, never between a rollout and the update it feeds.
+        done = 0
+        try:
+            while done < budget:
+                before = self.rl.num_timesteps
+                self.rl.learn(total_timesteps=min(self.rollout_steps(), budget - done), reset_num_timesteps=False)
+                n = int(self.rl.num_timesteps - before)
+                done += n
                 self._steps += n
                 progress(n)
-
-        try:
-            self.rl.learn(total_timesteps=budget, callback=_Progress(report))
         finally:
             if self.shaping is not None:
                 self.shaping.close_session()
             if self._own_venv is not None:
                 self._own_venv.close()
-        report(budget - self._steps)
-
-    @property
-    def env_steps(self) -> int:
-        return int(self.rl.num_timesteps)
 
     def save(self, run_dir: Path) -> dict[str, str]:
         files = super().save(run_dir)

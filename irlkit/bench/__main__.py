@@ -20,20 +20,13 @@ import traceback
 from pathlib import Path
 from typing import Any, Optional
 
-import hydra
-from hydra.core.config_store import ConfigStore
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
-import irlkit.__main__ as train_entry  # registers the training config schemas
-from irlkit.bench.suites import BenchConfig, SuiteConfig, cell_names, split_cell, training_overrides
-from irlkit.config import config_dir, register_schemas, run_entry
+from irlkit.bench.suites import cell_names, split_cell, training_overrides
+from irlkit.cli.app import HydraCommand
 from irlkit.errors import IrlkitError
 
-register_schemas()
-# irlkit.__main__ has already registered the shared schemas (once per process), so ours go
-# straight into the ConfigStore.
-ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
-ConfigStore.instance().store(group="suite", name="suite_schema", node=SuiteConfig)
 if not OmegaConf.has_resolver("irlkit_bench_cells"):
     OmegaConf.register_new_resolver("irlkit_bench_cells", cell_names)
 
@@ -112,11 +105,19 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     except Exception:  # e.g. a tuned conf/algo_env file naming a key this irlkit lacks: record, go on
         _failed(cfg, run_dir, "composing its training config")
         return None
-    budget = int(train_cfg.algo.budget)
+    from irlkit.cli.runconfig import run_config
+    from irlkit.train import run_training, summarize
 
-    # the same text train_from_config writes into the run's config.yaml: a run is reused only if
+    try:
+        config = run_config(train_cfg, overrides)
+    except IrlkitError:
+        _failed(cfg, run_dir, "reading its training config")
+        return None
+    budget = int(config.algo.budget)
+
+    # the same text run_training writes into the run's config.yaml: a run is reused only if
     # it was trained from exactly this config (suite, overrides, tuned algo_env values, defaults)
-    config_yaml = OmegaConf.to_yaml(train_cfg, resolve=True)
+    config_yaml = yaml.safe_dump(config.to_dict(), sort_keys=False)
     done = finished_result(run_dir, budget=budget, config_yaml=config_yaml)
     if done is not None:
         print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: finished earlier, skipped ({run_dir})")
@@ -126,7 +127,8 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     clear_run_dir(run_dir)
     (run_dir / "overrides.txt").write_text("\n".join(overrides) + "\n")
     try:
-        result = train_entry.train_from_config(train_cfg)
+        result = run_training(config, run_dir)
+        summarize(result)
     except Exception:  # one failed run must not stop a long benchmark: record it, go on
         _failed(cfg, run_dir, "training")
         return None
@@ -140,11 +142,28 @@ def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
     print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
-def main(cfg: DictConfig) -> Optional[float]:
-    out: list[Optional[float]] = []
-    run_entry(lambda: out.append(run_cell(cfg)))
-    return out[0] if out else None
+COMMAND = HydraCommand(
+    prog="python -m irlkit.bench",
+    config_name="bench",
+    usage="python -m irlkit.bench suite=<smoke|classic|mujoco> [seeds=N] [hydra/launcher=joblib|submitit_slurm|ray]",
+    description="""\
+irlkit.bench: train every (algorithm, env) cell of a suite over several seeds, then write a report
+(results.csv, report.md, plots) into <out>/report/.""",
+    footer="""\
+Examples:
+  python -m irlkit.bench suite=smoke
+  python -m irlkit.bench suite=classic hydra/launcher=joblib hydra.launcher.n_jobs=2
+  python -m irlkit.bench suite=classic cell=bc-cartpole,gail-pendulum seeds=5
+  python -m irlkit.bench suite=classic 'overrides=["eval.episodes=20"]'
+  python -m irlkit.bench.report bench_out/classic            # rebuild the report only
+Finished runs (eval.json present) are skipped; killed runs are redone. Docs: docs/bench.md.""",
+    run=lambda cfg, overrides: run_cell(cfg),
+    multirun=True,
+)
+
+
+def main() -> None:
+    COMMAND.main()
 
 
 if __name__ == "__main__":

@@ -78,3 +78,4 @@ class HumanExpertConfig:
     seed: Optional[int] = None
     """Seeds the per-episode env seeds; default the run's seed."""
     max_window: list[int] = dataclasses.field(default_factory=lambda: [960, 640])
+    """Largest window size (width, height) in pixels; frames are scaled down to fit."""

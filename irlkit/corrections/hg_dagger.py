@@ -30,14 +30,8 @@ from irlkit.corrections.uncertainty import BCLearner
 from irlkit.errors import IrlkitError
 
 
-def human_expert_config(expert: Optional[dict[str, Any]]) -> HumanExpertConfig:
-    """The `expert` group as a `HumanExpertConfig`, with the user's mistakes named."""
-    data = dict(expert or {})
-    names = {f.name for f in dataclasses.fields(HumanExpertConfig)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise IrlkitError(f"unknown expert key(s) {unknown}; known: {sorted(names)}")
-    cfg = HumanExpertConfig(**data)
+def check_human_expert(cfg: HumanExpertConfig) -> HumanExpertConfig:
+    """The user's mistakes in the `expert=human` group, named before any window opens."""
     if not cfg.operator:
         raise IrlkitError(
             "expert=human needs the pseudonym of the person correcting: add operator=<alias> (letters, digits, "
@@ -233,4 +227,4 @@ def _render_fps(env_cfg: Any) -> float:
 
 
 def build_hg_dagger(cfg: DAggerConfig, ctx: RunContext) -> HGDAggerTrainer:
-    return HGDAggerTrainer(cfg, ctx, human_expert_config(ctx.expert))
+    return HGDAggerTrainer(cfg, ctx, check_human_expert(ctx.expert))

@@ -4,9 +4,7 @@ preference dataset. Plain dataclasses (Hydra stays at the edge: `schemas.py` reg
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, TypeVar
-
-from irlkit.errors import IrlkitError
+from typing import Optional
 
 
 @dataclasses.dataclass
@@ -27,6 +25,7 @@ class HumanFeedbackConfig:
     resume: bool = True
     """Reuse labels this run (same env, seed and algo config) already got in the dataset."""
     clip_fps: float = 25.0
+    """Frames per second of the clips shown on the page."""
     clip_format: str = "mp4"
     """mp4 (H.264, needs imageio-ffmpeg), webp or gif; mp4 falls back to webp without ffmpeg."""
     clip_stride: int = 2
@@ -40,24 +39,10 @@ class DatasetFeedbackConfig:
     """Answers come from a saved preference dataset, no person present (`feedback=dataset`)."""
 
     kind: str = "dataset"
-    dataset: str = "???"
-    """Preference dataset name in the store root (or a path)."""
+    dataset: Optional[str] = None
+    """Preference dataset name in the store root (or a path); required."""
     root: Optional[str] = None
+    """Store root of that preference dataset (default: IRLKIT_DEMOS, the checkout's demos/, or ~/.local/share/irlkit/demos)."""
     annotators: Optional[list[str]] = None
     """Train only on these annotators' labels (default: everyone's)."""
 
-
-T = TypeVar("T")
-
-
-def feedback_config(cls: type[T], data: dict[str, Any]) -> T:
-    """The `feedback` dict as `cls`, unknown keys refused by name (Python callers skip Hydra's check)."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise IrlkitError(f"unknown feedback option(s) {unknown} for feedback={data.get('kind')}; known: {sorted(names)}")
-    cfg = cls(**data)  # type: ignore[call-arg]
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if getattr(cfg, f.name) == "???":
-            raise IrlkitError(f"feedback.{f.name} is required for feedback={data.get('kind')} (for example feedback.{f.name}=NAME)")
-    return cfg

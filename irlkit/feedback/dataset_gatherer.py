@@ -15,7 +15,7 @@ import numpy as np
 from imitation.data.types import TrajectoryWithRewPair
 
 from irlkit.errors import IrlkitError
-from irlkit.feedback.config import DatasetFeedbackConfig, feedback_config
+from irlkit.feedback.config import DatasetFeedbackConfig
 from irlkit.feedback.gatherer import AttachableGatherer, _say
 from irlkit.store.preferences import PreferenceDataset, open_preferences
 
@@ -52,9 +52,11 @@ class DatasetPreferenceGatherer(AttachableGatherer):
         return np.full(len(fragment_pairs), np.nan, dtype=np.float32)
 
 
-def make_dataset_gatherer(cfg: Any, feedback: dict[str, Any], ctx: Any) -> DatasetPreferenceGatherer:
-    """The `dataset` entry of GATHERERS."""
-    fb = feedback_config(DatasetFeedbackConfig, feedback)
+def make_dataset_gatherer(cfg: Any, fb: DatasetFeedbackConfig, ctx: Any) -> DatasetPreferenceGatherer:
+    """`feedback=dataset`: answers from a saved preference dataset."""
+    if fb.dataset in (None, "", "???"):
+        raise IrlkitError("feedback=dataset needs the preference dataset to read: add feedback.dataset=NAME "
+                          "(`python -m irlkit.feedback stats NAME` shows what one holds)")
     dataset = open_preferences(fb.dataset, root=fb.root)
     dataset.check_spaces(ctx.observation_space, ctx.action_space, env_id=ctx.env_cfg.id)
     annotators = [fb.annotators] if isinstance(fb.annotators, str) else fb.annotators

@@ -34,7 +34,7 @@ from imitation.data.types import TrajectoryWithRewPair
 from irlkit.algos.preference import SkippablePreferenceDataset, label_schedule
 from irlkit.errors import IrlkitError
 from irlkit.feedback.clips import ClipWorker
-from irlkit.feedback.config import HumanFeedbackConfig, feedback_config
+from irlkit.feedback.config import HumanFeedbackConfig
 from irlkit.feedback.server import LabelServer
 from irlkit.feedback.session import LabelSession
 from irlkit.store.episode import check_operator
@@ -210,9 +210,8 @@ def start_labelling(dataset: PreferenceDataset, env_cfg: Any, clip_dir: Path, *,
     return session, server, worker
 
 
-def make_human_gatherer(cfg: Any, feedback: dict[str, Any], ctx: Any) -> HumanPreferenceGatherer:
-    """The `human` entry of GATHERERS: builds the dataset, server and page, prints the URL."""
-    fb = feedback_config(HumanFeedbackConfig, feedback)
+def make_human_gatherer(cfg: Any, fb: HumanFeedbackConfig, ctx: Any) -> HumanPreferenceGatherer:
+    """`feedback=human`: builds the dataset, server and page, prints the URL."""
     if fb.annotator:
         check_operator(fb.annotator)
     name = fb.dataset or f"{ctx.env_cfg.name}_preferences"

@@ -19,8 +19,11 @@ class RuleConfig:
     `act[action_index] * obs[obs_index]` (see there)."""
 
     obs_index: int = 0
+    """Which observation entry the rule thresholds (x = obs[obs_index])."""
     above: Optional[float] = None
+    """The rule holds when x > above (None: no lower threshold)."""
     below: Optional[float] = None
+    """The rule holds when x < below (None: no upper threshold)."""
     action_index: Optional[int] = None
     """Judge the action too: x = act[action_index] * obs[obs_index] (the action as the env received it,
     Box action spaces only). A threshold on the observation alone cannot say "good move here", which is
@@ -48,6 +51,7 @@ class ShapingFeedbackConfig:
     credit: str = "uniform"
     """uniform (every step of the window counts fully) or gamma (step j back counts credit_gamma**j)."""
     credit_gamma: float = 0.8
+    """credit=gamma: the press counts credit_gamma**j on the step j steps before the one shown."""
     silence: Optional[float] = 0.0
     """Label of watched steps that no press credited (0: "no opinion"); None trains on credited steps only."""
     operator: Optional[str] = None
@@ -55,17 +59,22 @@ class ShapingFeedbackConfig:
     input: str = "scripted"
     """keyboard (Up good, Down bad, in the training window) or scripted (the `rule` presses the keys)."""
     rule: RuleConfig = dataclasses.field(default_factory=RuleConfig)
+    """The scripted person (input=scripted): a threshold rule on the observation (and action)."""
     render: bool = False
     """Show env 0 in a window while training (always on for input=keyboard)."""
     fps: Optional[float] = None
     """Steps per second of env 0 while a window shows (default: the env's render_fps for keyboard,
     as fast as possible for scripted)."""
     model_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """Hidden layers of the feedback model H(obs, act) fitted on the credited steps."""
     model_lr: float = 1e-3
+    """Adam learning rate of the feedback model."""
     train_every: int = 32
     """Fit the feedback model every this many watched steps (when there is data)."""
     train_batches: int = 8
+    """Gradient batches per fit of the feedback model."""
     batch_size: int = 64
+    """Labelled steps per gradient batch of the feedback model."""
     buffer_size: int = 20_000
     """Labelled steps kept for the model (the most recent)."""
     record: bool = True
@@ -75,3 +84,4 @@ class ShapingFeedbackConfig:
     store_root: Optional[str] = None
     """Store root for that dataset (default: IRLKIT_DEMOS, the checkout's demos/, or the user's)."""
     max_window: list[int] = dataclasses.field(default_factory=lambda: [960, 640])
+    """Largest window size (width, height) in pixels; frames are scaled down to fit."""

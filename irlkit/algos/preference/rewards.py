@@ -32,7 +32,7 @@ from imitation.algorithms import preference_comparisons as pc
 from imitation.rewards.reward_nets import BasicRewardNet, RewardEnsemble, RewardNet
 from imitation.util import networks
 
-from irlkit.algos.queries import fragment_arrays
+from irlkit.algos.preference.queries import fragment_arrays
 
 
 def make_reward_model(observation_space: Any, action_space: Any, *, hid_sizes: Sequence[int], use_action: bool,
@@ -88,9 +88,9 @@ class PreferenceRewardTrainer:
         losses, accs, epochs = [], [], []
         for net, opt in zip(self.members, self.optimizers):
             net.train()
-            loss_sum, acc = 0.0, 0.0
-            epoch = 0
-            for epoch in range(1, max(1, max_epochs) + 1):
+            loss_sum, acc, epoch = 0.0, 0.0, 0
+            while epoch < max(1, max_epochs):
+                epoch += 1
                 order = th.as_tensor(self.rng.permutation(n))
                 loss_sum, right, counted = 0.0, 0, 0
                 for start in range(0, n, self.batch_size):

@@ -5,32 +5,13 @@ The work is done by `irlkit.teleop.playback`; this module only reads the command
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from typing import Any, Optional
+from typing import Any
 
-import hydra
 from omegaconf import DictConfig
 
-from irlkit.config import add_schema, config_dir, register_schemas, run_entry
+from irlkit.cli.app import HydraCommand
 from irlkit.errors import IrlkitError
-
-
-@dataclasses.dataclass
-class ReplayConfig:
-    """Typed schema of conf/replay.yaml."""
-
-    demos: Optional[str] = None
-    episode: Optional[int] = None
-    video: Optional[str] = None
-    root: Optional[str] = None
-    fps: Optional[float] = None
-    speed: float = 1.0
-    atol: float = 1e-4
-    include_discarded: bool = False
-
-
-add_schema(None, "replay_schema", ReplayConfig)
 
 
 def run_replay(cfg: DictConfig, **window_kwargs: Any) -> list[Any]:
@@ -67,14 +48,20 @@ def run_replay(cfg: DictConfig, **window_kwargs: Any) -> list[Any]:
     return results
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="replay")
-def _hydra_main(cfg: DictConfig) -> None:
-    run_entry(lambda: run_replay(cfg))
+COMMAND = HydraCommand(
+    prog="python -m irlkit.replay",
+    config_name="replay",
+    usage="python -m irlkit.replay demos=<dataset> [episode=K] [video=FILE]",
+    description="""\
+Play stored episodes back: the env is reset with each episode's stored seed and re-stepped with its
+stored actions; a warning says where the replayed observations leave the stored ones.""",
+    footer="In the window: Space pause/resume, Enter next episode, Esc quit. Docs: docs/record.md",
+    run=lambda cfg, overrides: run_replay(cfg),
+)
 
 
 def main() -> None:
-    register_schemas()
-    _hydra_main()
+    COMMAND.main()
 
 
 if __name__ == "__main__":

@@ -149,13 +149,11 @@ class SimulatedTeacher(pc.PreferenceGatherer):
         return labels.astype(np.float32)
 
 
-def make_teacher(feedback: dict[str, Any], fragment_length: int, rng: np.random.Generator,
-                 logger: Any = None) -> SimulatedTeacher:
-    """The `feedback=synthetic` annotator from the feedback config's fields (FeedbackConfig)."""
-    fb = dict(feedback)
-    teacher = str(fb.get("teacher", "oracle"))
-    beta = fb.get("beta")
-    noise = fb.get("noise")
+def make_teacher(feedback: Any, fragment_length: int, rng: np.random.Generator, logger: Any = None) -> SimulatedTeacher:
+    """The `feedback=synthetic` annotator from its config (`irlkit.algos.configs.FeedbackConfig`)."""
+    teacher = str(feedback.teacher)
+    beta = feedback.beta
+    noise = feedback.noise
     if noise is not None:
         # The older spelling: a Boltzmann temperature of `noise` times the spread of fragment
         # returns, i.e. beta = 1 / (noise * fragment_length) in the per-step units used here.
@@ -168,6 +166,6 @@ def make_teacher(feedback: dict[str, Any], fragment_length: int, rng: np.random.
         if noise < 0:
             raise IrlkitError(f"feedback.noise={noise} must be >= 0 (0: a perfectly rational teacher)")
         beta = math.inf if noise == 0 else 1.0 / (noise * fragment_length)
-    params = teacher_params(teacher, beta=beta, gamma=fb.get("gamma"), epsilon=fb.get("epsilon"),
-                            skip=fb.get("skip"), equal=fb.get("equal"))
+    params = teacher_params(teacher, beta=beta, gamma=feedback.gamma, epsilon=feedback.epsilon,
+                            skip=feedback.skip, equal=feedback.equal)
     return SimulatedTeacher(params, rng=rng, logger=logger)

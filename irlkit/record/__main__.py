@@ -6,37 +6,35 @@ Only this module touches Hydra's DictConfig: it turns the composed config into t
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from typing import Any, Optional
+from typing import Any
 
-import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from irlkit.config import add_schema, config_dir, register_schemas, run_entry, to_dataclass
+from irlkit.cli.app import HydraCommand
 from irlkit.envs import EnvConfig
 from irlkit.errors import IrlkitError
+from irlkit.typed import from_dict
 
 
-@dataclasses.dataclass
-class RecordConfig:
-    """Typed schema of conf/record.yaml: a typo such as `episode=3` or `episodes=abc` fails early."""
+HELP_TEXT = """\
+Record demonstrations by teleoperation into the irlkit demos store.
 
-    env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
-    demos: Optional[str] = None
-    """Dataset name in the store root, or a path. Required."""
-    operator: Optional[str] = None
-    """The operator's pseudonym. Required, and deliberately without a default."""
-    episodes: int = 5
-    fps: Optional[float] = None
-    input: str = "keyboard"
-    seed: Optional[int] = None
-    root: Optional[str] = None
-    description: str = ""
-    keep_discarded: bool = False
+In the window:
+  Space      start the episode / pause / resume
+  arrows     drive the env (per-env key map; shown in the window)
+  Enter      end the episode now and keep it (stored as truncated)
+  Backspace  discard the episode and restart it (same seed)
+  Delete     discard the episode and start over with a fresh seed
+  Esc        quit; every finished episode is already stored
+Each finished episode is committed at once: Ctrl-C, closing the window or a killed process lose at
+most the episode in progress."""
 
-
-add_schema(None, "record_schema", RecordConfig)
+HELP_FOOTER = """\
+The key map is the env config's `teleop:` section; override it with env.teleop.KEY=..., e.g.
+env.teleop.axes.0.ramp_s=0.5. Operators are pseudonyms: letters, digits, _ - . (never a real name).
+Play back with: python -m irlkit.replay demos=<dataset> [episode=K] [video=FILE]
+Docs: docs/record.md"""
 
 
 def recorder_config(cfg: DictConfig) -> Any:
@@ -55,7 +53,7 @@ def recorder_config(cfg: DictConfig) -> Any:
             "or a path, e.g. demos=cartpole_teleop"
         )
     return RecorderConfig(
-        env=to_dataclass(EnvConfig, cfg.env),
+        env=from_dict(EnvConfig, OmegaConf.to_container(cfg.env, resolve=True), where="env"),  # type: ignore[arg-type]
         dataset=str(cfg.demos),
         operator=str(cfg.operator),
         episodes=int(cfg.episodes),
@@ -95,14 +93,18 @@ def run_record(cfg: DictConfig, **recorder_kwargs: Any) -> Any:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="record")
-def _hydra_main(cfg: DictConfig) -> None:
-    run_entry(lambda: run_record(cfg))
+COMMAND = HydraCommand(
+    prog="python -m irlkit.record",
+    config_name="record",
+    usage="python -m irlkit.record env=<name> demos=<dataset> operator=<alias> [episodes=N] [fps=F] [input=keyboard|gamepad]",
+    description=HELP_TEXT,
+    footer=HELP_FOOTER,
+    run=lambda cfg, overrides: run_record(cfg),
+)
 
 
 def main() -> None:
-    register_schemas()
-    _hydra_main()
+    COMMAND.main()
 
 
 if __name__ == "__main__":

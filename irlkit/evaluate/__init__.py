@@ -28,23 +28,10 @@ import numpy as np
 
 from irlkit.envs import EnvConfig, make_env
 from irlkit.errors import IrlkitError
+from irlkit.evaluate.config import EvalConfig
 
 EVAL_SEED_BASE = 1_000_000
 """Evaluation seeds start here; training seeds are small integers, so the two never meet."""
-
-
-@dataclasses.dataclass
-class EvalConfig:
-    episodes: int = 10
-    """Evaluation episodes for the learned and the random policy."""
-    deterministic: bool = True
-    """Take the policy's most likely action (as published benchmarks do)."""
-    video: bool = False
-    """Also write video.mp4 (or video.gif without ffmpeg) of the first episodes."""
-    video_episodes: int = 2
-    curve_points: int = 5
-    """Times during training to measure the return for the learning curve (0 = none)."""
-    curve_episodes: int = 2
 
 
 @dataclasses.dataclass
@@ -251,11 +238,3 @@ def write_eval_json(run_dir: Path, result: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
     return path
-
-
-
-
-if __name__ == "__main__":
-    from irlkit.entries.evaluate import main
-
-    main()

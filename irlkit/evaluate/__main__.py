@@ -1,0 +1,76 @@
+"""`python -m irlkit.evaluate run=DIR [episodes=N] [video=true]`: re-score a saved run.
+
+Reads the run's `config.yaml` (what `irlkit.train.run_training` wrote, from the command line or from
+Python alike), loads its policy (and reward net), evaluates on the same fixed evaluation seeds as
+training did, and rewrites `eval.json`, keeping the training facts (env steps, wall time) that only
+the training run knows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from irlkit.cli.app import HydraCommand
+
+STALE = {"reward_pearson", "reward_spearman", "reward_samples", "video"}
+"""What an evaluation measures: replaced on re-scoring, never left from an earlier one."""
+
+
+def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, deterministic: Optional[bool]) -> dict[str, Any]:
+    import torch as th
+
+    from irlkit.algos import load_policy
+    from irlkit.envs import make_env
+    from irlkit.evaluate import evaluate, print_table, write_eval_json
+    from irlkit.train import load_demos, read_config
+
+    config = read_config(run_dir)
+    eval_cfg = config.eval
+    eval_cfg.episodes = episodes or eval_cfg.episodes
+    eval_cfg.video = video
+    if deterministic is not None:
+        eval_cfg.deterministic = deterministic
+    spec, env_cfg = config.spec, config.env
+    previous = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
+
+    policy = load_policy(run_dir)
+    reward = None
+    if spec.load_eval_reward is not None and (run_dir / "reward_net.pt").exists():
+        env = make_env(env_cfg)
+        state = th.load(run_dir / "reward_net.pt", map_location="cpu", weights_only=True)
+        reward = spec.load_eval_reward(config.algo, env.observation_space, env.action_space, state)
+        env.close()
+    demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
+    if demo_return is None:
+        demos = load_demos(config.demos_ref, config.select, root=config.demos_root)
+        demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
+    result = evaluate(env_cfg, policy, demo_return=demo_return, seed=config.seed, cfg=eval_cfg, reward=reward,
+                      video_path=run_dir / "video")
+    merged = {**{k: v for k, v in previous.items() if k not in STALE}, **result}
+    write_eval_json(run_dir, merged)
+    print_table(merged, title=f"{config.algo.name} on {env_cfg.name} (seed {config.seed}), re-evaluated")
+    return merged
+
+
+def _job(cfg: Any, overrides: list[str]) -> dict[str, Any]:
+    return evaluate_run(Path(cfg.run).expanduser().resolve(), cfg.episodes, cfg.video, cfg.deterministic)
+
+
+COMMAND = HydraCommand(
+    prog="python -m irlkit.evaluate",
+    config_name="evaluate",
+    usage="python -m irlkit.evaluate run=<run folder> [episodes=N] [video=true] [deterministic=false]",
+    description="Re-score a finished run against the environment, on the run's fixed evaluation seeds.",
+    footer="Writes eval.json (and video.mp4 / video.gif with video=true) into the run folder.",
+    run=_job,
+)
+
+
+def main() -> None:
+    COMMAND.main()
+
+
+if __name__ == "__main__":
+    main()

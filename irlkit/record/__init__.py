@@ -1,0 +1,1 @@
+"""`python -m irlkit.record`: record demonstrations by teleoperation (the recorder itself is `irlkit.teleop`)."""

@@ -1,0 +1,1 @@
+"""`python -m irlkit.replay`: play stored episodes back in a window or to a video (`irlkit.teleop.playback`)."""

@@ -1,0 +1,118 @@
+"""Checkpoints and `python -m irlkit resume=<run folder>`: a killed run continues to its full budget."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from irlkit.algos import ALGORITHMS
+from irlkit.evaluate import EvalConfig
+from irlkit.runconfig import RunConfig
+from irlkit.train import resume_training, run_training
+
+from conftest import REPO, run_cli, run_config
+
+
+class Stop(Exception):
+    """Stands in for a kill between two rounds, after the checkpoint of that round was written."""
+
+
+def _stop_after(units: int):
+    def hook(trainer) -> None:
+        original = trainer.train
+
+        def train(budget, progress):
+            seen = 0
+
+            def report(n: int) -> None:
+                nonlocal seen
+                progress(n)  # the run's own progress: counts, and writes the checkpoint (checkpoint_s=0)
+                seen += n
+                if seen >= units:
+                    raise Stop
+
+            original(budget, report)
+
+        trainer.train = train
+
+    return hook
+
+
+def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
+    """MCE IRL is deterministic under its seed (full-batch gradients on a known MDP): resuming gives the
+    very numbers of a run that was never stopped."""
+    config = run_config(["algo=mce_irl", "env=cliff_world", "algo.budget=60", "eval.episodes=3", "eval.curve_points=3",
+                         "checkpoint_s=0", "progress=false"])
+    whole = run_training(config, tmp_path / "whole")
+    with pytest.raises(Stop):
+        run_training(config, tmp_path / "killed", on_trainer=_stop_after(30))
+    assert not (tmp_path / "killed" / "eval.json").exists()
+    resumed = resume_training(tmp_path / "killed")
+    assert resumed["budget_spent"] == whole["budget_spent"] == 60
+    assert resumed["returns"] == whole["returns"]
+    assert resumed["reward_pearson"] == pytest.approx(whole["reward_pearson"], abs=1e-9)
+    assert (tmp_path / "killed" / "curve.csv").read_text().count("\n") == 4  # header + 3 points, none twice
+
+
+@pytest.mark.parametrize("algo, overrides", [
+    ("bc", ["algo.budget=400"]),
+    ("dagger", ["algo.budget=800", "algo.round_steps=200", "algo.bc_epochs_per_round=1", "algo.use_demos=false"]),
+    ("ppo", ["algo.budget=4096", "algo.ppo.n_steps=128", "env.n_envs=4"]),
+    ("density", ["algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4"]),
+])
+def test_a_stopped_run_resumes_to_its_full_budget(algo: str, overrides: list[str], tmp_path: Path) -> None:
+    config = run_config([f"algo={algo}", *overrides, "eval.episodes=2", "eval.curve_points=2", "checkpoint_s=0",
+                         "progress=false"])
+    budget = config.algo.budget
+    with pytest.raises(Stop):
+        run_training(config, tmp_path, on_trainer=_stop_after(budget // 2))
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert 0 < state["meta"]["run"]["done"] < budget
+    result = resume_training(tmp_path)
+    assert result["budget"] == budget and result["budget_spent"] == budget
+    assert result["env_steps"] == (0 if algo == "bc" else budget)
+
+
+def test_resume_from_the_command_line_after_sigkill(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "irlkit", "algo=bc", "algo.budget=5000", "checkpoint_s=0.2", "eval.episodes=2",
+           "eval.curve_points=0", "progress=false", f"hydra.run.dir={run}"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run / "checkpoint" / "state.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert (run / "checkpoint" / "state.json").exists(), "no checkpoint was written"
+    done = json.loads((run / "checkpoint" / "state.json").read_text())["meta"]["run"]["done"]
+    assert 0 < done < 5_000
+    out = run_cli(["-m", "irlkit", f"resume={run}"], timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"resuming {run}" in out.stderr
+    result = json.loads((run / "eval.json").read_text())
+    assert result["budget_spent"] == 5_000
+    again = run_cli(["-m", "irlkit", f"resume={run}"], timeout=120)
+    assert again.returncode == 2 and "finished already" in again.stderr
+
+
+def test_resume_mistakes_are_one_paragraph(tmp_path: Path) -> None:
+    out = run_cli(["-m", "irlkit", f"resume={tmp_path}"], timeout=120)
+    assert out.returncode == 2 and "not an irlkit run folder" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli(["-m", "irlkit", f"resume={tmp_path}", "seed=3"], timeout=120)
+    assert out.returncode == 2 and "takes no other options" in out.stderr
+
+
+def test_budgets_are_spent_as_asked_or_rounded_with_a_notice(tmp_path: Path) -> None:
+    from irlkit.algos.configs import PPOConfig
+
+    config = RunConfig(algo=ALGORITHMS["ppo"].config(budget=10_000, ppo=PPOConfig(n_steps=128)),
+                       eval=EvalConfig(episodes=1, curve_points=0), progress=False)
+    result = run_training(config, tmp_path)
+    assert result["budget"] == 10_000 and result["budget_spent"] == result["env_steps"] == 10_240  # 10 x 128 x 8 envs
