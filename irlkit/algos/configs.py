@@ -316,9 +316,10 @@ class PreferenceConfig:
     """Pairs per gradient step of the reward model."""
     reward_lr: float = 1e-3
     """AdamW step size of the reward model."""
-    reward_use_action: bool = False
-    """Let the reward model see the action; a state-only model generalises better from few
-    labels (BENCHMARKS.md: with the action, CartPole's learners collapse onto one action)."""
+    reward_use_action: bool = True
+    """Let the reward model see the action: needed where the true reward charges for actions
+    (MountainCarContinuous' energy cost), which a state-only model can only fit through the states
+    those actions lead to."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     """Hidden layers of each reward net."""
     label_curve_episodes: int = 5

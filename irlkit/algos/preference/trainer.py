@@ -300,16 +300,23 @@ class LabelCurve:
 
 def _reset_critic(model: Any) -> None:
     """PEBBLE resets SAC's critics after unsupervised pre-training: Q-values of the exploration
-    bonus would bias the first updates on the learned reward (the actor keeps its coverage)."""
-    from stable_baselines3 import SAC
+    bonus would bias the first updates on the learned reward (the actor keeps its coverage). DQN's
+    Q-network is its policy and its critic at once; it is reset the same way (its replay, full of
+    the exploration's states, stays)."""
+    from stable_baselines3 import DQN, SAC
 
-    if not isinstance(model, SAC):
+    if isinstance(model, SAC):
+        nets, targets = model.critic, model.critic_target
+    elif isinstance(model, DQN):
+        nets, targets = model.q_net, model.q_net_target
+    else:
         return
-    for module in model.critic.modules():
-        if hasattr(module, "reset_parameters") and module is not model.critic:
+    for module in nets.modules():
+        if module is not nets and hasattr(module, "reset_parameters"):
             module.reset_parameters()
-    model.critic_target.load_state_dict(model.critic.state_dict())
-    model.critic.optimizer.state.clear()
+    targets.load_state_dict(nets.state_dict())
+    optimizer = model.critic.optimizer if isinstance(model, SAC) else model.policy.optimizer
+    optimizer.state.clear()
 
 
 def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any, state: dict) -> Any:
