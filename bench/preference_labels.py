@@ -119,12 +119,40 @@ def cmd_report(args: argparse.Namespace) -> None:
         finals = [r["final"] for r in rs]
         lines.append(f"| {env} | {query} | {teacher} | {n} | {len(rs)} | {reach} | ≤ {target}{met} | "
                      f"{np.mean(finals):.2f} ± {np.std(finals):.2f} | {np.mean([r['wall_s'] for r in rs]):.0f} |")
+    lines += ["", "Aggregate of the final scores over the envs (rliable, stratified bootstrap, 95% CIs), for the "
+              "settings run on every env with the same seeds:", "",
+              "| query | teacher | envs | runs per env | mean [95% CI] | IQM [95% CI] |", "|---|---|---|---|---|---|"]
+    lines += aggregate_rows(runs)
     table = "\n".join(lines)
     print(table)
     fig_dir = Path(args.figures)
     fig_dir.mkdir(parents=True, exist_ok=True)
     (fig_dir / "labels.md").write_text(table + "\n")
     plot(groups, fig_dir)
+
+
+def aggregate_rows(runs: list[dict[str, Any]]) -> list[str]:
+    from irlkit.bench.report import aggregate_scores
+
+    settings: dict[tuple[str, str], dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in runs:
+        settings[(r["query"], r["teacher"])][r["env"]][r["seed"]] = r["final"]
+    matrices, names = {}, {}
+    for (query, teacher), by_env in settings.items():
+        envs = [e for e in ENVS if e in by_env]
+        seeds = sorted(set.intersection(*(set(by_env[e]) for e in envs)))
+        if len(envs) < 2 or not seeds:
+            continue
+        key = f"{query}/{teacher}"
+        matrices[key] = np.array([[by_env[e][s] for e in envs] for s in seeds])
+        names[key] = envs
+    out = []
+    for key, (point, interval) in sorted(aggregate_scores(matrices).items()):
+        query, teacher = key.split("/")
+        out.append(f"| {query} | {teacher} | {', '.join(names[key])} | {matrices[key].shape[0]} | "
+                   f"{point[0]:.2f} [{interval[0][0]:.2f}, {interval[1][0]:.2f}] | "
+                   f"{point[1]:.2f} [{interval[0][1]:.2f}, {interval[1][1]:.2f}] |")
+    return out
 
 
 def plot(groups: dict[tuple[str, str, str, int], list[dict[str, Any]]], fig_dir: Path) -> None:

@@ -6,8 +6,8 @@ Interactive Reinforcement Learning via Relabeling Experience and Unsupervised Pr
   the query selection its members' disagreement. Every member trains on every label, each with its
   own initialisation and batch order (PEBBLE; imitation's bagging would leave each member without
   a third of the few labels there are).
-- Training is PEBBLE's: up to `max_epochs` passes over all labels, stopping once the training
-  accuracy reaches `target_accuracy`. The Bradley-Terry loss is imitation's
+- Training is PEBBLE's, `epochs` passes over all labels per update (without PEBBLE's stop at 97%
+  training accuracy: `PreferenceConfig.reward_epochs` says why). The Bradley-Terry loss is imitation's
   `CrossEntropyRewardLoss`, computed here for whole batches at once: imitation's `PreferenceModel`
   flattens and scores one pair at a time, 0.27 s per epoch over 500 pairs of 50 steps for one
   member on this machine; PEBBLE's training runs up to hundreds of epochs per update.
@@ -65,32 +65,30 @@ class PreferenceRewardTrainer:
     :param model: the reward net or ensemble.
     :param lr: AdamW step size (one optimizer per member, kept across updates).
     :param batch_size: pairs per gradient step.
-    :param target_accuracy: stop a member's update once an epoch's training accuracy (on pairs with
-        a strict preference) reaches this (PEBBLE: 0.97).
     """
 
-    def __init__(self, model: RewardNet, *, lr: float, batch_size: int, target_accuracy: float,
-                 rng: np.random.Generator, prepare: Optional[Callable[[Any], Any]] = None):
+    def __init__(self, model: RewardNet, *, lr: float, batch_size: int, rng: np.random.Generator,
+                 prepare: Optional[Callable[[Any], Any]] = None):
         self.members = reward_members(model)
         self.prepare = prepare
         """Maps each labelled fragment to the reward model's input space (absorbing states)."""
         self.optimizers = [th.optim.AdamW(m.parameters(), lr=lr) for m in self.members]
         self.batch_size = batch_size
-        self.target_accuracy = target_accuracy
         self.rng = rng
 
-    def train(self, dataset: pc.PreferenceDataset, max_epochs: int) -> RewardTrainingResult:
+    def train(self, dataset: pc.PreferenceDataset, epochs: int) -> RewardTrainingResult:
+        """`epochs` passes of every member over every labelled pair; the last pass's loss and
+        accuracy (on pairs with a strict preference), averaged over members."""
         if len(dataset) == 0:
             raise ValueError("no labelled pairs to train on")
         first, second, prefs = _dataset_tensors(self.members[0], dataset, self.prepare)
         n = len(prefs)
         strict = prefs != 0.5
-        losses, accs, epochs = [], [], []
+        losses, accs = [], []
         for net, opt in zip(self.members, self.optimizers):
             net.train()
-            loss_sum, acc, epoch = 0.0, 0.0, 0
-            while epoch < max(1, max_epochs):
-                epoch += 1
+            loss_sum, acc = 0.0, 0.0
+            for _ in range(max(1, epochs)):
                 order = th.as_tensor(self.rng.permutation(n))
                 loss_sum, right, counted = 0.0, 0, 0
                 for start in range(0, n, self.batch_size):
@@ -105,13 +103,10 @@ class PreferenceRewardTrainer:
                     right += int(((logits[s] > 0) == (prefs[idx][s] > 0.5)).sum())
                     counted += int(s.sum())
                 acc = right / counted if counted else 1.0
-                if acc >= self.target_accuracy:
-                    break
             net.eval()
             losses.append(loss_sum / n)
             accs.append(acc)
-            epochs.append(epoch)
-        return RewardTrainingResult(float(np.mean(losses)), float(np.mean(accs)), int(np.max(epochs)))
+        return RewardTrainingResult(float(np.mean(losses)), float(np.mean(accs)), max(1, epochs))
 
 
 def _dataset_tensors(net: RewardNet, dataset: pc.PreferenceDataset,

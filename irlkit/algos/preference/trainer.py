@@ -111,9 +111,9 @@ class PreferenceTrainer(RLTrainer):
 
         model_space = self.absorbing.space if self.absorbing is not None else ctx.observation_space
         self._reward_net = make_reward_model(model_space, ctx.action_space, hid_sizes=cfg.reward_net_arch,
-                                             use_action=cfg.reward_use_action, members=cfg.ensemble_size)
+                                             use_action=reward_uses_action(cfg, ctx.action_space), members=cfg.ensemble_size)
         self.reward_trainer = PreferenceRewardTrainer(self._reward_net, lr=cfg.reward_lr, batch_size=cfg.reward_batch_size,
-                                                      target_accuracy=cfg.reward_target_accuracy, rng=ctx.rng,
+                                                      rng=ctx.rng,
                                                       prepare=partial(model_space_fragment, absorbing=self.absorbing) if self.absorbing else None)
         self.fragmenter = InformativeFragmenter(cfg.query, rng=ctx.rng, candidates=cfg.query_candidates,
                                                 logger=ctx.logger)
@@ -160,7 +160,7 @@ class PreferenceTrainer(RLTrainer):
             log.dump(self.num_timesteps)
             return  # every answer so far was "skip": nothing to learn from yet
         epochs = self._cfg.reward_epochs * (self._cfg.initial_epoch_multiplier if self.reward_updates == 0 else 1.0)
-        result = self.reward_trainer.train(self.dataset, max_epochs=int(math.ceil(epochs)))
+        result = self.reward_trainer.train(self.dataset, epochs=int(math.ceil(epochs)))
         self.last_reward_accuracy = result.accuracy
         first_update = self.reward_updates == 0
         self.reward_updates += 1
@@ -319,17 +319,27 @@ def _reset_critic(model: Any) -> None:
     optimizer.state.clear()
 
 
+def reward_uses_action(cfg: PreferenceConfig, action_space: Any) -> bool:
+    """`reward_use_action`, with None (auto) meaning: for continuous (Box) actions only."""
+    from gymnasium import spaces
+
+    if cfg.reward_use_action is None:
+        return isinstance(action_space, spaces.Box)
+    return bool(cfg.reward_use_action)
+
+
 def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any, state: dict) -> Any:
     """The saved reward model as the reward to score on env transitions (for re-evaluation)."""
     members = len({k.split(".")[1] for k in state if k.startswith("members.")}) or 1
     sizes = [v.shape[0] for k, v in state.items() if k.endswith("normalize_input.running_mean")]
     flat_obs = int(np.prod(observation_space.shape or (1,)))
     act_dim = int(np.prod(action_space.shape)) if getattr(action_space, "shape", ()) else int(getattr(action_space, "n", 0))
-    used = flat_obs + (act_dim if cfg.reward_use_action else 0)
+    use_action = reward_uses_action(cfg, action_space)
+    used = flat_obs + (act_dim if use_action else 0)
     padded = bool(sizes) and sizes[0] == used + 1  # the run had absorbing states (its env terminates)
     absorbing = AbsorbingStates(observation_space, action_space, 0.99) if padded else None
     net = make_reward_model(absorbing.space if absorbing else observation_space, action_space,
-                            hid_sizes=cfg.reward_net_arch, use_action=cfg.reward_use_action, members=members)
+                            hid_sizes=cfg.reward_net_arch, use_action=use_action, members=members)
     net.load_state_dict(state)
     return EnvSpaceReward(net, absorbing) if absorbing else net
 
