@@ -164,7 +164,8 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     if config.algo.name in ("gail", "airl", "preference", "density"):  # those whose rollouts imitation length-checks
         horizon = detect_horizon(env_cfg, dataset.metas, seed=config.seed)
         variable = horizon.variable
-        if variable and config.algo.name in ("preference", "density"):  # gail/airl say it themselves: only PPO leaks
+        if variable and config.algo.name == "density":  # gail/airl say it themselves (only PPO leaks); preference
+            # gives terminations an absorbing state
             print(horizon.notice(env_cfg.id, config.algo.name), file=sys.stderr)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     human_cfg = config.human_input()

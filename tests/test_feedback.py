@@ -545,6 +545,61 @@ def test_gatherer_resumes_from_stored_labels(tmp_path: Path):
     assert gatherer2.answered == 2 and gatherer2.skipped == 1
 
 
+def test_the_page_asks_the_most_informative_pairs_first(tmp_path: Path):
+    """`algo.query=disagreement` ranks a query's pairs; the person is shown them in that order."""
+    import torch as th
+
+    from irlkit.algos.preference.queries import InformativeFragmenter, member_fragment_returns
+
+    class Lean(th.nn.Module):  # reward = w * pole angle: members +w and -w disagree on angle gaps
+        def __init__(self, w: float):
+            super().__init__()
+            self.w = w
+
+        def preprocess(self, state, action, next_state, done):
+            return th.as_tensor(state), th.as_tensor(action), th.as_tensor(next_state), th.as_tensor(done)
+
+        def forward(self, state, action, next_state, done):
+            return self.w * state[:, 2]
+
+    from imitation.data import rollout
+
+    venv = make_venv(load_env_config("cartpole"), seed=0, n_envs=1)
+    trajs = rollout.generate_trajectories(None, venv, rollout.make_sample_until(min_timesteps=400), rng=np.random.default_rng(0))
+    venv.close()
+    members = [Lean(0.5), Lean(-0.5)]
+    fragmenter = InformativeFragmenter("disagreement", rng=np.random.default_rng(0), candidates=5,
+                                       member_returns=lambda fs: member_fragment_returns(members, fs))
+    pairs = fragmenter(trajs, 12, 4)
+    scores = list(fragmenter.last_scores)
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+
+    ds = new_dataset(tmp_path / "store")
+    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
+                                              annotator="ann", host="127.0.0.1", port=0, quiet=True)
+    shown: list[str] = []
+    try:
+        gatherer = HumanPreferenceGatherer(session=session, dataset=ds, run="run-order", rounds=1, url=server.url)
+        gatherer.attach(type("Trainer", (), {"dataset": SkippablePreferenceDataset()})())
+
+        def answer() -> None:
+            while len(shown) < len(pairs):
+                nxt = session.next_pair("ann", 5)
+                if nxt["state"] == "pair":
+                    shown.append(nxt["pair"]["pair_id"])
+                    session.submit(nxt["pair"]["pair_id"], "left", "ann")
+
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        gatherer(pairs)
+        t.join(timeout=30)
+    finally:
+        server.stop()
+        worker.close()
+    for (left, _), pid in zip(pairs, shown, strict=True):
+        np.testing.assert_allclose(ds.fragments(pid)[0].obs, left.obs)  # shown in the ranked order
+
+
 def test_gatherer_asks_again_when_every_first_pair_is_skipped(tmp_path: Path):
     ds = new_dataset(tmp_path / "store")
     session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
@@ -637,7 +692,8 @@ def test_stats_per_annotator_and_agreement_on_shared_pairs(tmp_path: Path, store
 # --------------------------------------------------------------------------------------------
 # training from saved labels, and a whole human-in-the-loop run over HTTP
 # --------------------------------------------------------------------------------------------
-TINY = ["algo=preference", "algo.budget=1024", "algo.ppo.n_steps=64", "algo.num_iterations=2", "algo.total_comparisons=6",
+TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dqn.learning_starts=200",
+        "algo.label_curve_episodes=0", "algo.num_iterations=2", "algo.total_comparisons=6",
         "algo.initial_comparison_frac=0.34", "algo.fragment_length=10", "eval.episodes=2", "eval.curve_points=0",
         "progress=false"]
 

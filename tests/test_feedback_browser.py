@@ -31,7 +31,8 @@ if CHROMIUM is None:
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-TINY = ["algo=preference", "algo.budget=1024", "algo.ppo.n_steps=64", "algo.num_iterations=2", "algo.total_comparisons=6",
+TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dqn.learning_starts=200",
+        "algo.label_curve_episodes=0", "algo.num_iterations=2", "algo.total_comparisons=6",
         "algo.initial_comparison_frac=0.34", "algo.fragment_length=10", "eval.episodes=2", "eval.curve_points=0",
         "progress=false"]
 

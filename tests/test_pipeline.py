@@ -35,7 +35,7 @@ TINY = {
     "dagger": ["algo.budget=600", "algo.round_steps=300", "algo.bc_epochs_per_round=1"],
     "gail": ["algo.budget=2048", "algo.ppo.n_steps=128", "algo.demo_batch_size=256"],
     "airl": ["algo.budget=2048", "algo.ppo.n_steps=128", "algo.demo_batch_size=256"],
-    "preference": ["algo.budget=2048", "algo.ppo.n_steps=128", "algo.num_iterations=2",
+    "preference": ["algo.budget=2048", "algo.pretrain_steps=0", "algo.dqn.learning_starts=500", "algo.num_iterations=2",
                    "algo.total_comparisons=20", "algo.fragment_length=20"],
     "density": ["algo.budget=1024", "algo.ppo.n_steps=128"],
     "mce_irl": ["algo.budget=5", "env=cliff_world"],

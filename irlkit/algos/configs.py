@@ -249,35 +249,95 @@ class DensityConfig:
 class FeedbackConfig:
     """Who answers the preference queries (the top-level `feedback` config group).
 
-    Each kind of annotator has its own schema with `kind` first; this one is the synthetic one."""
+    Each kind of annotator has its own schema with `kind` first; this one is the synthetic one: a
+    simulated teacher answering from the env's true reward, one of B-Pref's six (Lee et al. 2021,
+    `irlkit.algos.preference.teachers`). A teacher is a preset of the five numbers below; setting a number
+    changes just that one (`feedback.teacher=mistake feedback.epsilon=0.2`). Thresholds are
+    fractions of the range of fragment returns seen so far, so one setting means the same
+    teacher on every env."""
 
     kind: str = "synthetic"
     """synthetic (from the env's reward), or another registered gatherer (human, dataset)."""
-    noise: float = 0.1
-    """Synthetic annotator's Boltzmann temperature as a fraction of the spread of fragment returns
-    in the first batch, so one number means the same noise on every env (imitation issue #821);
-    0 gives a perfectly rational annotator."""
+    teacher: str = "oracle"
+    """B-Pref's teacher: oracle, stochastic (beta 1), myopic (gamma 0.9), mistake (epsilon 0.1),
+    skip (skip 0.1) or equal (equal 0.1)."""
+    beta: Optional[float] = None
+    """B-Pref's beta: rationality of a Bradley-Terry teacher, in units of the per-step reward range
+    (inf: always prefers the higher return); unset: the teacher's own."""
+    gamma: Optional[float] = None
+    """B-Pref's gamma: myopia; step t of an L-step fragment weighs gamma^(L-1-t) (1: not myopic)."""
+    epsilon: Optional[float] = None
+    """B-Pref's epsilon_mistake: probability of flipping an answer."""
+    skip: Optional[float] = None
+    """B-Pref's epsilon_skip: no answer when both returns lie in this bottom share of the range."""
+    equal: Optional[float] = None
+    """B-Pref's epsilon_equal: answer "equal" (0.5) when returns differ by less than this share of the range."""
+    noise: Optional[float] = None
+    """The older spelling of a stochastic teacher: a Boltzmann temperature of `noise` times the
+    spread of fragment returns (imitation issue #821), i.e. beta = 1 / (noise * fragment_length)."""
 
 
 @dataclasses.dataclass
 class PreferenceConfig:
+    """Preference learning (Christiano et al. 2017) the PEBBLE way (Lee et al. 2021): an off-policy
+    learner whose replay rewards always come from the current reward model, unsupervised
+    exploration before the first query, and the queries chosen by a reward ensemble (B-Pref)."""
+
     name: str = "preference"
     budget: int = 100_000
-    """Environment steps of the PPO learner."""
+    """Environment steps of the learner, spent exactly."""
+    learner: str = "auto"
+    """auto (SAC for Box actions, DQN for Discrete), sac, dqn, or ppo (on-policy, no relabelling)."""
     total_comparisons: int = 500
+    """Pairs asked of the annotator over the whole run, exactly (B-Pref's max_feedback); any value >= 1."""
     num_iterations: int = 10
-    fragment_length: int = 50
-    transition_oversampling: float = 1.0
+    """Reward updates after the first: the annotator is asked num_iterations + 1 times, at evenly
+    spaced env steps from the first query on (fewer when there are fewer comparisons than that)."""
     initial_comparison_frac: float = 0.1
-    initial_epoch_multiplier: float = 4.0
-    exploration_frac: float = 0.05
-    reward_epochs: int = 3
-    reward_lr: float = 1e-3
-    reward_use_action: bool = True
-    """Let the reward model see the action; a state-only model generalises better from few labels."""
-    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """Share of total_comparisons asked at the first query (at least one pair)."""
     query_schedule: str = "hyperbolic"
+    """How the other comparisons spread over the later queries: constant, hyperbolic or
+    inverse_quadratic (imitation's schedules; hyperbolic asks more early)."""
+    query: str = "uniform"
+    """Which pairs to ask: uniform, disagreement or entropy (B-Pref's query selection)."""
+    query_candidates: float = 10.0
+    """disagreement and entropy: candidate pairs drawn per pair asked (B-Pref's large_batch)."""
+    fragment_length: int = 50
+    """Steps per fragment of a pair (B-Pref's segment size)."""
+    pretrain_steps: int = 5000
+    """Env steps of unsupervised exploration before the first query, rewarded by state entropy
+    (PEBBLE's unsupervised pre-training); 0 = none (the learner's reward is 0 until then)."""
+    entropy_k: int = 5
+    """k of the k-nearest-neighbour state-entropy estimate of pre-training (PEBBLE: 5)."""
+    ensemble_size: int = 3
+    """Reward nets in the ensemble the learner's reward averages (PEBBLE: 3); disagreement and
+    entropy queries need at least 2."""
+    reward_epochs: int = 50
+    """Most passes over all labels per reward update; an update stops earlier at
+    reward_target_accuracy (PEBBLE: 200 passes at most)."""
+    initial_epoch_multiplier: float = 4.0
+    """The first update may run this many times reward_epochs (its labels come all at once)."""
+    reward_target_accuracy: float = 0.97
+    """An update stops once its training accuracy reaches this (PEBBLE: 0.97)."""
+    reward_batch_size: int = 64
+    """Pairs per gradient step of the reward model."""
+    reward_lr: float = 1e-3
+    """AdamW step size of the reward model."""
+    reward_use_action: bool = True
+    """Let the reward model see the action: needed where the true reward charges for actions
+    (MountainCarContinuous' energy cost), which a state-only model can only fit through the states
+    those actions lead to."""
+    reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    """Hidden layers of each reward net."""
+    label_curve_episodes: int = 5
+    """Evaluation episodes of the policy before each query and at the end, written to labels.csv
+    (score against labels, as in B-Pref's curves); 0 = none."""
+    sac: SACConfig = dataclasses.field(default_factory=lambda: SACConfig(net_arch=[64, 64]))
+    """The learner for Box actions (learner auto or sac)."""
+    dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
+    """The learner for Discrete actions (learner auto or dqn)."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
+    """The learner with learner=ppo."""
 
 
 @dataclasses.dataclass

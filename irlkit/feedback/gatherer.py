@@ -1,16 +1,18 @@
 """`feedback=human`: a person in the browser answers preference comparisons' queries.
 
-How imitation consumes a gatherer, and why this one answers in a roundabout way: each round,
-`PreferenceComparisons.train` calls `gatherer(fragments)` and pushes the returned array, which must
-have exactly one float32 per pair, into its `PreferenceDataset` together with those fragments.
+How a gatherer is consumed (imitation's `PreferenceGatherer` seam), and why this one answers in a
+roundabout way: at each query, irlkit's `PreferenceTrainer` calls `gatherer(fragments)` (the pairs
+most informative first, as `algo.query` ranks them; the page asks them in that order) and pushes
+the returned array, which must have exactly one float32 per pair, into its `PreferenceDataset`
+together with those fragments.
 A person may answer "can't tell", which is no preference at all (0.5 would claim the two are
 equally good and train the reward model towards that), and a restarted run must train on the
 fragments that were labelled before, not on the fresh ones. So `attach()` installs a
 `SkippablePreferenceDataset` that drops pairs whose preference is NaN; the gatherer pushes the
-pairs it has answers for itself and returns NaN for imitation's own push of the fresh fragments.
+pairs it has answers for itself and returns NaN for the trainer's own push of the fresh fragments.
 Array shapes never change, and skipped pairs never reach the loss.
 
-imitation's reward trainer cannot train on an empty dataset, so when every pair of the first
+The reward model cannot train on an empty dataset, so when every pair of the first
 round was skipped the same pairs are asked again (round 1) with a note on the page.
 """
 
@@ -29,6 +31,7 @@ import numpy as np
 from imitation.algorithms import preference_comparisons as pc
 from imitation.data.types import TrajectoryWithRewPair
 
+from irlkit.algos.preference import SkippablePreferenceDataset, label_schedule
 from irlkit.errors import IrlkitError
 from irlkit.feedback.clips import ClipWorker
 from irlkit.feedback.config import HumanFeedbackConfig
@@ -44,19 +47,6 @@ from irlkit.store.preferences import (
 )
 
 
-class SkippablePreferenceDataset(pc.PreferenceDataset):
-    """imitation's PreferenceDataset that leaves out pairs whose preference is NaN ("no answer")."""
-
-    def push(self, fragments: Sequence[TrajectoryWithRewPair], preferences: np.ndarray) -> None:
-        preferences = np.asarray(preferences, dtype=np.float32)
-        if preferences.shape != (len(fragments),):
-            raise ValueError(f"Unexpected preferences shape {preferences.shape}, expected {(len(fragments),)}")
-        keep = ~np.isnan(preferences)
-        if not keep.any():
-            return
-        super().push([f for f, k in zip(fragments, keep, strict=True) if k], preferences[keep])
-
-
 class AttachableGatherer(pc.PreferenceGatherer):
     """A gatherer that pushes its own answers into the comparisons' dataset (see module doc)."""
 
@@ -64,8 +54,10 @@ class AttachableGatherer(pc.PreferenceGatherer):
         super().__init__(rng=rng, custom_logger=logger)
         self.target: Optional[SkippablePreferenceDataset] = None
 
-    def attach(self, comparisons: pc.PreferenceComparisons) -> None:
-        """Install a dataset that drops unanswered pairs; `PreferenceTrainer` calls this."""
+    def attach(self, comparisons: Any) -> None:
+        """Install a dataset that drops unanswered pairs into `comparisons` (anything with a
+        `dataset` attribute: irlkit's `PreferenceTrainer`, or imitation's `PreferenceComparisons`),
+        which calls this."""
         self.target = SkippablePreferenceDataset(max_size=comparisons.dataset.max_size)
         comparisons.dataset = self.target
 
@@ -105,7 +97,7 @@ class HumanPreferenceGatherer(AttachableGatherer):
     :param session: the page's session (owned by the server).
     :param dataset: the preference dataset pairs and labels are committed to.
     :param run: the run key (`run_key`), for resuming.
-    :param rounds: how many times preference comparisons will ask (num_iterations + 1).
+    :param rounds: how many times the run will ask (`irlkit.algos.preference.label_schedule`).
     :param resume: reuse pairs and labels already stored for this run key.
     """
 
@@ -241,5 +233,5 @@ def make_human_gatherer(cfg: Any, fb: HumanFeedbackConfig, ctx: Any) -> HumanPre
     print(f"Open the labelling page: {server.url}", flush=True)
     if fb.open_browser:
         webbrowser.open(server.url)
-    return HumanPreferenceGatherer(session=session, dataset=dataset, run=key, rounds=int(cfg.num_iterations) + 1,
+    return HumanPreferenceGatherer(session=session, dataset=dataset, run=key, rounds=len(label_schedule(cfg)),
                                    resume=fb.resume, url=server.url, rng=ctx.rng, logger=ctx.logger)

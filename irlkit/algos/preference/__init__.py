@@ -1,0 +1,38 @@
+"""Preference learning from few labels: PEBBLE (Lee et al. 2021, "PEBBLE: Feedback-Efficient
+Interactive Reinforcement Learning via Relabeling Experience and Unsupervised Pre-training") on
+the preference-comparisons recipe of Christiano et al. 2017.
+
+One run, for a budget of env steps spent exactly and `total_comparisons` pairs asked exactly:
+
+1. The learner explores first (`pretrain_steps`, rewarded by state entropy), so the first pairs
+   already cover the state space.
+2. At `num_iterations + 1` evenly spaced steps the annotator is asked a share of the comparisons
+   (`query_schedule`), pairs chosen by `query` (uniform, or by the reward ensemble's disagreement
+   or entropy: `queries`); the reward ensemble then retrains on every label so far
+   (`rewards`).
+3. The learner, SAC for Box actions and DQN for Discrete ones, samples replay batches whose rewards
+   are computed by the *current* reward model (`irlkit.algos.relabel`), so the whole replay buffer
+   is relabelled by each update. PPO (`learner=ppo`) trains on the current model's rewards as it
+   collects them.
+
+The annotator is pluggable through imitation's seam, a `PreferenceGatherer`: a simulated B-Pref
+teacher (`teachers`, for benchmarks), a person in the browser or a saved preference
+dataset (`irlkit.feedback`, built above the algorithms and handed down in `RunContext.human`).
+Each query's pairs reach it most informative first. A pair answered with NaN (skipped) is asked,
+counted, and never trained on.
+
+Imitation's `PreferenceComparisons` is not used for the loop: it samples its fragments with extra
+env steps beyond the budget (10,000 asked -> 32,768 spent), crashes when the first query gets no
+comparisons (`total_comparisons=8`), and trains only on-policy learners.
+
+Modules: `trainer` (the loop), `schedule` (when, and how many pairs), `fragments` (where pairs
+come from), `queries` (which pairs), `teachers` (B-Pref's simulated annotators), `rewards` (the
+reward ensemble, its training, and what the learner is rewarded with).
+"""
+
+from irlkit.algos.preference.fragments import SkippablePreferenceDataset
+from irlkit.algos.preference.schedule import QueryPlan, label_schedule, query_plan
+from irlkit.algos.preference.trainer import PreferenceTrainer, build, load_reward
+
+__all__ = ["PreferenceTrainer", "QueryPlan", "SkippablePreferenceDataset", "build", "label_schedule", "load_reward",
+           "query_plan"]

@@ -1,0 +1,348 @@
+"""The preference-learning loop (PEBBLE, Lee et al. 2021): the learner and its env, the queries
+at their planned steps, the reward updates, the label curve, and the exact stop at the budget."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from imitation.algorithms import preference_comparisons as pc
+from imitation.data import rollout
+from imitation.rewards.reward_nets import RewardNet
+from stable_baselines3.common.callbacks import BaseCallback
+
+from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
+from irlkit.algos.configs import FeedbackConfig, PreferenceConfig
+from irlkit.algos.preference.fragments import (
+    FragmentRecorder,
+    SkippablePreferenceDataset,
+    TrajectoryPool,
+    env_space_fragment,
+    model_space_fragment,
+)
+from irlkit.algos.preference.queries import QUERIES, InformativeFragmenter, member_fragment_returns
+from irlkit.algos.preference.rewards import (
+    EnvSpaceReward,
+    LearnerReward,
+    PreferenceRewardTrainer,
+    StateEntropyBonus,
+    StatePool,
+    make_reward_model,
+    reward_members,
+)
+from irlkit.algos.preference.schedule import query_plan
+from irlkit.algos.preference.teachers import make_teacher
+from irlkit.algos.relabel import AbsorbingStates
+from irlkit.errors import IrlkitError
+
+
+def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
+    """The annotator: the human side handed down by the run (`feedback=human|dataset`), else a
+    simulated B-Pref teacher answering from the env's reward (`feedback=synthetic`)."""
+    if ctx.human is not None:
+        return ctx.human
+    feedback = ctx.feedback if isinstance(ctx.feedback, FeedbackConfig) else FeedbackConfig()
+    return make_teacher(feedback, cfg.fragment_length, ctx.rng, ctx.logger)
+
+
+# ------------------------------------------------------------------------------------------------
+# the trainer
+# ------------------------------------------------------------------------------------------------
+class PreferenceTrainer(RLTrainer):
+    def __init__(self, cfg: PreferenceConfig, ctx: RunContext):
+        from irlkit.algos.learners import check_budget, make_learner, resolve_learner
+
+        self._cfg = cfg
+        self._ctx = ctx
+        if cfg.query not in QUERIES:
+            raise IrlkitError(f"algo.query={cfg.query!r} is not a query method; choose one of {', '.join(QUERIES)} (B-Pref)")
+        if cfg.ensemble_size < 1:
+            raise IrlkitError(f"algo.ensemble_size={cfg.ensemble_size} must be >= 1")
+        if cfg.query != "uniform" and cfg.ensemble_size < 2:
+            raise IrlkitError(
+                f"algo.query={cfg.query} ranks pairs by how a reward ensemble's members disagree, which needs "
+                f"algo.ensemble_size >= 2 (it is {cfg.ensemble_size}); raise it, or use algo.query=uniform."
+            )
+        self.kind = resolve_learner(cfg.learner, ctx.action_space, algo="preference")
+        budget = int(cfg.budget)
+        self.states = StatePool()
+        gamma = {"sac": cfg.sac.gamma, "dqn": cfg.dqn.gamma, "ppo": cfg.ppo.gamma}[self.kind]
+        # Episodes that can end by termination get DAC's absorbing state (Kostrikov et al. 2019):
+        # without it a learned reward, whose offset no label fixes, pays for ending episodes or for
+        # avoiding their end (on MountainCarContinuous: the car learns to stay put).
+        self.absorbing = AbsorbingStates(ctx.observation_space, ctx.action_space, gamma) if ctx.variable_horizon else None
+        self.reward = LearnerReward(self.absorbing, closed_form=self.kind != "ppo")
+        if self.kind == "ppo":
+            from imitation.rewards.reward_wrapper import RewardVecEnvWrapper
+
+            n_envs = ctx.venv.num_envs
+            if budget % n_envs:
+                raise IrlkitError(
+                    f"algo.budget={budget} is not a multiple of env.n_envs={n_envs}: PPO steps all envs at once, so "
+                    f"the budget could not be spent exactly. Use {budget // n_envs * n_envs or n_envs} or "
+                    f"{(budget // n_envs + 1) * n_envs}."
+                )
+            unit = cfg.ppo.n_steps * n_envs
+            self.recorder = FragmentRecorder(ctx.venv, self.states)
+            self.plan = query_plan(cfg, budget=budget, n_envs=n_envs, unit=unit)
+            self.rl = make_ppo(cfg.ppo, RewardVecEnvWrapper(self.recorder, reward_fn=self.reward), seed=ctx.seed)
+            self._own_venv = None
+        else:
+            from irlkit.envs import make_venv
+
+            learner_cfg = cfg.sac if self.kind == "sac" else cfg.dqn
+            check_budget(self.kind, learner_cfg, budget, algo="preference")
+            self.plan = query_plan(cfg, budget=budget, n_envs=1, unit=1)
+            # Off-policy learners step one env, so a budget of env steps is spent exactly.
+            self._own_venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
+            self.recorder = FragmentRecorder(self._own_venv, self.states)
+            self.rl = make_learner(self.kind, learner_cfg, self.recorder, seed=ctx.seed, budget=budget)
+            self.rl.replay_buffer.reward_fn = self.reward
+        self.rl.set_logger(ctx.logger)  # imitation's HierarchicalLogger is an SB3 Logger
+        if cfg.pretrain_steps > 0:
+            self.reward.entropy = StateEntropyBonus(self.states, k=cfg.entropy_k, rng=np.random.default_rng(ctx.seed + 1))
+            self.reward.mode = "entropy"
+
+        model_space = self.absorbing.space if self.absorbing is not None else ctx.observation_space
+        self._reward_net = make_reward_model(model_space, ctx.action_space, hid_sizes=cfg.reward_net_arch,
+                                             use_action=reward_uses_action(cfg, ctx.action_space), members=cfg.ensemble_size)
+        self.reward_trainer = PreferenceRewardTrainer(self._reward_net, lr=cfg.reward_lr, batch_size=cfg.reward_batch_size,
+                                                      rng=ctx.rng,
+                                                      prepare=partial(model_space_fragment, absorbing=self.absorbing) if self.absorbing else None)
+        self.fragmenter = InformativeFragmenter(cfg.query, rng=ctx.rng, candidates=cfg.query_candidates,
+                                                logger=ctx.logger)
+        self.pool = TrajectoryPool(self.recorder, self.absorbing, cfg.fragment_length)
+        self.dataset: pc.PreferenceDataset = SkippablePreferenceDataset()
+        self.gatherer = _gatherer(cfg, ctx)
+        attach = getattr(self.gatherer, "attach", None)
+        if callable(attach):  # annotators that push their own answers (irlkit.feedback) install their dataset
+            attach(self)
+        self.asked = 0
+        self.queries_done = 0
+        self.reward_updates = 0
+        self.last_reward_accuracy: Optional[float] = None
+        self._steps = 0
+        self._curve = LabelCurve(ctx, cfg.label_curve_episodes, Path(ctx.run_dir) / "labels.csv")
+
+    # -- one query -------------------------------------------------------------------------------
+    def query(self) -> None:
+        k = self.queries_done
+        n_pairs = self.plan.pairs[k]
+        self._curve.measure(self, self.asked)
+        trajectories = self.pool.refresh()
+        length = self._cfg.fragment_length
+        if self.pool.longest() < length:
+            raise IrlkitError(
+                f"no recorded episode is as long as algo.fragment_length={length} steps (the longest so far has "
+                f"{self.pool.longest()}), so no pair of fragments can be made at query {k + 1}. Lower "
+                "algo.fragment_length below the env's typical episode length."
+            )
+        trained = self.reward_updates > 0
+        self.fragmenter.member_returns = (
+            (lambda frags: member_fragment_returns(reward_members(self._reward_net), frags)) if trained else None
+        )
+        pairs = self.fragmenter(trajectories, length, n_pairs)
+        shown = [(env_space_fragment(a), env_space_fragment(b)) for a, b in pairs] if self.absorbing else pairs
+        prefs = np.asarray(self.gatherer(shown), dtype=np.float32)
+        self.dataset.push(pairs, prefs)
+        self.asked += len(pairs)
+        self.queries_done += 1
+        log = self._ctx.logger
+        log.record("preferences/asked", self.asked)
+        log.record("preferences/trained_on", len(self.dataset))
+        if len(self.dataset) == 0:
+            log.dump(self.num_timesteps)
+            return  # every answer so far was "skip": nothing to learn from yet
+        epochs = self._cfg.reward_epochs * (self._cfg.initial_epoch_multiplier if self.reward_updates == 0 else 1.0)
+        result = self.reward_trainer.train(self.dataset, epochs=int(math.ceil(epochs)))
+        self.last_reward_accuracy = result.accuracy
+        first_update = self.reward_updates == 0
+        self.reward_updates += 1
+        mean, std = self.reward.set_learned(self._reward_net, self.pool.sample_transitions(10_000, self._ctx.rng))
+        if first_update and self._cfg.pretrain_steps > 0:
+            _reset_critic(self.rl)  # PEBBLE: values of the exploration bonus would mislead the learner
+        log.record("reward/loss", result.loss)
+        log.record("reward/accuracy", result.accuracy)
+        log.record("reward/epochs", result.epochs)
+        log.record("reward/standardise_mean", mean)
+        log.record("reward/standardise_std", std)
+        log.dump(self.num_timesteps)
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.rl.num_timesteps)
+
+    # -- Trainer ---------------------------------------------------------------------------------
+    def planned_budget(self, budget: int) -> int:
+        return budget  # spent exactly: the learner is stopped at the budget, PPO mid-rollout included
+
+    def checkpoint(self) -> None:
+        """No checkpoints: the state to resume is the learner and its replay, the reward ensemble
+        and its optimizers, every labelled pair, the fragment pool and the episodes in progress in
+        the env; a killed run trains again from the start (a person's labels are kept by the
+        preference dataset and reused: docs/feedback.md, "Restarting a run")."""
+        return None
+
+    def train(self, budget: int, progress: Progress) -> None:
+        end = self.num_timesteps + int(budget)
+        callback = _QueryCallback(self, end, progress)
+        self.rl.learn(total_timesteps=int(budget), callback=callback, reset_num_timesteps=False)
+        while self.queries_done < len(self.plan.steps):  # only when learning stopped early
+            self.query()
+        self._steps = self.num_timesteps
+        self._curve.measure(self, self.asked)
+
+    @property
+    def reward_net(self) -> RewardNet:
+        return self._reward_net
+
+    @property
+    def eval_reward_net(self) -> Any:
+        return EnvSpaceReward(self._reward_net, self.absorbing) if self.absorbing is not None else self._reward_net
+
+    def save(self, run_dir: Path) -> dict[str, str]:
+        if self.kind == "ppo":
+            files = super().save(run_dir)
+        else:
+            import torch as th
+
+            from irlkit.algos.learners import save_learner
+
+            save_learner(self.rl, run_dir / "policy.zip")
+            th.save(self._reward_net.state_dict(), run_dir / "reward_net.pt")
+            files = {"policy": "policy.zip", "reward_net": "reward_net.pt"}
+        if self._curve.enabled:
+            files["labels_curve"] = self._curve.path.name
+        if self._own_venv is not None:
+            self._own_venv.close()
+        return files
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "learner": self.kind,
+            "query": self._cfg.query,
+            "comparisons_asked": self.asked,
+            "comparisons_trained_on": len(self.dataset),
+            "queries": self.queries_done,
+            "reward_updates": self.reward_updates,
+            "reward_train_accuracy": self.last_reward_accuracy,
+        }
+        teacher = getattr(self.gatherer, "params", None)
+        if teacher is not None:
+            out["teacher"] = dataclasses.asdict(teacher)
+        return out
+
+
+class _QueryCallback(BaseCallback):
+    """Runs the queries at their planned steps and stops the learner exactly at the budget."""
+
+    def __init__(self, trainer: PreferenceTrainer, budget: int, progress: Progress):
+        super().__init__()
+        self.trainer, self.budget, self.progress = trainer, budget, progress
+        self.reported = 0
+
+    def _on_training_start(self) -> None:
+        self._maybe_query()
+
+    def _on_step(self) -> bool:
+        now = self.model.num_timesteps
+        self.progress(now - self.reported)
+        self.reported = now
+        self.trainer._steps = now
+        self._maybe_query()
+        return now < self.budget
+
+    def _maybe_query(self) -> None:
+        t = self.trainer
+        while t.queries_done < len(t.plan.steps) and self.model.num_timesteps >= t.plan.steps[t.queries_done]:
+            t.query()
+
+
+class LabelCurve:
+    """The policy's return before each query and at the end, against the labels asked so far
+    (`labels.csv`): B-Pref's score-against-feedback curve, measured within one run.
+
+    Each point plays `episodes` episodes with deterministic actions from the same seeded starts
+    (imitation's `rollout`; fixed seeds apart from the final evaluation's), so the points of one
+    run, and of runs with the same seed, are comparable."""
+
+    def __init__(self, ctx: RunContext, episodes: int, path: Path):
+        self.ctx, self.episodes, self.path = ctx, int(episodes), path
+        self.enabled = self.episodes > 0
+        self._seed = 3_000_000 + 1000 * ctx.seed
+        self._t0 = time.time()
+        if self.enabled:
+            with open(path, "w", newline="") as f:
+                csv.writer(f).writerow(["labels_asked", "labels_trained_on", "env_steps", "return_mean", "wall_s"])
+
+    def measure(self, trainer: PreferenceTrainer, asked: int) -> None:
+        if not self.enabled:
+            return
+        from irlkit.envs import make_venv
+
+        venv = make_venv(self.ctx.env_cfg, seed=self._seed, n_envs=self.episodes)
+        try:
+            trajs = rollout.generate_trajectories(trainer.policy, venv, rollout.make_min_episodes(self.episodes),
+                                                  rng=np.random.default_rng(self._seed), deterministic_policy=True)
+        finally:
+            venv.close()
+        returns = [float(np.sum(t.rews)) for t in trajs[: self.episodes]]
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow([asked, len(trainer.dataset), trainer.num_timesteps, float(np.mean(returns)),
+                                    round(time.time() - self._t0, 2)])
+
+
+def _reset_critic(model: Any) -> None:
+    """PEBBLE resets SAC's critics after unsupervised pre-training: Q-values of the exploration
+    bonus would bias the first updates on the learned reward (the actor keeps its coverage). DQN's
+    Q-network is its policy and its critic at once; it is reset the same way (its replay, full of
+    the exploration's states, stays)."""
+    from stable_baselines3 import DQN, SAC
+
+    if isinstance(model, SAC):
+        nets, targets = model.critic, model.critic_target
+    elif isinstance(model, DQN):
+        nets, targets = model.q_net, model.q_net_target
+    else:
+        return
+    for module in nets.modules():
+        if module is not nets and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    targets.load_state_dict(nets.state_dict())
+    optimizer = model.critic.optimizer if isinstance(model, SAC) else model.policy.optimizer
+    optimizer.state.clear()
+
+
+def reward_uses_action(cfg: PreferenceConfig, action_space: Any) -> bool:
+    """`reward_use_action`, with None (auto) meaning: for continuous (Box) actions only."""
+    from gymnasium import spaces
+
+    if cfg.reward_use_action is None:
+        return isinstance(action_space, spaces.Box)
+    return bool(cfg.reward_use_action)
+
+
+def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any, state: dict) -> Any:
+    """The saved reward model as the reward to score on env transitions (for re-evaluation)."""
+    members = len({k.split(".")[1] for k in state if k.startswith("members.")}) or 1
+    sizes = [v.shape[0] for k, v in state.items() if k.endswith("normalize_input.running_mean")]
+    flat_obs = int(np.prod(observation_space.shape or (1,)))
+    act_dim = int(np.prod(action_space.shape)) if getattr(action_space, "shape", ()) else int(getattr(action_space, "n", 0))
+    use_action = reward_uses_action(cfg, action_space)
+    used = flat_obs + (act_dim if use_action else 0)
+    padded = bool(sizes) and sizes[0] == used + 1  # the run had absorbing states (its env terminates)
+    absorbing = AbsorbingStates(observation_space, action_space, 0.99) if padded else None
+    net = make_reward_model(absorbing.space if absorbing else observation_space, action_space,
+                            hid_sizes=cfg.reward_net_arch, use_action=use_action, members=members)
+    net.load_state_dict(state)
+    return EnvSpaceReward(net, absorbing) if absorbing else net
+
+
+def build(cfg: PreferenceConfig, ctx: RunContext) -> PreferenceTrainer:
+    return PreferenceTrainer(cfg, ctx)

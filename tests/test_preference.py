@@ -1,0 +1,160 @@
+"""Off-policy preference learning (PEBBLE): exact label and env-step budgets, the budget errors,
+replay relabelling after a reward update, skipped pairs, and a small learning check.
+
+Runs are real: seals envs, SB3 learners, the simulated teacher answering from the true reward."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from irlkit.algos.configs import DQNConfig, FeedbackConfig, PreferenceConfig
+from irlkit.algos.preference import PreferenceTrainer, label_schedule, query_plan
+from irlkit.envs import load_env_config
+from irlkit.errors import IrlkitError
+from irlkit.runconfig import RunConfig
+from irlkit.train import run_training
+
+FAST = ["algo=preference", "algo.pretrain_steps=0", "algo.dqn.learning_starts=100", "algo.fragment_length=10",
+        "algo.label_curve_episodes=1", "eval.episodes=2", "eval.curve_points=0", "progress=false"]
+
+
+def small_cfg(**kw) -> PreferenceConfig:
+    base = dict(budget=600, pretrain_steps=0, fragment_length=10, label_curve_episodes=1, reward_epochs=5,
+                dqn=DQNConfig(learning_starts=100))
+    base.update(kw)
+    return PreferenceConfig(**base)
+
+
+def train(tmp_path: Path, cfg: PreferenceConfig, env: str = "cartpole", feedback: FeedbackConfig | None = None,
+          seed: int = 0) -> dict:
+    from irlkit.evaluate import EvalConfig
+
+    config = RunConfig(algo=cfg, env=load_env_config(env), seed=seed, eval=EvalConfig(episodes=2, curve_points=0),
+                       feedback=feedback or FeedbackConfig(), progress=False)
+    return run_training(config, tmp_path / "run")
+
+
+@pytest.mark.parametrize("total", [1, 2, 7, 8, 13, 100, 5000])
+@pytest.mark.parametrize("iterations", [0, 1, 10])
+def test_label_schedule_asks_exactly_total_comparisons(total: int, iterations: int):
+    for frac in (0.0, 0.1, 0.5, 1.0):
+        cfg = PreferenceConfig(total_comparisons=total, num_iterations=iterations, initial_comparison_frac=frac)
+        pairs = label_schedule(cfg)
+        assert sum(pairs) == total and min(pairs) >= 1 and len(pairs) <= iterations + 1
+
+
+def test_queries_are_evenly_spaced_multiples_of_the_learner_step():
+    cfg = PreferenceConfig(total_comparisons=100, num_iterations=4, pretrain_steps=1000, fragment_length=50)
+    plan = query_plan(cfg, budget=11_000, n_envs=1, unit=1)
+    assert plan.steps == [1000, 3000, 5000, 7000, 9000] and sum(plan.pairs) == 100
+    ppo = query_plan(cfg, budget=16 * 1024, n_envs=8, unit=1024)  # PPO: 128 steps x 8 envs per rollout
+    assert all(s % 1024 == 0 for s in ppo.steps) and ppo.first == 1024
+
+
+@pytest.mark.parametrize("total", [1, 8])
+def test_small_label_budgets_run_and_are_honoured_exactly(tmp_path: Path, total: int):
+    """`algo.total_comparisons=8` used to crash inside imitation ("No trajectories are long enough")."""
+    out = train(tmp_path, small_cfg(total_comparisons=total))
+    assert out["comparisons_asked"] == total and out["comparisons_trained_on"] <= total
+    assert out["env_steps"] == 600  # exactly the budget
+    rows = list(csv.DictReader(open(tmp_path / "run" / "labels.csv")))
+    assert [int(r["labels_asked"]) for r in rows][-1] == total
+    assert int(rows[-1]["env_steps"]) == 600
+
+
+def test_a_large_label_budget_on_a_small_step_budget_is_honoured(tmp_path: Path):
+    out = train(tmp_path, small_cfg(total_comparisons=400, num_iterations=3))
+    assert out["comparisons_asked"] == 400 and out["queries"] == 4 and out["env_steps"] == 600
+
+
+def test_the_command_line_spends_the_env_step_budget_exactly(tmp_path: Path):
+    run_dir = tmp_path / "cli"
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.budget=1000", "algo.total_comparisons=8", f"hydra.run.dir={run_dir}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((run_dir / "eval.json").read_text())
+    assert result["env_steps"] == 1000 and result["comparisons_asked"] == 8 and result["learner"] == "dqn"
+    assert (run_dir / "labels.csv").exists() and (run_dir / "reward_net.pt").exists()
+
+
+def test_too_small_an_env_step_budget_is_refused_before_training_naming_the_minimum(tmp_path: Path):
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.budget=150", "algo.pretrain_steps=400", "algo.dqn.learning_starts=10",
+                    f"hydra.run.dir={tmp_path / 'x'}"])
+    assert proc.returncode == 2
+    assert "must be at least 401" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x" / "eval.json").exists()
+    with pytest.raises(IrlkitError, match="at least one pair"):
+        label_schedule(PreferenceConfig(total_comparisons=0))
+
+
+def test_ppo_learner_spends_whole_rollouts_and_the_exact_budget(tmp_path: Path):
+    from irlkit.algos.configs import PPOConfig
+
+    cfg = small_cfg(learner="ppo", budget=8 * 64 * 3, total_comparisons=6, num_iterations=1, ppo=PPOConfig(n_steps=64))
+    out = train(tmp_path, cfg)
+    assert out["env_steps"] == 8 * 64 * 3 and out["comparisons_asked"] == 6 and out["learner"] == "ppo"
+    with pytest.raises(IrlkitError, match="multiple of env.n_envs=8"):
+        train(tmp_path / "b", small_cfg(learner="ppo", budget=8 * 64 * 3 + 1, ppo=PPOConfig(n_steps=64)))
+
+
+def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
+    """The same replay rows give the current reward model's (standardised) rewards, before and
+    after an update, and never the env's."""
+    import torch as th
+    from imitation.util import logger as imit_logger
+
+    from irlkit.algos.base import RunContext
+    from irlkit.envs import make_venv
+
+    env_cfg = load_env_config("cartpole")
+    venv = make_venv(env_cfg, seed=0)
+    ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=None, rng=np.random.default_rng(0), seed=0,
+                     logger=imit_logger.configure(str(tmp_path / "logs"), ["csv"]), run_dir=tmp_path,
+                     feedback=FeedbackConfig())
+    cfg = small_cfg(budget=2000, total_comparisons=40, num_iterations=1, label_curve_episodes=0)
+    trainer = PreferenceTrainer(cfg, ctx)
+    trainer.rl.learn(total_timesteps=300, reset_num_timesteps=False)  # 100 steps of zero reward, the first query at 20
+    assert trainer.reward_updates == 0  # the callback is not installed: no query ran
+    trainer.query()
+    buffer = trainer.rl.replay_buffer
+    rows = buffer.valid_rows()[:64]
+    batch = buffer.transitions_at(rows)
+    before = buffer.samples_at(rows).rewards.numpy().reshape(-1)
+    expected = trainer.reward(*batch)
+    np.testing.assert_allclose(before, expected, rtol=1e-5, atol=1e-5)
+    stored = buffer.rewards[rows, 0]
+    assert not np.allclose(before, stored)  # the env's rewards never reach the learner
+    with th.no_grad():  # a reward update: the model changes, and so does every replay reward
+        for p in trainer.reward_net.parameters():
+            p.add_(0.5 * th.randn_like(p))
+    trainer.query()
+    after = buffer.samples_at(rows).rewards.numpy().reshape(-1)
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, trainer.reward(*batch), rtol=1e-5, atol=1e-5)
+    venv.close()
+
+
+def test_skipped_pairs_are_asked_but_never_trained_on(tmp_path: Path):
+    out = train(tmp_path, small_cfg(total_comparisons=60, num_iterations=2),
+                feedback=FeedbackConfig(teacher="skip", skip=0.5))
+    assert out["comparisons_asked"] == 60
+    assert out["comparisons_trained_on"] < 60  # a random CartPole policy's fragments are mostly all bad
+    assert out["teacher"]["skip"] == 0.5
+
+
+def test_bad_options_are_one_paragraph(tmp_path: Path):
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.query=variance", f"hydra.run.dir={tmp_path / 'q'}"])
+    assert proc.returncode == 2 and "algo.query='variance' is not a query method" in proc.stderr
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.query=disagreement", "algo.ensemble_size=1", f"hydra.run.dir={tmp_path / 'e'}"])
+    assert proc.returncode == 2 and "needs algo.ensemble_size >= 2" in proc.stderr
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.learner=dqn", "env=pendulum", f"hydra.run.dir={tmp_path / 'd'}"])
+    assert proc.returncode == 2 and "algo.learner=dqn needs Discrete actions" in proc.stderr
+    proc = run_cli(["-m", "irlkit", *FAST, "feedback.teacher=grumpy", f"hydra.run.dir={tmp_path / 't'}"])
+    assert proc.returncode == 2 and "not a simulated teacher" in proc.stderr
+    for p in (proc,):
+        assert "Traceback" not in p.stderr
