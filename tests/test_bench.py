@@ -129,7 +129,7 @@ def test_rebuilt_report_lists_killed_runs_as_unfinished(smoke: Path, tmp_path: P
     report = (sweep / "report" / "report.md").read_text()
     line = next(row for row in report.splitlines() if row.startswith("- unfinished runs"))
     assert "bc-cartpole-seed0" in line and "gail-cartpole-seed0" in line and ": 2:" in line
-    assert "finished runs: 5" in report
+    assert f"finished runs: {len(SMOKE_CELLS) - 2}" in report
     assert {(r["algo"], r["env"]) for r in _rows(sweep)} == SMOKE_CELLS - {("bc", "cartpole"), ("gail", "cartpole")}
 
 

@@ -64,6 +64,10 @@ def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
     ("dagger", ["algo.budget=800", "algo.round_steps=200", "algo.bc_epochs_per_round=1", "algo.use_demos=false"]),
     ("ppo", ["algo.budget=4096", "algo.ppo.n_steps=128", "env.n_envs=4"]),
     ("density", ["algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4"]),
+    ("gail", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]", "algo.demo_batch_size=64"]),
+    ("airl", ["env=pendulum", "algo.budget=900", "algo.sac.learning_starts=300", "algo.sac.net_arch=[16]",
+              "algo.demo_batch_size=64"]),
+    ("sqil", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]"]),
 ])
 def test_a_stopped_run_resumes_to_its_full_budget(algo: str, overrides: list[str], tmp_path: Path) -> None:
     config = run_config([f"algo={algo}", *overrides, "eval.episodes=2", "eval.curve_points=2", "checkpoint_s=0",

@@ -18,18 +18,29 @@ class PPOConfig:
     Names follow SB3 (and the PPO paper, Schulman et al. 2017)."""
 
     learning_rate: float = 3e-4
+    """Adam step size of policy and value function."""
     n_steps: int = 2048
     """Steps per env per rollout."""
     batch_size: int = 64
+    """Minibatch size of each gradient step."""
     n_epochs: int = 10
+    """Passes over each rollout."""
     gamma: float = 0.99
+    """Discount factor."""
     gae_lambda: float = 0.95
+    """GAE's lambda (bias/variance of the advantage estimate)."""
     clip_range: float = 0.2
+    """PPO's clipping of the policy ratio."""
     ent_coef: float = 0.0
+    """Weight of the entropy bonus in the loss."""
     vf_coef: float = 0.5
+    """Weight of the value loss."""
     max_grad_norm: float = 0.5
+    """Gradient clipping norm."""
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    """Hidden layers of policy and value nets."""
     normalize_advantage: bool = True
+    """Normalise advantages per minibatch."""
     anneal_lr: bool = False
     """Decay the learning rate linearly to zero over the run's budget. SB3's own schedules cannot
     do this here: the adversarial loop calls `learn()` once per round, restarting their clock."""
@@ -186,7 +197,9 @@ class AdversarialConfig:
     """Generator samples the discriminator draws from; None = one round's worth (PPO), the whole
     replay buffer (off-policy learners), else the most recent this many."""
     disc_lr: float = 1e-3
+    """Adam step size of the discriminator."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
+    """Hidden layers of the reward net (GAIL's discriminator, AIRL's g)."""
     potential_net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32])
     """AIRL only: the shaping potential's hidden layers."""
     bc_warmstart_batches: int = 0
@@ -313,20 +326,19 @@ class PreferenceConfig:
     """Reward nets in the ensemble the learner's reward averages (PEBBLE: 3); disagreement and
     entropy queries need at least 2."""
     reward_epochs: int = 50
-    """Most passes over all labels per reward update; an update stops earlier at
-    reward_target_accuracy (PEBBLE: 200 passes at most)."""
+    """Passes over all labels per reward update. PEBBLE stops an update at 97% training accuracy;
+    irlkit does not: with few labels the ensemble reaches it within a pass or two and stays
+    underfit to the rest (the measurement is in BENCHMARKS.md, preference section)."""
     initial_epoch_multiplier: float = 4.0
-    """The first update may run this many times reward_epochs (its labels come all at once)."""
-    reward_target_accuracy: float = 0.97
-    """An update stops once its training accuracy reaches this (PEBBLE: 0.97)."""
+    """The first update runs this many times reward_epochs (its labels come all at once)."""
     reward_batch_size: int = 64
     """Pairs per gradient step of the reward model."""
     reward_lr: float = 1e-3
     """AdamW step size of the reward model."""
-    reward_use_action: bool = True
-    """Let the reward model see the action: needed where the true reward charges for actions
-    (MountainCarContinuous' energy cost), which a state-only model can only fit through the states
-    those actions lead to."""
+    reward_use_action: Optional[bool] = None
+    """Let the reward model see the action; unset (auto): for Box actions only. Continuous actions
+    need it where the true reward charges for them (MountainCarContinuous' energy cost); a
+    discrete action's reward is learned from the states it leads to, with fewer inputs to fit."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     """Hidden layers of each reward net."""
     label_curve_episodes: int = 5

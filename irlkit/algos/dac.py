@@ -18,6 +18,7 @@ import numpy as np
 import torch as th
 
 from irlkit.algos.base import RLTrainer, RunContext
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import AdversarialConfig
 from irlkit.algos.discriminator import (
     Discriminator,
@@ -97,6 +98,22 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
             self._logger.record(f"disc/{key}", value)
         self._logger.record("disc/rounds", self._rounds)
         self._logger.dump(step)
+
+    def checkpoint(self) -> Checkpoint:
+        """The learner's checkpoint plus the discriminator (net, running norms, optimizer) and its rounds."""
+        ckpt = super().checkpoint()
+        ckpt.tensors["disc/base"] = self.disc.net.state_dict()
+        ckpt.tensors["disc/net"] = self.generator_net.state_dict()  # with the reward's running norm
+        ckpt.tensors["disc/optimizer"] = self.disc._opt.state_dict()
+        ckpt.meta["disc_rounds"] = self._rounds
+        return ckpt
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        super().restore(ckpt)
+        self.disc.net.load_state_dict(ckpt.tensors["disc/base"])
+        self.generator_net.load_state_dict(ckpt.tensors["disc/net"])
+        self.disc._opt.load_state_dict(ckpt.tensors["disc/optimizer"])
+        self._rounds = int(ckpt.meta["disc_rounds"])
 
     def _sample_demos(self, n: int) -> Any:
         idx = self._rng.integers(0, len(self._demos.obs), size=n)

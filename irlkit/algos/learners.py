@@ -26,6 +26,7 @@ from stable_baselines3 import DQN, SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import DQNConfig, SACConfig
 from irlkit.algos.relabel import RelabelingReplayBuffer, scale_actions
 from irlkit.errors import IrlkitError
@@ -310,10 +311,10 @@ class _StepHook(BaseCallback):
     """The trainer's per-step work, progress in chunks, and a stop at the budget (SB3 collects
     whole `train_freq` chunks, so `learn` alone could overshoot it)."""
 
-    def __init__(self, trainer: "OffPolicyTrainer", budget: int, progress: Any) -> None:
+    def __init__(self, trainer: "OffPolicyTrainer", budget: int, progress: Any, start: int = 0) -> None:
         super().__init__()
         self.trainer, self.budget, self.progress = trainer, budget, progress
-        self.reported = 0
+        self.reported = start
         self.every = max(1, min(1000, budget // 100))
 
     def _on_step(self) -> bool:
@@ -347,12 +348,40 @@ class OffPolicyTrainer:
         """Called after env step number `step` (1-based), before the learner's gradient steps."""
 
     def train(self, budget: int, progress: Any) -> None:
-        hook = _StepHook(self, budget, progress)
+        """`budget` more env steps: from the start, or from where a restored checkpoint left off
+        (SB3 then keeps its step count, schedules and replay buffer, and resets the env)."""
+        start = int(self.rl.num_timesteps)
+        hook = _StepHook(self, start + budget, progress, start=start)
         try:
-            self.rl.learn(total_timesteps=budget, callback=hook, progress_bar=False)
+            self.rl.learn(total_timesteps=budget, callback=hook, progress_bar=False, reset_num_timesteps=start == 0)
         finally:
             self._venv.close()
         hook.flush()
+
+    def checkpoint(self) -> Checkpoint:
+        """The learner (nets, optimizers, counters, replay buffer; soft DQN's temperature) between two
+        env steps. Not saved: the env's own state, so a resumed run starts a fresh episode where the
+        killed one was mid-episode (resumed runs are not bit-identical to unkilled ones)."""
+        from irlkit.algos.checkpoint import sb3_state
+
+        tensors, meta, arrays = sb3_state(self.rl, "rl")
+        meta["n_calls"] = int(getattr(self.rl, "_n_calls", 0))
+        log_alpha = getattr(self.rl, "log_ent_coef", None)
+        if isinstance(self.rl, SoftDQN) and log_alpha is not None:
+            tensors["rl/soft_log_alpha"] = log_alpha.detach().clone()
+            tensors["rl/soft_alpha_optimizer"] = self.rl.ent_coef_optimizer.state_dict()  # type: ignore[union-attr]
+        return Checkpoint(tensors=tensors, arrays=arrays, meta={"rl": meta})
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        from irlkit.algos.checkpoint import load_sb3_state
+
+        load_sb3_state(self.rl, "rl", ckpt.tensors, ckpt.meta["rl"], ckpt.arrays)
+        if hasattr(self.rl, "_n_calls"):
+            self.rl._n_calls = int(ckpt.meta["rl"].get("n_calls", 0))
+        if "rl/soft_log_alpha" in ckpt.tensors and isinstance(self.rl, SoftDQN) and self.rl.log_ent_coef is not None:
+            with th.no_grad():
+                self.rl.log_ent_coef.copy_(ckpt.tensors["rl/soft_log_alpha"])
+            self.rl.ent_coef_optimizer.load_state_dict(ckpt.tensors["rl/soft_alpha_optimizer"])  # type: ignore[union-attr]
 
     @property
     def env_steps(self) -> int:
