@@ -50,6 +50,7 @@ def _png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
+@pytest.mark.slow
 def test_smoke_suite_writes_one_row_per_run_and_the_report(smoke: Path) -> None:
     rows = _rows(smoke)
     assert {(r["algo"], r["env"]) for r in rows} == SMOKE_CELLS
@@ -73,6 +74,7 @@ def test_smoke_suite_writes_one_row_per_run_and_the_report(smoke: Path) -> None:
         assert f"({name})" in md
 
 
+@pytest.mark.slow
 def test_resume_reruns_only_the_killed_run(smoke: Path) -> None:
     killed = smoke / "bc-cartpole-seed0"
     (killed / "eval.json").unlink()  # as if the run had been killed before its last write
@@ -89,6 +91,7 @@ def test_resume_reruns_only_the_killed_run(smoke: Path) -> None:
     assert len(rows) == len(SMOKE_CELLS), "a run was counted twice or not at all"
 
 
+@pytest.mark.slow
 def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     out = tmp_path / "joblib"
@@ -104,6 +107,7 @@ def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tm
     assert {(r["algo"], r["env"]) for r in _rows(out)} == {("gail", "cartpole"), ("preference", "cartpole")}
 
 
+@pytest.mark.slow
 def test_report_command_rebuilds_the_same_rows(smoke: Path, tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit.bench.report", str(smoke), "--out", str(tmp_path / "again")], timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -113,6 +117,7 @@ def test_report_command_rebuilds_the_same_rows(smoke: Path, tmp_path: Path) -> N
     assert again == _rows(smoke)
 
 
+@pytest.mark.slow
 def test_rebuilt_report_lists_killed_runs_as_unfinished(smoke: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -155,6 +160,7 @@ def test_bench_config_typos_fail_before_anything_runs(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir()), "a run started despite the bad config"
 
 
+@pytest.mark.slow
 def test_a_run_whose_config_changed_is_trained_again(smoke: Path) -> None:
     # last of the smoke tests: it retrains bc-cartpole with another learning rate
     bc = smoke / "bc-cartpole-seed0"

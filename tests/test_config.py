@@ -124,6 +124,7 @@ def test_python_api_refuses_a_group_the_algorithm_does_not_read() -> None:
     assert RunConfig(algo=ALGORITHMS["ppo"].config()).human_input() is None
 
 
+@pytest.mark.slow
 def test_a_run_made_from_python_is_rescored_from_its_config_yaml(tmp_path: Path) -> None:
     from irlkit.evaluate import EvalConfig
     from irlkit.train import run_training

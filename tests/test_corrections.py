@@ -437,6 +437,7 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
 
 
+@pytest.mark.slow
 def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_them(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.run(
@@ -470,6 +471,7 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
     assert json.loads((tmp_path / "exported" / "irlkit.json").read_text())
 
 
+@pytest.mark.slow
 def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(
@@ -538,6 +540,7 @@ def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message)
     assert message in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_a_person_without_a_display_is_told_so_instead_of_waiting_at_an_unseen_window(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     cmd = [a for a in cli(tmp_path, "operator=op-7", "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}")

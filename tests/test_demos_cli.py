@@ -43,6 +43,7 @@ def test_help_lists_every_command():
     assert "--format {minari,imitation,npz}" in sub.stdout and "--root DIR" in sub.stdout
 
 
+@pytest.mark.slow
 def test_generate_ls_show_validate_filter_export_import_rm(tmp_path):
     root = tmp_path / "store"
     gen = demos("generate", "cartpole", "rand", "--episodes", "3", "--policy", "random", "--seed", "5", root=root)

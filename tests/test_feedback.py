@@ -565,6 +565,7 @@ def test_the_page_asks_the_most_informative_pairs_first(tmp_path: Path):
     from imitation.data import rollout
 
     venv = make_venv(load_env_config("cartpole"), seed=0, n_envs=1)
+    venv.action_space.seed(0)  # the random policy samples from it: the same episodes every time
     trajs = rollout.generate_trajectories(None, venv, rollout.make_sample_until(min_timesteps=400), rng=np.random.default_rng(0))
     venv.close()
     members = [Lean(0.5), Lean(-0.5)]
@@ -698,6 +699,7 @@ TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dq
         "progress=false"]
 
 
+@pytest.mark.slow
 def test_dataset_feedback_trains_from_saved_labels_filtered_by_annotator(tmp_path: Path, store_root: Path):
     from irlkit.feedback.dataset_gatherer import DatasetPreferenceGatherer
 
@@ -722,6 +724,7 @@ def test_dataset_feedback_trains_from_saved_labels_filtered_by_annotator(tmp_pat
     assert missing.returncode != 0 and "feedback.dataset" in missing.stderr
 
 
+@pytest.mark.slow
 def test_human_run_over_http_finishes_and_stores_every_label(tmp_path: Path, store_root: Path):
     """`python -m irlkit algo=preference feedback=human` driven through the JSON API (no browser)."""
     run_dir = tmp_path / "run"
@@ -820,6 +823,7 @@ def _label_some(url: str, n: int, label: str) -> list[str]:
     return done
 
 
+@pytest.mark.slow
 def test_killed_human_run_resumes_from_its_labels(tmp_path: Path, store_root: Path):
     """SIGKILL mid-round, run the same command again: nothing labelled is asked again."""
     proc, url, output = _start_human_run(tmp_path / "run1")

@@ -53,6 +53,7 @@ def start_run(run_dir: Path, *extra: str) -> tuple[subprocess.Popen, str, list[s
     raise AssertionError("the run never printed its URL:\n" + "".join(output)[-3000:])
 
 
+@pytest.mark.slow
 def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
     proc, url, output = start_run(tmp_path / "run")
     answers = [("click", "left"), ("key", "ArrowRight"), ("key", "s"), ("click", "equal"), ("key", "a"), ("click", "right")]
@@ -110,6 +111,7 @@ def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
     assert "5 answers, 1 skipped" in "".join(output)
 
 
+@pytest.mark.slow
 def test_keyboard_shortcuts_are_shown_on_the_page(tmp_path: Path, store_root: Path):
     """What a person reads before answering: the four buttons with their keys, and the waiting state."""
     proc, url, output = start_run(tmp_path / "run", "feedback.annotator=kb", "algo.num_iterations=1",

@@ -260,6 +260,7 @@ def test_bad_off_policy_input_is_one_paragraph_and_exit_2(args: list[str], expec
     assert len(error_lines) == 1
 
 
+@pytest.mark.slow
 def test_python_api_and_command_line_give_the_same_run(tmp_path: Path) -> None:
     """The dataclass defaults are what `python -m irlkit` uses: same config, same seed, same numbers."""
     from irlkit.evaluate import EvalConfig

@@ -44,6 +44,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
     assert algo in TINY, f"give the new algorithm {algo!r} a tiny budget in TINY"
@@ -67,6 +68,7 @@ def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
             assert (tmp_path / "reward_net.pt").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
     results = []
     for k in range(2):
@@ -86,6 +88,7 @@ def test_bc_learns_cartpole_from_shipped_demos(tmp_path: Path) -> None:
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "policy.zip").exists()
 
 
+@pytest.mark.slow
 def test_evaluate_a_saved_run(tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit", "algo=bc", "algo.budget=200", "progress=false", "eval.curve_points=0", f"hydra.run.dir={tmp_path}"])
     assert proc.returncode == 0, proc.stderr
@@ -102,6 +105,7 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
     assert video.exists() and video.stat().st_size > 1000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["airl", "gail"])
 def test_evaluate_a_saved_adversarial_run_rebuilds_its_reward_net(algo: str, tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit", f"algo={algo}", *TINY[algo], "algo.bc_warmstart_batches=10", "progress=false",
@@ -148,6 +152,7 @@ def test_empty_dataset_is_refused(store_root: Path, tmp_path: Path) -> None:
     assert "no episodes" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_demos_given_as_a_path(tmp_path: Path) -> None:
     from irlkit.store import DemoStore
 
@@ -182,6 +187,7 @@ def test_installed_wheel_finds_conf_and_demos(tmp_path: Path) -> None:
     assert list(elsewhere.glob("outputs/bc-cartpole/*/eval.json"))
 
 
+@pytest.mark.slow
 def test_policy_zip_loads_with_plain_sb3(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 

@@ -199,6 +199,7 @@ def _one_paragraph_exit_2(proc: subprocess.CompletedProcess, expected: str) -> N
     assert len(errors) == 1 and expected in errors[0], proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_evaluate_runs_no_code_from_a_tampered_policy(airl_run: Path, tmp_path: Path) -> None:
     run = _copy(airl_run, tmp_path)
     marker = tmp_path / "code-ran"
@@ -211,6 +212,7 @@ def test_evaluate_runs_no_code_from_a_tampered_policy(airl_run: Path, tmp_path: 
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_evaluate_refuses_a_malicious_reward_net_in_one_paragraph(airl_run: Path, tmp_path: Path) -> None:
     run = _copy(airl_run, tmp_path)
     marker = tmp_path / "code-ran"
@@ -318,6 +320,7 @@ def _other_venv() -> Path | None:
     return other / "bin" / "python" if (other / "bin" / "python").exists() else None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_other_venv() is None, reason="needs the other stack's venv (.venv and .venv-pinned, as CI makes)")
 def test_a_policy_saved_on_the_other_stack_loads_here(tmp_path: Path) -> None:
     other = _other_venv()

@@ -73,6 +73,7 @@ def test_a_large_label_budget_on_a_small_step_budget_is_honoured(tmp_path: Path)
     assert out["comparisons_asked"] == 400 and out["queries"] == 4 and out["env_steps"] == 600
 
 
+@pytest.mark.slow
 def test_the_command_line_spends_the_env_step_budget_exactly(tmp_path: Path):
     run_dir = tmp_path / "cli"
     proc = run_cli(["-m", "irlkit", *FAST, "algo.budget=1000", "algo.total_comparisons=8", f"hydra.run.dir={run_dir}"])
@@ -147,6 +148,7 @@ def test_skipped_pairs_are_asked_but_never_trained_on(tmp_path: Path):
     assert out["teacher"]["skip"] == 0.5
 
 
+@pytest.mark.slow
 def test_bad_options_are_one_paragraph(tmp_path: Path):
     proc = run_cli(["-m", "irlkit", *FAST, "algo.query=variance", f"hydra.run.dir={tmp_path / 'q'}"])
     assert proc.returncode == 2 and "algo.query='variance' is not a query method" in proc.stderr

@@ -18,6 +18,7 @@ def test_readme_has_python_blocks() -> None:
     assert len(BLOCKS) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(index: int, tmp_path: Path) -> None:
     script = tmp_path / f"block{index}.py"

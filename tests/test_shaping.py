@@ -151,6 +151,7 @@ def test_keyboard_needs_an_operator(tmp_path: Path) -> None:
         base.close()
 
 
+@pytest.mark.slow
 def test_cli_ppo_with_scripted_shaping(tmp_path: Path) -> None:
     run_dir, store = tmp_path / "run", tmp_path / "store"
     proc = run_cli(["-m", "irlkit", "algo=ppo", "env=mountain_car_continuous", "feedback=shaping",
@@ -231,6 +232,7 @@ def test_pump_preset_composes_and_its_model_learns_the_actions_sign(tmp_path: Pa
         assert agree > 0.85, (sign, agree)
 
 
+@pytest.mark.slow
 def test_cli_pump_rule_solves_mountain_car_where_plain_ppo_stands_still(tmp_path: Path) -> None:
     """The measured gain (docs/shaping.md, bench/shaping.py), one seed: plain PPO with these settings scores
     0.26 (stands still) on seeds 0-8; shaped by the pump rule it reached the goal (>= 0.99) on all nine."""

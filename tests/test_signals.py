@@ -27,6 +27,7 @@ _RENDER_THEN_SIGTERM = (
 )
 
 
+@pytest.mark.slow
 def test_sdl_takes_sigterm_unless_irlkit_was_imported() -> None:
     """The issue's reproduction: gymnasium's rgb_array rendering starts SDL, whose handler swallowed SIGTERM."""
     env = {k: v for k, v in os.environ.items() if k != "SDL_NO_SIGNAL_HANDLERS"}
@@ -38,6 +39,7 @@ def test_sdl_takes_sigterm_unless_irlkit_was_imported() -> None:
     assert fixed.returncode == -signal.SIGTERM and "survived" not in fixed.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_human_preference_run_stops_on_a_signal_after_rendering_clips(sig: signal.Signals, tmp_path: Path,
                                                                         store_root: Path) -> None:
@@ -104,6 +106,7 @@ def test_the_label_command_stops_on_sigterm_keeping_its_labels(tmp_path: Path, s
     assert [r.label for r in open_preferences("later", root=store_root).labels()] == ["right"]
 
 
+@pytest.mark.slow
 def test_evaluate_stops_on_sigterm_while_writing_a_video(tmp_path: Path) -> None:
     pytest.importorskip("imageio", reason="video needs the video extra")
     run = tmp_path / "run"
