@@ -17,7 +17,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def _legacy(data: Any) -> Any:
     data.pop("query", None)
     from irlkit.algos import ALGORITHMS
 
-    spec = ALGORITHMS.get((data.get("algo") or {}).get("name"))
+    spec = ALGORITHMS.get((data.get("algo") or {}).get("name"))  # type: ignore[arg-type]  # no name: no spec
     if spec is not None:
         for group in ("feedback", "expert"):
             value = data.get(group)
@@ -174,7 +174,7 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
                      feedback=human_cfg if spec.human == "feedback" else None,
                      expert=human_cfg if spec.human == "expert" else None)
     if human_cfg is not None:
-        ctx.human = build_human_input(spec.human, human_cfg, algo_cfg, ctx)
+        ctx.human = build_human_input(cast(str, spec.human), human_cfg, algo_cfg, ctx)  # a human config: a group
     demo_return = float(np.mean([m.episode_return for m in dataset.metas]))
 
     t0 = time.time()

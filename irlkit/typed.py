@@ -38,7 +38,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str, prebuilt: fr
     from nested dicts, and unknown keys refused with the nearest valid name. Keys in `prebuilt`
     already hold their final objects and are passed through."""
     if dataclasses.is_dataclass(data) and isinstance(data, cls):
-        return data  # type: ignore[return-value]
+        return data
     if not isinstance(data, Mapping):
         raise IrlkitError(f"`{where or 'the config'}` must be a mapping of options, got {_show(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 @dataclasses.dataclass(frozen=True)
 class AlgorithmSpec:
-    config: type
+    config: type[Any]
     builder: str
     """`module:function` taking (algo config, RunContext) and returning a Trainer."""
     learns_reward: bool

@@ -8,6 +8,7 @@ learner (the generator) learns a policy against it.
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.common import AdversarialTrainer
@@ -95,12 +96,13 @@ class AdversarialIRLTrainer(RLTrainer):
         demos = ctx.demos.to_transitions()
         if cfg.bc_warmstart_batches > 0:
             from imitation.algorithms import bc
+            from stable_baselines3.common.policies import ActorCriticPolicy
 
             bc.BC(
                 observation_space=ctx.observation_space,
                 action_space=ctx.action_space,
                 rng=ctx.rng,
-                policy=self.rl.policy,
+                policy=cast(ActorCriticPolicy, self.rl.policy),  # make_ppo's PPO
                 demonstrations=demos,
                 batch_size=64,
                 optimizer_kwargs={"lr": 1e-3},

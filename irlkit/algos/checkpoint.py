@@ -24,7 +24,7 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 import torch as th
@@ -110,7 +110,8 @@ def _read(folder: Path) -> Checkpoint:
 def rng_state(rng: Optional[np.random.Generator] = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(JSON part, tensor part) of the global RNGs and, if given, a Generator's."""
     version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+    # numpy's stub types a plain get_state() as a dict; legacy (the default) returns this tuple
+    kind, keys, pos, has_gauss, cached = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
     meta: dict[str, Any] = {
         "python": [version, list(internal), gauss],
         "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
@@ -140,7 +141,7 @@ def sb3_state(model: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any], 
         tensors[f"{prefix}/{name}"] = _attr(model, name).state_dict()
     for name in variables or []:
         tensors[f"{prefix}/{name}"] = _attr(model, name).detach().clone()
-    meta = {"num_timesteps": int(model.num_timesteps), "n_updates": int(getattr(model, "_n_updates", 0)),
+    meta: dict[str, Any] = {"num_timesteps": int(model.num_timesteps), "n_updates": int(getattr(model, "_n_updates", 0)),
             "episode_num": int(getattr(model, "_episode_num", 0))}
     arrays: dict[str, np.ndarray] = {}
     buffer = getattr(model, "replay_buffer", None)

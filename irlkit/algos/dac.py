@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch as th
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from irlkit.algos.base import RLTrainer, RunContext
 from irlkit.algos.checkpoint import Checkpoint
@@ -48,6 +49,8 @@ def learner_config(cfg: AdversarialConfig, learner: str) -> Any:
 class DACTrainer(OffPolicyTrainer, RLTrainer):
     """GAIL (`kind="gail"`) or AIRL (`"airl"`) with an off-policy generator (`learner` sac or dqn)."""
 
+    rl: OffPolicyAlgorithm
+
     def __init__(self, cfg: AdversarialConfig, ctx: RunContext, kind: str, learner: str) -> None:
         lcfg = learner_config(cfg, learner)
         check_budget(learner, lcfg, cfg.budget, algo=kind)
@@ -73,7 +76,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         log_prob = (lambda obs, acts: policy_log_prob(self.rl, obs, acts)) if kind == "airl" else None
         self.disc = Discriminator(kind, disc_net, self.absorbing, self._demos, lr=cfg.disc_lr,
                                   grad_penalty=cfg.grad_penalty, log_prob=log_prob)
-        buffer = self.rl.replay_buffer
+        buffer: RelabelingReplayBuffer = self.rl.replay_buffer  # type: ignore[assignment]
         buffer.reward_fn = self.absorbing.learner_reward_fn(reward_fn_of(self.generator_net))
         if isinstance(buffer, DemoMixReplayBuffer):
             buffer.set_demos(self._demos)
@@ -137,7 +140,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
 
 
 def load_recovered_reward(cfg: AdversarialConfig, kind: str, learner: str, observation_space: Any, action_space: Any,
-                          state: dict) -> th.nn.Module:
+                          state: dict) -> PaddedObsRewardNet:
     """A saved off-policy run's recovered reward on the env's own observations."""
     lcfg = learner_config(cfg, learner)
     absorbing = AbsorbingStates(observation_space, action_space, lcfg.gamma)

@@ -51,7 +51,7 @@ class PaddedObsRewardNet(RewardNet):
         self.base = base
         self._absorbing = absorbing
 
-    def preprocess(self, state, action, next_state, done):  # type: ignore[override]
+    def preprocess(self, state, action, next_state, done):
         return self.base.preprocess(self._absorbing.pad(state), action, self._absorbing.pad(next_state), done)
 
     def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, done: th.Tensor) -> th.Tensor:

@@ -16,7 +16,7 @@ policy that acts is the one the backup evaluates, and log pi(a|s) is exact.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 import torch as th
@@ -88,7 +88,7 @@ class SoftDQN(DQN):
             start = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 1.0
             self.log_ent_coef = th.log(th.full((1,), start, device=self.device)).requires_grad_(True)
             self.ent_coef_optimizer = th.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
-            self.target_entropy = self.target_entropy_share * float(np.log(self.action_space.n))
+            self.target_entropy = self.target_entropy_share * float(np.log(cast(spaces.Discrete, self.action_space).n))
         else:
             self._fixed_alpha = float(self.ent_coef)
 
@@ -182,7 +182,7 @@ def make_learner(
     (one env) with `replay_buffer_class` as its buffer; the capacity is capped at the budget."""
     if getattr(venv, "num_envs", 1) != 1:
         raise ValueError("off-policy learners run on one env (a budget of env steps is then spent exactly)")
-    common = dict(
+    common: dict[str, Any] = dict(
         learning_rate=cfg.learning_rate,
         buffer_size=max(1, min(cfg.buffer_size, budget)),
         learning_starts=cfg.learning_starts,
@@ -263,7 +263,7 @@ def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray
     if isinstance(model, SAC):
         params = list(model.actor.parameters())
     else:
-        params = list(model.q_net.parameters())
+        params = list(cast(DQN, model).q_net.parameters())
     opt = th.optim.Adam(params, lr=lr)
     model.policy.set_training_mode(True)
     for _ in range(batches):
@@ -276,7 +276,7 @@ def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray
             loss = -dist.log_prob(scaled.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).mean()
         else:
             temperature = model.alpha if isinstance(model, SoftDQN) and model.soft else 1.0
-            loss = F.cross_entropy(model.q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1))
+            loss = F.cross_entropy(cast(DQN, model).q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -6,11 +6,13 @@ observation matrix is the identity), so demos and the learned policy go through 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
-from imitation.algorithms.mce_irl import MCEIRL
+from imitation.algorithms.mce_irl import MCEIRL, TabularPolicy
 from imitation.data.types import Trajectory
 from imitation.rewards.reward_nets import BasicRewardNet
+from seals.base_envs import TabularModelPOMDP
 
 from irlkit.algos.base import Progress, RunContext, Trainer
 from irlkit.algos.checkpoint import Checkpoint
@@ -30,7 +32,7 @@ class MCEIRLTrainer(Trainer):
             )
         from irlkit.envs import make_env
 
-        self._mdp = make_env(ctx.env_cfg).unwrapped
+        self._mdp = cast(TabularModelPOMDP, make_env(ctx.env_cfg).unwrapped)  # env.tabular: a seals tabular MDP
         trajs = [
             Trajectory(obs=np.asarray(t.obs).argmax(axis=1), acts=np.asarray(t.acts), infos=None, terminal=t.terminal)
             for t in ctx.demos.to_trajectories()
@@ -74,12 +76,12 @@ class MCEIRLTrainer(Trainer):
     def restore(self, ckpt: Checkpoint) -> None:
         self._reward_net.load_state_dict(ckpt.tensors["reward_net"])
         self._mce.optimizer.load_state_dict(ckpt.tensors["optimizer"])
-        self._mce.policy.pi = ckpt.arrays["pi"]
+        cast(TabularPolicy, self._mce.policy).pi = ckpt.arrays["pi"]
         self._iterations = int(ckpt.meta["iterations"])
 
     @property
     def policy(self):
-        pi = self._mce.policy.pi
+        pi = cast(TabularPolicy, self._mce.policy).pi
         return OneHotTabularPolicy(
             state_space=self._mdp.state_space, action_space=self._mdp.action_space, pi=pi, rng=self._rng
         )

@@ -202,7 +202,8 @@ class DemoMixReplayBuffer(RelabelingReplayBuffer):
         if getattr(own, "discounts", None) is not None:  # SB3 >= 2.7's n-step buffers only
             raise RuntimeError("n-step replay is not supported with demonstrations")
         demo = self._relabel(demo, self.demo_reward_fn)
-        return own.__class__(*(None if a is None else th.cat([a, d]) for a, d in zip(own, demo)))
+        # fields SB3 leaves None (n-step discounts) stay None, the typed fields are all tensors
+        return own.__class__(*(None if a is None else th.cat([a, d]) for a, d in zip(own, demo)))  # type: ignore[arg-type, list-item]
 
 
 def _check_one_env(buffer: ReplayBuffer) -> None:

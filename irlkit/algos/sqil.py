@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from irlkit.algos.base import RLTrainer, RunContext
 from irlkit.algos.configs import SQILConfig
@@ -39,6 +40,8 @@ def _constant(value: float) -> Any:
 
 
 class SQILTrainer(OffPolicyTrainer, RLTrainer):
+    rl: OffPolicyAlgorithm
+
     def __init__(self, cfg: SQILConfig, ctx: RunContext) -> None:
         learner = resolve_learner(cfg.learner, ctx.action_space, algo="sqil", allowed=("sac", "dqn"))
         lcfg = cfg.sac if learner == "sac" else cfg.dqn

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -74,7 +74,7 @@ def check_overrides(config_dir: str, config_name: str, overrides: Sequence[str],
         values = [str(v) for v in o.sweep_string_iterator()] if o.is_sweep_override() else None
         if values is not None and not multirun:
             return (f"`{o.input_line}` sweeps over several values; add -m (multirun) to run one job per value, "
-                    f"or quote it to pass one string ({key}='{o.input_line.split('=', 1)[1]}').", [])
+                    f"or quote it to pass one string ({key}='{cast(str, o.input_line).split('=', 1)[1]}').", [])
         if key in known_groups and not o.is_delete():
             for value in values or [str(o.value())]:
                 problem = _check_choice(config_dir, key, value)
@@ -83,7 +83,7 @@ def check_overrides(config_dir: str, config_name: str, overrides: Sequence[str],
         if values is not None:
             single.append(f"{key}={values[0]}" if not o.is_add() else f"+{key}={values[0]}")
         else:
-            single.append(o.input_line)
+            single.append(cast(str, o.input_line))  # set for every parsed override
     try:
         compose(config_dir, config_name, single)
     except HydraException as err:
@@ -184,5 +184,6 @@ def _leaf_paths(cfg: Any, prefix: str = "") -> list[str]:
                 child = cfg._get_node(k)
             except Exception:
                 continue
-            out += _leaf_paths(child, f"{prefix}{k}.") if isinstance(child, DictConfig) else [f"{prefix}{k}"]
+            # keys of a composed config are never bytes
+            out += _leaf_paths(child, f"{prefix}{k}.") if isinstance(child, DictConfig) else [f"{prefix}{k}"]  # type: ignore[str-bytes-safe]
     return out

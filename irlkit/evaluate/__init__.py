@@ -22,7 +22,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -85,7 +85,7 @@ def run_episodes(
             for k in np.flatnonzero(active):
                 next_obs, reward, terminated, truncated, _ = envs[k].step(actions[k])
                 if k < record_frames:
-                    frames[k].append(envs[k].render())
+                    frames[k].append(cast(np.ndarray, envs[k].render()))  # rgb_array mode: one frame
                 done = terminated or truncated
                 per_env[k].append((obs_arr[k], actions[k], next_obs, done, float(reward)))
                 returns[k] += float(reward)
@@ -171,7 +171,7 @@ def evaluate(
     if reward is not None:
         result.update(reward_agreement(reward, [learned, rand]))
     if n_frames:
-        result["video"] = write_video(learned.frames, video_path, fps=env_fps(env_cfg)).name
+        result["video"] = write_video(learned.frames, cast(Path, video_path), fps=env_fps(env_cfg)).name  # n_frames: a path
     result["eval_wall_s"] = time.time() - t0
     return result
 
@@ -196,10 +196,10 @@ def write_video(frames: list[np.ndarray], path: Path, *, fps: int) -> Path:
         import imageio_ffmpeg  # noqa: F401
 
         out = path.with_suffix(".mp4")
-        imageio.mimwrite(out, frames, fps=fps, macro_block_size=1)
+        imageio.mimwrite(out, cast("list[Any]", frames), fps=fps, macro_block_size=1)  # the stub's list is invariant
     except ImportError:
         out = path.with_suffix(".gif")
-        imageio.mimwrite(out, frames, duration=1000 / fps, loop=0)
+        imageio.mimwrite(out, cast("list[Any]", frames), duration=1000 / fps, loop=0)
     return out
 
 

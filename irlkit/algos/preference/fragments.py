@@ -8,7 +8,7 @@ less the pairs nobody answered.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 from imitation.algorithms import preference_comparisons as pc
@@ -103,7 +103,7 @@ def env_space_fragment(frag: TrajectoryWithRew) -> TrajectoryWithRew:
     """A model-space fragment as the annotator sees it: env observations, the absorbing steps shown
     as the last real observation repeated (the episode has ended: the picture stands still)."""
     obs = np.array(frag.obs[:, :-1])
-    absorbing = frag.obs[:, -1] > 0.5
+    absorbing = cast(np.ndarray, frag.obs)[:, -1] > 0.5  # model-space obs are arrays, never DictObs
     if absorbing.any():
         real = np.flatnonzero(~absorbing)
         obs[absorbing] = obs[real[-1]] if len(real) else 0.0

@@ -86,6 +86,7 @@ class InformativeFragmenter(pc.Fragmenter):
         if not informed:
             self.last_scores = None
             return pairs
+        assert self.member_returns is not None  # informed
         firsts = self.member_returns([a for a, _ in pairs])
         seconds = self.member_returns([b for _, b in pairs])
         scores = pair_scores(np.asarray(firsts), np.asarray(seconds), self.query)

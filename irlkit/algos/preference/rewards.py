@@ -23,7 +23,7 @@ Interactive Reinforcement Learning via Relabeling Experience and Unsupervised Pr
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, cast
 
 import numpy as np
 import torch as th
@@ -49,7 +49,7 @@ def make_reward_model(observation_space: Any, action_space: Any, *, hid_sizes: S
 
 
 def reward_members(model: RewardNet) -> list[RewardNet]:
-    return list(model.members) if isinstance(model, RewardEnsemble) else [model]
+    return cast("list[RewardNet]", list(model.members)) if isinstance(model, RewardEnsemble) else [model]
 
 
 @dataclasses.dataclass

@@ -9,7 +9,7 @@ import math
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 from imitation.algorithms import preference_comparisons as pc
@@ -91,7 +91,8 @@ class PreferenceTrainer(RLTrainer):
             unit = cfg.ppo.n_steps * n_envs
             self.recorder = FragmentRecorder(ctx.venv, self.states)
             self.plan = query_plan(cfg, budget=budget, n_envs=n_envs, unit=unit)
-            self.rl = make_ppo(cfg.ppo, RewardVecEnvWrapper(self.recorder, reward_fn=self.reward), seed=ctx.seed)
+            # LearnerReward is called positionally: its parameter names differ from imitation's RewardFn protocol
+            self.rl = make_ppo(cfg.ppo, RewardVecEnvWrapper(self.recorder, reward_fn=self.reward), seed=ctx.seed)  # type: ignore[arg-type]
             self._own_venv = None
         else:
             from irlkit.envs import make_venv
@@ -103,7 +104,7 @@ class PreferenceTrainer(RLTrainer):
             self._own_venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
             self.recorder = FragmentRecorder(self._own_venv, self.states)
             self.rl = make_learner(self.kind, learner_cfg, self.recorder, seed=ctx.seed, budget=budget)
-            self.rl.replay_buffer.reward_fn = self.reward
+            cast(Any, self.rl.replay_buffer).reward_fn = self.reward  # make_learner's RelabelingReplayBuffer
         self.rl.set_logger(ctx.logger)  # imitation's HierarchicalLogger is an SB3 Logger
         if cfg.pretrain_steps > 0:
             self.reward.entropy = StateEntropyBonus(self.states, k=cfg.entropy_k, rng=np.random.default_rng(ctx.seed + 1))
@@ -214,7 +215,7 @@ class PreferenceTrainer(RLTrainer):
 
             from irlkit.algos.learners import save_learner
 
-            save_learner(self.rl, run_dir / "policy.zip")
+            save_learner(cast(Any, self.rl), run_dir / "policy.zip")  # sac or dqn: an OffPolicyAlgorithm
             th.save(self._reward_net.state_dict(), run_dir / "reward_net.pt")
             files = {"policy": "policy.zip", "reward_net": "reward_net.pt"}
         if self._curve.enabled:
@@ -305,6 +306,8 @@ def _reset_critic(model: Any) -> None:
     the exploration's states, stays)."""
     from stable_baselines3 import DQN, SAC
 
+    nets: Any
+    targets: Any
     if isinstance(model, SAC):
         nets, targets = model.critic, model.critic_target
     elif isinstance(model, DQN):
