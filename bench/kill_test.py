@@ -421,6 +421,8 @@ TRAINING_RUNS = {
                "algo.use_demos=false"],
     "ppo": ["algo=ppo", "algo.budget=8192", "algo.ppo.n_steps=256", "env.n_envs=4"],
     "mce_irl": ["algo=mce_irl", "env=cliff_world", "algo.budget=300"],
+    "gail": ["algo=gail", "algo.budget=3000", "algo.dqn.learning_starts=500"],
+    "sqil": ["algo=sqil", "env=pendulum", "algo.budget=1500", "algo.sac.learning_starts=300", "algo.sac.net_arch=[32]"],
 }
 """One run per algorithm the rounds cycle through: whole budgets of a few seconds each."""
 
@@ -428,7 +430,8 @@ TRAINING_RUNS = {
 @victim
 class Trainer(Victim):
     name = "train"
-    about = ("python -m irlkit (BC, DAgger, PPO, MCE IRL in turn; a checkpoint after every round), then "
+    about = ("python -m irlkit (BC, DAgger, PPO, MCE IRL, off-policy GAIL, SQIL in turn; a checkpoint after every "
+             "round), then "
              "python -m irlkit resume=<run folder> must finish it to its budget")
 
     def setup(self) -> None:

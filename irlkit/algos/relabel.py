@@ -203,7 +203,7 @@ class DemoMixReplayBuffer(RelabelingReplayBuffer):
             raise RuntimeError("n-step replay is not supported with demonstrations")
         demo = self._relabel(demo, self.demo_reward_fn)
         # fields SB3 leaves None (n-step discounts) stay None, the typed fields are all tensors
-        return own.__class__(*(None if a is None else th.cat([a, d]) for a, d in zip(own, demo)))  # type: ignore[arg-type, list-item]
+        return own.__class__(*(None if a is None else th.cat([a, d]) for a, d in zip(own, demo)))  # type: ignore[arg-type, list-item, unused-ignore]  # SB3 2.2 has no discounts field
 
 
 def _check_one_env(buffer: ReplayBuffer) -> None:
