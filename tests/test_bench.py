@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -76,17 +77,23 @@ def test_smoke_suite_writes_one_row_per_run_and_the_report(smoke: Path) -> None:
 
 @pytest.mark.slow
 def test_resume_reruns_only_the_killed_run(smoke: Path) -> None:
-    killed = smoke / "bc-cartpole-seed0"
-    (killed / "eval.json").unlink()  # as if the run had been killed before its last write
-    (killed / "leftover.tmp").write_text("half-written")
+    killed = smoke / "bc-cartpole-seed0"  # killed after its last checkpoint: resumed from it
+    (killed / "eval.json").unlink()
+    early = smoke / "dagger-cartpole-seed0"  # killed before its first checkpoint: trained again
+    (early / "eval.json").unlink()
+    shutil.rmtree(early / "checkpoint")
+    (early / "leftover.tmp").write_text("half-written")
     before = {p.name: (p / "eval.json").stat().st_mtime_ns for p in smoke.iterdir() if (p / "eval.json").is_file()}
-    assert len(before) == len(SMOKE_CELLS) - 1
+    assert len(before) == len(SMOKE_CELLS) - 2
     proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={smoke}"], timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.count("finished earlier, skipped") == len(SMOKE_CELLS) - 1
+    assert proc.stdout.count("finished earlier, skipped") == len(SMOKE_CELLS) - 2
+    assert "bc-cartpole seed 0: killed earlier, resuming from its checkpoint" in proc.stdout
     after = {p.name: (p / "eval.json").stat().st_mtime_ns for p in smoke.iterdir() if (p / "eval.json").is_file()}
     assert {k: after[k] for k in before} == before, "a finished run was trained again"
-    assert (killed / "eval.json").is_file() and not (killed / "leftover.tmp").exists()
+    assert (killed / "eval.json").is_file() and (early / "eval.json").is_file()
+    assert not (early / "leftover.tmp").exists()
+    assert json.loads((killed / "eval.json").read_text())["budget_spent"] == 100
     rows = _rows(smoke)
     assert len(rows) == len(SMOKE_CELLS), "a run was counted twice or not at all"
 

@@ -7,8 +7,10 @@ training config for its (algo, env, seed) and trains into `<out>/<cell>-seed<N>/
 `python -m irlkit` would. When every job has returned, `ReportCallback` (below) writes the report.
 
 Resuming: a job whose folder already holds an `eval.json` from the same resolved training config is
-skipped; a folder without one (a killed run), or from another config, is emptied and trained again,
-so nothing is ever half-counted or reported under a config it did not run with.
+skipped; a killed run of the same config (no `eval.json`) that left a checkpoint continues from it
+to its full budget, as `python -m irlkit resume=DIR` would; any other folder (killed before its
+first checkpoint, or from another config) is emptied and trained again, so nothing is ever
+half-counted or reported under a config it did not run with.
 """
 
 from __future__ import annotations
@@ -90,6 +92,19 @@ def clear_run_dir(run_dir: Path) -> None:
             child.unlink()
 
 
+def _resumable(run_dir: Path, config_yaml: str) -> bool:
+    """A killed run (no eval.json) of exactly this config that left a complete checkpoint."""
+    from irlkit.algos.checkpoint import read_checkpoint
+
+    saved = run_dir / "config.yaml"
+    if (run_dir / EVAL_FILE).is_file() or not saved.is_file() or not same_settings(saved.read_text(), config_yaml):
+        return False
+    try:
+        return read_checkpoint(run_dir) is not None
+    except IrlkitError:  # a damaged checkpoint: train again rather than fail the job
+        return False
+
+
 def run_cell(cfg: DictConfig) -> Optional[float]:
     """One job: train (or skip) one (cell, seed); returns the normalized score, None on failure."""
     from hydra import compose
@@ -124,12 +139,16 @@ def run_cell(cfg: DictConfig) -> Optional[float]:
     if done is not None:
         print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: finished earlier, skipped ({run_dir})")
         return done.get("normalized_score")
-    if (run_dir / EVAL_FILE).is_file():
-        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: its config changed since it ran; training it again")
-    clear_run_dir(run_dir)
-    (run_dir / "overrides.txt").write_text("\n".join(overrides) + "\n")
+    resume = _resumable(run_dir, config_yaml)
+    if resume:
+        print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: killed earlier, resuming from its checkpoint ({run_dir})")
+    else:
+        if (run_dir / EVAL_FILE).is_file():
+            print(f"irlkit.bench: {cfg.cell} seed {cfg.seed}: its config changed since it ran; training it again")
+        clear_run_dir(run_dir)
+        (run_dir / "overrides.txt").write_text("\n".join(overrides) + "\n")
     try:
-        result = run_training(config, run_dir)
+        result = run_training(config, run_dir, resume=resume)
         summarize(result)
     except Exception:  # one failed run must not stop a long benchmark: record it, go on
         _failed(cfg, run_dir, "training")
