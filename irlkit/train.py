@@ -263,8 +263,9 @@ class _Checkpointer:
         ckpt = self._trainer.checkpoint()
         if ckpt is None:
             if not self._warned:
-                print(f"irlkit: note: {type(self._trainer).__name__} writes no checkpoints: a killed run trains again "
-                      "from the start", file=sys.stderr)
+                why = getattr(self._trainer, "no_checkpoint_reason", None)
+                print(f"irlkit: note: {type(self._trainer).__name__} writes no checkpoints"
+                      f"{f' ({why})' if why else ''}: a killed run trains again from the start", file=sys.stderr)
                 self._warned = True
             return
         rng_meta, rng_tensors = rng_state(self._ctx.rng)

@@ -119,3 +119,35 @@ def test_budgets_are_spent_as_asked_or_rounded_with_a_notice(tmp_path: Path) -> 
                        eval=EvalConfig(episodes=1, curve_points=0), progress=False)
     result = run_training(config, tmp_path)
     assert result["budget"] == 10_000 and result["budget_spent"] == result["env_steps"] == 10_240  # 10 x 128 x 8 envs
+
+
+@pytest.mark.parametrize("env, learner", [("cartpole", "dqn"), ("pendulum", "sac")])
+def test_a_stopped_preference_run_resumes_its_labels_and_learner(env: str, learner: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preference learning resumes to its full budget with every label asked exactly once: the labelled
+    pairs, the reward ensemble and the counters come back, and labels.csv gets no row twice."""
+    import irlkit.algos.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "_fsync_tree", lambda folder: None)  # ~100 checkpoints; fsync is 0.2 s each here
+    config = run_config(["algo=preference", f"env={env}", "algo.budget=1500", "algo.total_comparisons=20",
+                         "algo.num_iterations=2", "algo.fragment_length=20", "algo.pretrain_steps=200",
+                         f"algo.{learner}.learning_starts=200", f"algo.{learner}.net_arch=[16]",
+                         "algo.reward_net_arch=[16]", "algo.reward_epochs=3", "algo.ensemble_size=2",
+                         "algo.label_curve_episodes=1", "eval.episodes=1", "eval.curve_points=0", "checkpoint_s=0",
+                         "progress=false"])
+    with pytest.raises(Stop):
+        run_training(config, tmp_path, on_trainer=_stop_after(750))
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["meta"]["run"]["done"] == 750
+    pref = state["meta"]["pref"]
+    assert pref["queries_done"] == 2 and 0 < pref["asked"] < 20 and pref["reward"]["mode"] == "learned"
+    assert pref["gatherer"]["asked"] == pref["asked"] and pref["label_curve"]["rows"] == 2  # the teacher's tallies
+    seen: list = []
+    result = resume_training(tmp_path, on_trainer=seen.append)
+    assert len(seen[0].dataset) == result["comparisons_trained_on"]
+    assert result["budget_spent"] == result["env_steps"] == 1500
+    assert result["comparisons_asked"] == 20 and result["queries"] == 3 and result["reward_updates"] == 3
+    rows = (tmp_path / "labels.csv").read_text().splitlines()[1:]
+    asked = [int(r.split(",")[0]) for r in rows]
+    assert asked == sorted(set(asked)) and len(rows) == 4  # one row before each of the 3 queries, one at the end
+    assert asked[-1] == 20

@@ -73,6 +73,21 @@ class TrajectoryPool:
             rews = np.concatenate([rews, np.zeros(n, np.float32)])
         return TrajectoryWithRew(obs=obs, acts=acts, infos=None, terminal=traj.terminal, rews=rews)
 
+    def snapshot(self) -> list[TrajectoryWithRew]:
+        """Every trajectory so far without popping the recorder: the pool, the episodes finished since
+        the last query, and the episode in progress cut where it stands (non-terminal), which is
+        what a resumed run, starting a fresh episode, will have had (for checkpoints)."""
+        rec = self.recorder
+        pending = list(getattr(rec, "_trajectories", []))
+        accum = getattr(rec, "_traj_accum", None)
+        if accum is not None:
+            for key, steps in list(accum.partial_trajectories.items()):
+                if len(steps) > 1:
+                    copy = rollout.TrajectoryAccumulator()
+                    copy.partial_trajectories[key] = list(steps)
+                    pending.append(copy.finish_trajectory(key, terminal=False))
+        return [*self.trajectories, *(self._model_space(t) for t in pending if len(t) > 0)]
+
     def longest(self) -> int:
         return max((len(t) for t in self.trajectories), default=0)
 
@@ -97,6 +112,33 @@ class SkippablePreferenceDataset(pc.PreferenceDataset):
         if not keep.any():
             return
         super().push([f for f, k in zip(fragments, keep) if k], preferences[keep])
+
+
+def pack_trajectories(trajs: Sequence[TrajectoryWithRew], prefix: str, arrays: dict[str, np.ndarray]) -> int:
+    """Store trajectories as concatenated arrays `<prefix>.obs/acts/rews/lengths/terminal` (no pickle;
+    `infos` are not kept: nothing downstream of a fragment reads them). Returns how many."""
+    if not trajs:
+        return 0
+    arrays[f"{prefix}.obs"] = np.concatenate([np.asarray(t.obs) for t in trajs])
+    arrays[f"{prefix}.acts"] = np.concatenate([np.asarray(t.acts) for t in trajs])
+    arrays[f"{prefix}.rews"] = np.concatenate([np.asarray(t.rews) for t in trajs])
+    arrays[f"{prefix}.lengths"] = np.asarray([len(t.acts) for t in trajs], dtype=np.int64)
+    arrays[f"{prefix}.terminal"] = np.asarray([bool(t.terminal) for t in trajs], dtype=bool)
+    return len(trajs)
+
+
+def unpack_trajectories(prefix: str, arrays: dict[str, np.ndarray]) -> list[TrajectoryWithRew]:
+    """The trajectories `pack_trajectories` stored under `prefix` ([] when none)."""
+    if f"{prefix}.lengths" not in arrays:
+        return []
+    lengths = arrays[f"{prefix}.lengths"]
+    obs, acts, rews, terminal = (arrays[f"{prefix}.{k}"] for k in ("obs", "acts", "rews", "terminal"))
+    out, o, a = [], 0, 0
+    for n, term in zip(lengths.tolist(), terminal.tolist()):
+        out.append(TrajectoryWithRew(obs=obs[o:o + n + 1], acts=acts[a:a + n], infos=None, terminal=bool(term),
+                                     rews=rews[a:a + n]))
+        o, a = o + n + 1, a + n
+    return out
 
 
 def env_space_fragment(frag: TrajectoryWithRew) -> TrajectoryWithRew:

@@ -213,6 +213,17 @@ class StateEntropyBonus:
         self.rng = rng
         self._stats = RunningMeanStd(shape=())
 
+    def state(self) -> dict[str, Any]:
+        """JSON state: the running std of the distances and the reference sampler's RNG."""
+        return {"mean": float(self._stats.mean), "var": float(self._stats.var), "count": float(self._stats.count),
+                "rng": self.rng.bit_generator.state}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._stats.mean = np.asarray(state["mean"], dtype=np.float64)
+        self._stats.var = np.asarray(state["var"], dtype=np.float64)
+        self._stats.count = float(state["count"])
+        self.rng.bit_generator.state = state["rng"]
+
     @th.no_grad()
     def __call__(self, next_obs: np.ndarray) -> np.ndarray:
         ref = self.states.array()
@@ -252,3 +263,9 @@ class StatePool:
 
     def array(self) -> np.ndarray:
         return self._data[:self._n] if self._data is not None else np.zeros((0, 0), np.float32)
+
+    def load(self, states: np.ndarray) -> None:
+        """Replace the pool's contents with `states` (a checkpoint's `array()`)."""
+        self._data, self._n = None, 0
+        if len(states):
+            self.add(states)

@@ -18,6 +18,7 @@ from imitation.rewards.reward_nets import RewardNet
 from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import FeedbackConfig, PreferenceConfig
 from irlkit.algos.preference.fragments import (
     FragmentRecorder,
@@ -25,6 +26,8 @@ from irlkit.algos.preference.fragments import (
     TrajectoryPool,
     env_space_fragment,
     model_space_fragment,
+    pack_trajectories,
+    unpack_trajectories,
 )
 from irlkit.algos.preference.queries import QUERIES, InformativeFragmenter, member_fragment_returns
 from irlkit.algos.preference.rewards import (
@@ -51,10 +54,24 @@ def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
     return make_teacher(feedback, cfg.fragment_length, ctx.rng, ctx.logger)
 
 
+_GATHERER_STATE = ("calls", "answered", "skipped", "asked", "equal", "flipped", "low", "high")
+"""Counters of the annotators (irlkit's simulated teacher, irlkit.feedback's human and dataset gatherers)
+that a checkpoint keeps: the teacher's return range and tallies, the gatherers' round number."""
+
+
 # ------------------------------------------------------------------------------------------------
 # the trainer
 # ------------------------------------------------------------------------------------------------
 class PreferenceTrainer(RLTrainer):
+    """PEBBLE's loop for a budget of env steps (module docstring of irlkit.algos.preference).
+
+    Resumable with the off-policy learners (SAC, soft DQN): `checkpoint()` between two env steps
+    keeps the learner, the reward ensemble, every label, the fragment pool and the annotator's
+    round, and `python -m irlkit resume=<run folder>` continues to the full budget asking each of
+    `total_comparisons` once; the env's episode in progress is not kept (a resumed run starts a
+    fresh one, so it is not bit-identical). `learner=ppo` writes no checkpoints
+    (`no_checkpoint_reason`)."""
+
     def __init__(self, cfg: PreferenceConfig, ctx: RunContext):
         from irlkit.algos.learners import check_budget, make_learner, resolve_learner
 
@@ -183,17 +200,98 @@ class PreferenceTrainer(RLTrainer):
     def planned_budget(self, budget: int) -> int:
         return budget  # spent exactly: the learner is stopped at the budget, PPO mid-rollout included
 
-    def checkpoint(self) -> None:
-        """No checkpoints: the state to resume is the learner and its replay, the reward ensemble
-        and its optimizers, every labelled pair, the fragment pool and the episodes in progress in
-        the env; a killed run trains again from the start (a person's labels are kept by the
-        preference dataset and reused: docs/feedback.md, "Restarting a run")."""
+    @property
+    def no_checkpoint_reason(self) -> Optional[str]:
+        """Why `checkpoint()` returns None (printed by the run), or None when it writes checkpoints."""
+        if self.kind == "ppo":
+            return ("algo.learner=ppo is stopped mid-rollout at every env step, and its rollout buffer and the "
+                    "episodes of its env.n_envs envs are not resumable state; the off-policy learners resume")
         return None
 
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """Everything needed to continue between two env steps (off-policy learners; PPO: None, see
+        `no_checkpoint_reason`). No pickle: tensors, numpy arrays and JSON counters.
+
+        Saved: the learner (nets, optimizers, SB3 counters, the used rows of its replay buffer, soft
+        DQN's temperature and `_n_calls`); the reward ensemble's state dict (RunningNorm statistics
+        included) and each member's AdamW state; every labelled pair (fragments' obs/acts/rews/terminal
+        and the preferences); the fragment pool the queries draw from, with the episodes finished since
+        the last query and the episode in progress cut where it stands; every visited state (the
+        entropy bonus's reference) and the bonus's running std and RNG; the learner reward's mode and
+        standardisation; the counters (asked, queries, reward updates, last accuracy); the annotator's
+        counters (the simulated teacher's return range and tallies, the human / dataset gatherers'
+        round number, so a person is asked the next round, not the first again; their labels are in
+        the preference dataset on disk as before); and how many labels.csv rows were written. The run's
+        own RNG (`ctx.rng`: fragment draws, teacher noise, reward batch order) is saved by irlkit.train.
+
+        Not saved, so a resumed run is not bit-identical to an unkilled one: the env's state (a resumed
+        run starts a fresh episode where the killed one was mid-episode, and the cut episode stays in
+        the pool as a non-terminal piece), the fragments' `infos`, and the global numpy/torch RNG
+        streams SB3 draws its exploration from."""
+        if self.kind == "ppo":
+            return None
+        from irlkit.algos.learners import OffPolicyTrainer
+
+        ckpt = OffPolicyTrainer.checkpoint(self)  # type: ignore[arg-type]
+        tensors, arrays, meta = ckpt.tensors, ckpt.arrays, ckpt.meta
+        tensors["pref/reward_net"] = self._reward_net.state_dict()
+        tensors["pref/reward_optimizers"] = [opt.state_dict() for opt in self.reward_trainer.optimizers]
+        firsts, seconds = self.dataset.fragments1, self.dataset.fragments2
+        pack_trajectories(list(firsts), "pref.labels1", arrays)
+        pack_trajectories(list(seconds), "pref.labels2", arrays)
+        arrays["pref.preferences"] = np.asarray(self.dataset.preferences, dtype=np.float32)
+        pack_trajectories(self.pool.snapshot(), "pref.pool", arrays)
+        arrays["pref.states"] = self.states.array()
+        entropy = self.reward.entropy
+        meta["pref"] = {
+            "asked": self.asked, "queries_done": self.queries_done, "reward_updates": self.reward_updates,
+            "last_reward_accuracy": self.last_reward_accuracy, "steps": self._steps,
+            "reward": {"mode": self.reward.mode, "mean": self.reward._mean, "std": self.reward._std},
+            "entropy": entropy.state() if entropy is not None else None,
+            "gatherer": {k: v for k in _GATHERER_STATE if isinstance(v := getattr(self.gatherer, k, None), (int, float))},
+            "label_curve": self._curve.state(),
+        }
+        return ckpt
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        """Put `checkpoint()`'s state back into this freshly built trainer (same config)."""
+        from irlkit.algos.learners import OffPolicyTrainer
+
+        if self.kind == "ppo" or "pref" not in ckpt.meta:
+            raise IrlkitError("this checkpoint was not written by an off-policy preference run; remove the run "
+                              "folder's checkpoint/ to train it again from the start")
+        OffPolicyTrainer.restore(self, ckpt)  # type: ignore[arg-type]
+        meta, arrays = ckpt.meta["pref"], ckpt.arrays
+        self._reward_net.load_state_dict(ckpt.tensors["pref/reward_net"])
+        for opt, state in zip(self.reward_trainer.optimizers, ckpt.tensors["pref/reward_optimizers"]):
+            opt.load_state_dict(state)
+        firsts, seconds = unpack_trajectories("pref.labels1", arrays), unpack_trajectories("pref.labels2", arrays)
+        if firsts:  # into the dataset object itself: an attached gatherer (irlkit.feedback) holds it too
+            self.dataset.push(list(zip(firsts, seconds)), np.asarray(arrays["pref.preferences"], dtype=np.float32))
+        self.pool.trajectories = unpack_trajectories("pref.pool", arrays)
+        self.states.load(arrays["pref.states"])
+        if meta["entropy"] is not None and self.reward.entropy is not None:
+            self.reward.entropy.load_state(meta["entropy"])
+        self.asked, self.queries_done = int(meta["asked"]), int(meta["queries_done"])
+        self.reward_updates, self.last_reward_accuracy = int(meta["reward_updates"]), meta["last_reward_accuracy"]
+        self._steps = int(meta["steps"])
+        reward = meta["reward"]
+        self.reward.mode, self.reward._mean, self.reward._std = reward["mode"], float(reward["mean"]), float(reward["std"])
+        if self.reward.mode == "learned":
+            self.reward._model = self._reward_net
+        for key, value in meta["gatherer"].items():
+            if hasattr(self.gatherer, key):
+                setattr(self.gatherer, key, value)
+        self._curve.restore(meta["label_curve"])
+
     def train(self, budget: int, progress: Progress) -> None:
-        end = self.num_timesteps + int(budget)
-        callback = _QueryCallback(self, end, progress)
+        start = self.num_timesteps  # > 0 when resumed from a checkpoint
+        end = start + int(budget)
+        callback = _QueryCallback(self, end, progress, start=start)
         self.rl.learn(total_timesteps=int(budget), callback=callback, reset_num_timesteps=False)
+        if min(self.num_timesteps, end) > callback.reported:
+            progress(min(self.num_timesteps, end) - callback.reported)
+            callback.reported = min(self.num_timesteps, end)
         while self.queries_done < len(self.plan.steps):  # only when learning stopped early
             self.query()
         self._steps = self.num_timesteps
@@ -243,19 +341,21 @@ class PreferenceTrainer(RLTrainer):
 class _QueryCallback(BaseCallback):
     """Runs the queries at their planned steps and stops the learner exactly at the budget."""
 
-    def __init__(self, trainer: PreferenceTrainer, budget: int, progress: Progress):
+    def __init__(self, trainer: PreferenceTrainer, budget: int, progress: Progress, start: int = 0):
         super().__init__()
         self.trainer, self.budget, self.progress = trainer, budget, progress
-        self.reported = 0
+        self.reported = start
+        self.every = max(1, min(1000, (budget - start) // 100))  # progress (and checkpoints) in ~100 chunks
 
     def _on_training_start(self) -> None:
         self._maybe_query()
 
     def _on_step(self) -> bool:
         now = self.model.num_timesteps
-        self.progress(now - self.reported)
-        self.reported = now
         self.trainer._steps = now
+        if now - self.reported >= self.every or now >= self.budget:
+            self.progress(now - self.reported)  # before this step's query: a checkpoint here re-asks it on resume
+            self.reported = now
         self._maybe_query()
         return now < self.budget
 
@@ -273,14 +373,34 @@ class LabelCurve:
     (imitation's `rollout`; fixed seeds apart from the final evaluation's), so the points of one
     run, and of runs with the same seed, are comparable."""
 
+    HEADER = ["labels_asked", "labels_trained_on", "env_steps", "return_mean", "wall_s"]
+
     def __init__(self, ctx: RunContext, episodes: int, path: Path):
         self.ctx, self.episodes, self.path = ctx, int(episodes), path
         self.enabled = self.episodes > 0
         self._seed = 3_000_000 + 1000 * ctx.seed
         self._t0 = time.time()
+        self.rows = 0
+        """Rows written (a checkpoint keeps this many; a resumed run drops any written after it)."""
+        self._before: list[list[str]] = []
+        if self.enabled and path.is_file():  # a killed run's rows, kept by `restore` when it resumes
+            with open(path, newline="") as f:
+                self._before = [r for r in list(csv.reader(f))[1:] if r]
         if self.enabled:
             with open(path, "w", newline="") as f:
-                csv.writer(f).writerow(["labels_asked", "labels_trained_on", "env_steps", "return_mean", "wall_s"])
+                csv.writer(f).writerow(self.HEADER)
+
+    def state(self) -> dict[str, Any]:
+        return {"rows": self.rows, "wall_s": time.time() - self._t0}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Keep the first `state["rows"]` rows of the killed run's labels.csv (read before this curve
+        rewrote its header), and go on counting wall time from the checkpoint's."""
+        self.rows = int(state["rows"])
+        self._t0 = time.time() - float(state["wall_s"])
+        if self.enabled:
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerows([self.HEADER, *self._before[: self.rows]])
 
     def measure(self, trainer: PreferenceTrainer, asked: int) -> None:
         if not self.enabled:
@@ -297,6 +417,7 @@ class LabelCurve:
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow([asked, len(trainer.dataset), trainer.num_timesteps, float(np.mean(returns)),
                                     round(time.time() - self._t0, 2)])
+        self.rows += 1
 
 
 def _reset_critic(model: Any) -> None:
