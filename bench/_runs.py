@@ -18,8 +18,9 @@ from typing import Any, Optional, Sequence
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_irlkit(cmd: Sequence[str], run_dir: Path, *, env: Optional[dict[str, str]] = None,
-               what: str = "") -> tuple[dict[str, Any], float, float]:
+def run_irlkit(
+    cmd: Sequence[str], run_dir: Path, *, env: Optional[dict[str, str]] = None, what: str = ""
+) -> tuple[dict[str, Any], float, float]:
     """Run `cmd` (a full argv) from the repo root; returns (eval.json, wall seconds, CPU seconds).
 
     CPU seconds are user + system time of the command, which, unlike wall time, do not grow with

@@ -35,22 +35,42 @@ from _runs import run_irlkit  # bench/ is on sys.path when run as a script
 def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.Namespace) -> list[str]:
     rounds = args.budget // args.round_steps
     cmd = [
-        sys.executable, "-m", "irlkit", "algo=dagger", f"env={args.env}", "env.n_envs=1", f"seed={seed}",
-        f"algo.budget={args.budget}", f"algo.round_steps={args.round_steps}",
-        *(["algo.use_demos=true", f"select.max_episodes={args.demo_episodes}"] if args.demo_episodes
-          else ["algo.use_demos=false"]),
-        f"algo.bc_epochs_per_round={args.bc_epochs}", f"eval.curve_points={rounds}",
-        f"eval.curve_episodes={args.curve_episodes}", f"eval.episodes={args.eval_episodes}", "progress=false",
+        sys.executable,
+        "-m",
+        "irlkit",
+        "algo=dagger",
+        f"env={args.env}",
+        "env.n_envs=1",
+        f"seed={seed}",
+        f"algo.budget={args.budget}",
+        f"algo.round_steps={args.round_steps}",
+        *(
+            ["algo.use_demos=true", f"select.max_episodes={args.demo_episodes}"]
+            if args.demo_episodes
+            else ["algo.use_demos=false"]
+        ),
+        f"algo.bc_epochs_per_round={args.bc_epochs}",
+        f"eval.curve_points={rounds}",
+        f"eval.curve_episodes={args.curve_episodes}",
+        f"eval.episodes={args.eval_episodes}",
+        "progress=false",
         f"hydra.run.dir={run_dir}",
     ]
     if method == "dagger":
         return cmd + ["expert=sb3"]
     return cmd + [
-        "expert=human", "expert.input=scripted", "operator=scripted-expert", f"expert.store_root={store}",
-        f"expert.dataset=bench_{method}_{seed}", "expert.min_batches_per_round=0",
-        f"expert.query={'always' if method == 'hg' else 'uncertain'}", f"expert.threshold={args.threshold}",
-        f"expert.hand_back_after={args.hand_back_after}", f"expert.ensemble={args.ensemble}",
-        f"expert.decline_cooldown_s={args.decline_cooldown}", *args.extra,
+        "expert=human",
+        "expert.input=scripted",
+        "operator=scripted-expert",
+        f"expert.store_root={store}",
+        f"expert.dataset=bench_{method}_{seed}",
+        "expert.min_batches_per_round=0",
+        f"expert.query={'always' if method == 'hg' else 'uncertain'}",
+        f"expert.threshold={args.threshold}",
+        f"expert.hand_back_after={args.hand_back_after}",
+        f"expert.ensemble={args.ensemble}",
+        f"expert.decline_cooldown_s={args.decline_cooldown}",
+        *args.extra,
     ]
 
 
@@ -78,8 +98,14 @@ def labels_curve(method: str, run_dir: Path) -> list[dict[str, Any]]:
                     break
                 labels += r["labels"]
                 answers += r["labels"] + r.get("approved", 0)
-        out.append({"env_steps": steps, "labels": labels, "answers": answers,
-                    "normalized": (float(row["return_mean"]) - lo) / (hi - lo)})
+        out.append(
+            {
+                "env_steps": steps,
+                "labels": labels,
+                "answers": answers,
+                "normalized": (float(row["return_mean"]) - lo) / (hi - lo),
+            }
+        )
     return out
 
 
@@ -110,8 +136,12 @@ def main() -> None:
     parser.add_argument("--ensemble", type=int, default=5)
     parser.add_argument("--decline-cooldown", type=float, default=0.2, help="expert.decline_cooldown_s")
     parser.add_argument("--extra", nargs="*", default=[], help="more overrides for the hg/uncertain runs")
-    parser.add_argument("--demo-episodes", type=int, default=0,
-                        help="start every method from this many of the env's shipped expert demos (not counted as labels)")
+    parser.add_argument(
+        "--demo-episodes",
+        type=int,
+        default=0,
+        help="start every method from this many of the env's shipped expert demos (not counted as labels)",
+    )
     parser.add_argument("--curve-episodes", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--target", type=float, default=0.95)
@@ -123,8 +153,9 @@ def main() -> None:
     for seed in args.seeds:
         for method in args.methods:
             run_dir = out / f"{method}-seed{seed}"
-            result, wall, _ = run_irlkit(command(method, seed, run_dir, out / "store", args), run_dir,
-                                         what=f"{method} seed {seed}")
+            result, wall, _ = run_irlkit(
+                command(method, seed, run_dir, out / "store", args), run_dir, what=f"{method} seed {seed}"
+            )
             curve = labels_curve(method, run_dir)
             hit = next((p for p in curve if p["normalized"] >= args.target), None)
             reached: Optional[int] = hit["labels"] if hit else None
@@ -140,14 +171,20 @@ def main() -> None:
                 "curve": curve,
             }
             table[method].append(row)
-            print(f"{method:9s} seed {seed}: labels to {args.target:g} = {reached} (answers {row['answers_to_target']}), final normalized "
-                  f"{row['final_normalized']:.3f}, labels {row['labels_total']}, asked share {row['asked_share']}, "
-                  f"{row['wall_s']} s", flush=True)
-    (out / "summary.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "table": table},
-                                                 indent=1))
+            print(
+                f"{method:9s} seed {seed}: labels to {args.target:g} = {reached} (answers {row['answers_to_target']}), final normalized "
+                f"{row['final_normalized']:.3f}, labels {row['labels_total']}, asked share {row['asked_share']}, "
+                f"{row['wall_s']} s",
+                flush=True,
+            )
+    (out / "summary.json").write_text(
+        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "table": table}, indent=1)
+    )
     print(f"\nruns and summary.json in {out}\n")
-    print("| method | labels to reach the expert's score (per seed) | mean | answers incl. approvals (per seed) "
-          "| final normalized score (mean) | asked share |")
+    print(
+        "| method | labels to reach the expert's score (per seed) | mean | answers incl. approvals (per seed) "
+        "| final normalized score (mean) | asked share |"
+    )
     print("|---|---|---|---|---|---|")
     means: dict[str, Optional[float]] = {}
     for method, rows in table.items():

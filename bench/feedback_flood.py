@@ -78,12 +78,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="irlkit-flood-"))
     cfg = load_env_config("cartpole")
     venv = make_venv(cfg, seed=0, n_envs=1)
-    ds = create_preferences("flood", env_id=cfg.id, observation_space=venv.observation_space,
-                            action_space=venv.action_space, env_config={"name": cfg.name, "id": cfg.id}, root=tmp)
+    ds = create_preferences(
+        "flood",
+        env_id=cfg.id,
+        observation_space=venv.observation_space,
+        action_space=venv.action_space,
+        env_config={"name": cfg.name, "id": cfg.id},
+        root=tmp,
+    )
     venv.close()
     session = LabelSession(ds, lambda job: None, each_annotator=True)
-    print(f"{args.clients} clients x {args.requests} requests, {args.rounds} rounds per backlog; "
-          "a fresh connection per request; seconds from connect to the last byte")
+    print(
+        f"{args.clients} clients x {args.requests} requests, {args.rounds} rounds per backlog; "
+        "a fresh connection per request; seconds from connect to the last byte"
+    )
     print(f"{'backlog':>8} {'requests':>9} {'errors':>7} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8} {'>=0.9 s':>8}")
     for backlog in args.backlog:
         LabelServer.request_queue_size = backlog

@@ -27,8 +27,15 @@ from irlkit.envs import load_env_config, make_venv  # noqa: E402
 from irlkit.feedback.gatherer import start_labelling, to_fragment  # noqa: E402
 from irlkit.store.preferences import create_preferences  # noqa: E402
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def make_pairs(n: int, length: int) -> list:
@@ -54,13 +61,28 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="irlkit-latency-"))
     cfg = load_env_config("cartpole")
     venv = make_venv(cfg, seed=0, n_envs=1)
-    ds = create_preferences("latency", env_id=cfg.id, observation_space=venv.observation_space,
-                            action_space=venv.action_space, env_config={"name": cfg.name, "id": cfg.id}, root=tmp)
+    ds = create_preferences(
+        "latency",
+        env_id=cfg.id,
+        observation_space=venv.observation_space,
+        action_space=venv.action_space,
+        env_config={"name": cfg.name, "id": cfg.id},
+        root=tmp,
+    )
     venv.close()
     pairs = make_pairs(args.pairs + args.batch, args.fragment_length)
     ids = ds.add_pairs([(to_fragment(a), to_fragment(b)) for a, b in pairs], run="bench", iteration=0)
-    session, server, worker = start_labelling(ds, cfg, tmp / "clips", each_annotator=False, annotator="bench",
-                                              host="127.0.0.1", port=0, clip_format=args.format, quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        cfg,
+        tmp / "clips",
+        each_annotator=False,
+        annotator="bench",
+        host="127.0.0.1",
+        port=0,
+        clip_format=args.format,
+        quiet=True,
+    )
     single, first_of_batch = [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -84,14 +106,19 @@ def main() -> None:
 
         for k, pid in enumerate(ids[: args.pairs]):
             single.append(one([pid], k + 1))
-        first_of_batch.append(one(ids[args.pairs:], args.pairs + 1))
+        first_of_batch.append(one(ids[args.pairs :], args.pairs + 1))
         browser.close()
     server.stop()
     worker.close()
     render = session.clip_latencies[: args.pairs]
-    ms = lambda xs: f"median {1000 * statistics.median(xs):.0f} ms, p90 {1000 * sorted(xs)[int(0.9 * (len(xs) - 1))]:.0f} ms, max {1000 * max(xs):.0f} ms"  # noqa: E731
-    print(f"clip format {worker.fmt}, fragments of {args.fragment_length} steps ({args.fragment_length + 1} frames per clip), "
-          f"{args.pairs} pairs one at a time")
+
+    def ms(xs: list[float]) -> str:
+        return f"median {1000 * statistics.median(xs):.0f} ms, p90 {1000 * sorted(xs)[int(0.9 * (len(xs) - 1))]:.0f} ms, max {1000 * max(xs):.0f} ms"
+
+    print(
+        f"clip format {worker.fmt}, fragments of {args.fragment_length} steps ({args.fragment_length + 1} frames per clip), "
+        f"{args.pairs} pairs one at a time"
+    )
     print(f"queued -> both clips decoded in Chromium: {ms(single)}")
     print(f"of which rendering + encoding the pair:   {ms(render)}")
     print(f"first pair of a batch of {args.batch}:          {1000 * first_of_batch[0]:.0f} ms")

@@ -25,13 +25,25 @@ def main() -> None:
     args = parser.parse_args()
     obs_space = spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        ds = DemoStore(tmp).create("bench", env_id="CartPole-v1", observation_space=obs_space,
-                                   action_space=spaces.Discrete(2))
+        ds = DemoStore(tmp).create(
+            "bench", env_id="CartPole-v1", observation_space=obs_space, action_space=spaces.Discrete(2)
+        )
         rng = np.random.default_rng(0)
         obs = rng.normal(size=(args.steps + 1, 4)).astype(np.float32)
         acts = rng.integers(0, 2, size=args.steps)
-        infos = [{"actor": "person", "proposed": int(a), "given": int(a), "asked": False, "approved": False,
-                  "uncertainty": 0.01, "novelty": 0.1, "round": 0} for a in acts]
+        infos = [
+            {
+                "actor": "person",
+                "proposed": int(a),
+                "given": int(a),
+                "asked": False,
+                "approved": False,
+                "uncertainty": 0.01,
+                "novelty": 0.1,
+                "round": 0,
+            }
+            for a in acts
+        ]
         meta = EpisodeMeta(source="correction", operator="bench")
         journal = ds.start_episode(obs[0], meta)
         t0 = time.perf_counter()
@@ -41,8 +53,10 @@ def main() -> None:
         t1 = time.perf_counter()
         journal.commit(Episode(obs=obs, acts=acts, rews=np.ones(args.steps), infos=infos, meta=meta))
         commit = time.perf_counter() - t1
-    print(f"{args.steps} steps: {per_step * 1e6:.1f} µs per logged step; commit of the finished episode "
-          f"{commit * 1e3:.1f} ms")
+    print(
+        f"{args.steps} steps: {per_step * 1e6:.1f} µs per logged step; commit of the finished episode "
+        f"{commit * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

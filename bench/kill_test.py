@@ -148,8 +148,12 @@ def _new_dataset(path: Path) -> Any:
 
     from irlkit.store import Dataset
 
-    return Dataset.create(path, env_id="kill-test-v0", observation_space=spaces.Box(-1.0, 1.0, (4,), np.float32),
-                          action_space=spaces.Discrete(2))
+    return Dataset.create(
+        path,
+        env_id="kill-test-v0",
+        observation_space=spaces.Box(-1.0, 1.0, (4,), np.float32),
+        action_space=spaces.Discrete(2),
+    )
 
 
 def _readable(path: Path, problems: Counter, first: list[str]) -> Any:
@@ -241,8 +245,7 @@ JOURNALER = """
 @victim
 class Journaler(Victim):
     name = "journal"
-    about = ("episodes logged step by step (Dataset.start_episode / append / commit, as corrections are), "
-             "then recover()")
+    about = "episodes logged step by step (Dataset.start_episode / append / commit, as corrections are), then recover()"
 
     def setup(self) -> None:
         self.path = self.work / "journal"
@@ -313,8 +316,10 @@ COMPACTOR = """
 @victim
 class Compactor(Victim):
     name = "compact"
-    about = ("Dataset.compact of 40 one-episode segments while this process re-reads the dataset; then an "
-             "unkilled compaction must clear what the killed one left")
+    about = (
+        "Dataset.compact of 40 one-episode segments while this process re-reads the dataset; then an "
+        "unkilled compaction must clear what the killed one left"
+    )
 
     SEGMENTS = 40
 
@@ -326,8 +331,15 @@ class Compactor(Victim):
         for k in range(self.SEGMENTS):
             t = int(self.rng.integers(5, 40))
             obs = self.rng.uniform(-1, 1, size=(t + 1, 4)).astype(np.float32)
-            ds.append_episode(Episode(obs=obs, acts=self.rng.integers(0, 2, size=t), rews=np.full(t, float(k)),
-                                      truncated=True, meta=EpisodeMeta(source="script", notes=f"seg-{k}")))
+            ds.append_episode(
+                Episode(
+                    obs=obs,
+                    acts=self.rng.integers(0, 2, size=t),
+                    rews=np.full(t, float(k)),
+                    truncated=True,
+                    meta=EpisodeMeta(source="script", notes=f"seg-{k}"),
+                )
+            )
         self.expected = sorted(m.episode_id for m in ds.metas)
         self.path = self.work / "compact"
         self.durations: list[float] = []
@@ -368,8 +380,10 @@ class Compactor(Victim):
         except StoreError as err:
             return f"a reader failed while compaction ran: {err}"
         if got != self.expected:
-            return (f"a reader saw {len(got)} episodes ({len(set(got))} distinct) while compaction ran, "
-                    f"not {len(self.expected)}")
+            return (
+                f"a reader saw {len(got)} episodes ({len(set(got))} distinct) while compaction ran, "
+                f"not {len(self.expected)}"
+            )
         return None
 
     def check(self, lines: list[str]) -> Counter:
@@ -417,8 +431,13 @@ TRAINER = """
 
 TRAINING_RUNS = {
     "bc": ["algo=bc", "algo.budget=3000"],
-    "dagger": ["algo=dagger", "algo.budget=1600", "algo.round_steps=400", "algo.bc_epochs_per_round=1",
-               "algo.use_demos=false"],
+    "dagger": [
+        "algo=dagger",
+        "algo.budget=1600",
+        "algo.round_steps=400",
+        "algo.bc_epochs_per_round=1",
+        "algo.use_demos=false",
+    ],
     "ppo": ["algo=ppo", "algo.budget=8192", "algo.ppo.n_steps=256", "env.n_envs=4"],
     "mce_irl": ["algo=mce_irl", "env=cliff_world", "algo.budget=300"],
     "gail": ["algo=gail", "algo.budget=3000", "algo.dqn.learning_starts=500"],
@@ -430,9 +449,11 @@ TRAINING_RUNS = {
 @victim
 class Trainer(Victim):
     name = "train"
-    about = ("python -m irlkit (BC, DAgger, PPO, MCE IRL, off-policy GAIL, SQIL in turn; a checkpoint after every "
-             "round), then "
-             "python -m irlkit resume=<run folder> must finish it to its budget")
+    about = (
+        "python -m irlkit (BC, DAgger, PPO, MCE IRL, off-policy GAIL, SQIL in turn; a checkpoint after every "
+        "round), then "
+        "python -m irlkit resume=<run folder> must finish it to its budget"
+    )
 
     def setup(self) -> None:
         self.round = 0
@@ -453,8 +474,14 @@ class Trainer(Victim):
         self.run_dir = self.work / f"run{self.round}"
 
     def child(self) -> tuple[str, list[str]]:
-        args = [*TRAINING_RUNS[self.algo], "checkpoint_s=0", "eval.episodes=2", "eval.curve_points=2",
-                "progress=false", f"hydra.run.dir={self.run_dir}"]
+        args = [
+            *TRAINING_RUNS[self.algo],
+            "checkpoint_s=0",
+            "eval.episodes=2",
+            "eval.curve_points=2",
+            "progress=false",
+            f"hydra.run.dir={self.run_dir}",
+        ]
         return TRAINER, args
 
     def max_delay_s(self) -> float:
@@ -488,8 +515,13 @@ class Trainer(Victim):
         if not (self.run_dir / "config.yaml").exists():
             self.figures["kills before config.yaml (nothing to resume: a new run)"] += 1
             return problems
-        out = subprocess.run([sys.executable, "-m", "irlkit", f"resume={self.run_dir}"], cwd=REPO, capture_output=True,
-                             text=True, timeout=600)
+        out = subprocess.run(
+            [sys.executable, "-m", "irlkit", f"resume={self.run_dir}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if out.returncode != 0:
             problems["resume failed"] += 1
             self.first.append(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
@@ -511,8 +543,13 @@ class _Child:
 
     def __init__(self, v: Victim, env: dict[str, str]):
         code, args = v.child()
-        self.proc = subprocess.Popen([sys.executable, "-c", PRELUDE + textwrap.dedent(code), *args], cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PRELUDE + textwrap.dedent(code), *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+        )
         self.raw: list[bytes] = []
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._pump, daemon=True)
@@ -548,8 +585,9 @@ def _unkilled(v: Victim, env: dict[str, str], timeout_s: float = 300.0) -> tuple
     return time.perf_counter() - t0, child.lines()
 
 
-def _run_once(v: Victim, sig: int, mode: str, rng: np.random.Generator,
-              timeout_s: float = 120.0) -> tuple[bool, list[str], list[str]]:
+def _run_once(
+    v: Victim, sig: int, mode: str, rng: np.random.Generator, timeout_s: float = 120.0
+) -> tuple[bool, list[str], list[str]]:
     """Run one child and signal it at a random point; returns (killed, its complete lines, reader problems)."""
     env = {"KILL_SIGNAL": str(int(sig))}
     if mode == "op":
@@ -575,8 +613,15 @@ def _run_once(v: Victim, sig: int, mode: str, rng: np.random.Generator,
     return False, lines, reader_problems
 
 
-def run_victim(name: str, signals: list[str], modes: list[str], kills: int, rng: np.random.Generator,
-               work: Path, log: Callable[[str], None]) -> list[dict]:
+def run_victim(
+    name: str,
+    signals: list[str],
+    modes: list[str],
+    kills: int,
+    rng: np.random.Generator,
+    work: Path,
+    log: Callable[[str], None],
+) -> list[dict]:
     v = VICTIMS[name](work / name, rng)
     v.work.mkdir(parents=True)
     v.setup()
@@ -596,12 +641,19 @@ def run_victim(name: str, signals: list[str], modes: list[str], kills: int, rng:
                 problems["reader errors while it ran"] += len(reader_problems)
                 v.first += reader_problems[:1]
             problems.update(v.finish())
-            row = {"victim": name, "at": mode, "signal": f"SIG{sig_name}", "kills": landed, "ended_first": ended,
-                   "unreadable": problems["unreadable"],
-                   "lost": problems["committed episodes lost"] + problems["acknowledged steps lost"],
-                   "problems": {k: n for k, n in problems.items() if n}, "figures": dict(v.figures - before),
-                   "first_problem": v.first[0] if v.first else None,
-                   "seconds": round(time.perf_counter() - t0, 1)}
+            row = {
+                "victim": name,
+                "at": mode,
+                "signal": f"SIG{sig_name}",
+                "kills": landed,
+                "ended_first": ended,
+                "unreadable": problems["unreadable"],
+                "lost": problems["committed episodes lost"] + problems["acknowledged steps lost"],
+                "problems": {k: n for k, n in problems.items() if n},
+                "figures": dict(v.figures - before),
+                "first_problem": v.first[0] if v.first else None,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
             rows.append(row)
             log(json.dumps(row))
     return rows
@@ -612,8 +664,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--what", nargs="+", choices=sorted(VICTIMS), default=None, help="victims (default: all)")
     parser.add_argument("--kills", type=int, default=50, help="signals that must land per victim, mode and signal")
     parser.add_argument("--signals", nargs="+", choices=sorted(SIGNALS), default=["KILL", "TERM"])
-    parser.add_argument("--at", nargs="+", choices=MODES, default=list(MODES), dest="modes",
-                        help="kill at a random time, at a random file operation, or both (default)")
+    parser.add_argument(
+        "--at",
+        nargs="+",
+        choices=MODES,
+        default=list(MODES),
+        dest="modes",
+        help="kill at a random time, at a random file operation, or both (default)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="where datasets go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
@@ -629,22 +687,30 @@ def main(argv: Optional[list[str]] = None) -> int:
     rows = []
     try:
         for name in args.what or sorted(VICTIMS):
-            rows += run_victim(name, args.signals, args.modes, args.kills, rng, work,
-                               log=lambda s: print(s, flush=True))
+            rows += run_victim(
+                name, args.signals, args.modes, args.kills, rng, work, log=lambda s: print(s, flush=True)
+            )
     finally:
         if tmp:
             tmp.cleanup()
     print()
-    print(f"{'victim':8} {'at':4} {'signal':8} {'kills':>5} {'ended first':>11} {'unreadable':>10} {'lost':>5}  problems")
+    print(
+        f"{'victim':8} {'at':4} {'signal':8} {'kills':>5} {'ended first':>11} {'unreadable':>10} {'lost':>5}  problems"
+    )
     for r in rows:
-        print(f"{r['victim']:8} {r['at']:4} {r['signal']:8} {r['kills']:>5} {r['ended_first']:>11} "
-              f"{r['unreadable']:>10} {r['lost']:>5}  {r['problems'] or 'none'}")
+        print(
+            f"{r['victim']:8} {r['at']:4} {r['signal']:8} {r['kills']:>5} {r['ended_first']:>11} "
+            f"{r['unreadable']:>10} {r['lost']:>5}  {r['problems'] or 'none'}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
     failed = [r for r in rows if r["problems"] or r["kills"] < args.kills]
     for r in failed:
-        print(f"FAIL {r['victim']} at {r['at']} {r['signal']}: {r['problems'] or 'too few kills landed'}; "
-              f"first: {r['first_problem']}", file=sys.stderr)
+        print(
+            f"FAIL {r['victim']} at {r['at']} {r['signal']}: {r['problems'] or 'too few kills landed'}; "
+            f"first: {r['first_problem']}",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

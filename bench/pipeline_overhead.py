@@ -48,18 +48,39 @@ def plain_imitation(algo: str, budget: int, seed: int, cfg) -> float:
     venv = make_vec_env("seals/CartPole-v0", rng=rng, n_envs=8, post_wrappers=[lambda e, _: RolloutInfoWrapper(e)])
     demos = DemoStore().open("cartpole_expert").to_transitions()
     p = cfg.ppo
-    learner = PPO("MlpPolicy", venv, learning_rate=p.learning_rate, n_steps=p.n_steps, batch_size=p.batch_size,
-                  n_epochs=p.n_epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=p.clip_range,
-                  ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
-                  policy_kwargs={"net_arch": list(p.net_arch)}, seed=seed, device="cpu")
+    learner = PPO(
+        "MlpPolicy",
+        venv,
+        learning_rate=p.learning_rate,
+        n_steps=p.n_steps,
+        batch_size=p.batch_size,
+        n_epochs=p.n_epochs,
+        gamma=p.gamma,
+        gae_lambda=p.gae_lambda,
+        clip_range=p.clip_range,
+        ent_coef=p.ent_coef,
+        vf_coef=p.vf_coef,
+        max_grad_norm=p.max_grad_norm,
+        policy_kwargs={"net_arch": list(p.net_arch)},
+        seed=seed,
+        device="cpu",
+    )
     reward_net = make_reward_net(cfg, algo, venv.observation_space, venv.action_space)
     cls = AIRL if algo == "airl" else GAIL
     with tempfile.TemporaryDirectory() as tmp:
         # The same log outputs irlkit writes (CSV and TensorBoard), not imitation's stdout tables.
         logger = imit_logger.configure(folder=tmp, format_strs=["csv", "tensorboard"])
-        trainer = cls(demonstrations=demos, demo_batch_size=cfg.demo_batch_size, venv=venv, gen_algo=learner,
-                      reward_net=reward_net, n_disc_updates_per_round=cfg.n_disc_updates_per_round,
-                      disc_opt_kwargs={"lr": cfg.disc_lr}, log_dir=tmp, custom_logger=logger)
+        trainer = cls(
+            demonstrations=demos,
+            demo_batch_size=cfg.demo_batch_size,
+            venv=venv,
+            gen_algo=learner,
+            reward_net=reward_net,
+            n_disc_updates_per_round=cfg.n_disc_updates_per_round,
+            disc_opt_kwargs={"lr": cfg.disc_lr},
+            log_dir=tmp,
+            custom_logger=logger,
+        )
         t0 = time.time()
         trainer.train(budget)
         return time.time() - t0
@@ -71,8 +92,9 @@ def irlkit_run(algo: str, budget: int, seed: int, cfg) -> float:
     from irlkit.train import run_training
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_training(RunConfig(algo=cfg, seed=seed, eval=EvalConfig(episodes=1, curve_points=0), progress=False),
-                              Path(tmp))
+        result = run_training(
+            RunConfig(algo=cfg, seed=seed, eval=EvalConfig(episodes=1, curve_points=0), progress=False), Path(tmp)
+        )
     return float(result["wall_s"])
 
 
@@ -98,8 +120,10 @@ def main() -> None:
         ours.append(irlkit_run(args.algo, args.budget, rep, cfg))
         print(f"rep {rep}: plain imitation {plain[-1]:.1f} s, irlkit {ours[-1]:.1f} s", flush=True)
     ratio = statistics.median(ours) / statistics.median(plain)
-    print(f"{args.algo} on seals/CartPole-v0, {args.budget} steps, {args.reps} reps: median plain "
-          f"{statistics.median(plain):.1f} s, irlkit {statistics.median(ours):.1f} s, ratio {ratio:.3f}")
+    print(
+        f"{args.algo} on seals/CartPole-v0, {args.budget} steps, {args.reps} reps: median plain "
+        f"{statistics.median(plain):.1f} s, irlkit {statistics.median(ours):.1f} s, ratio {ratio:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ def main() -> None:
         algo = json.loads(zipfile.ZipFile(path).read("data"))["irlkit_algo"]
         cls = getattr(sb3, algo)
         times = {}
-        loaders = {"irlkit": functools.partial(load_expert, path, cfg), "sb3": functools.partial(cls.load, path, device="cpu")}
+        loaders = {
+            "irlkit": functools.partial(load_expert, path, cfg),
+            "sb3": functools.partial(cls.load, path, device="cpu"),
+        }
         for name, load in loaders.items():
             load()
             ts = []

@@ -48,18 +48,34 @@ def cmd_run(args: argparse.Namespace) -> None:
     for env in args.envs:
         for teacher in args.teachers:
             for query in args.queries:
-                labels = int(TARGET_LABELS[env] * (args.labels_factor if teacher != "oracle" or args.labels_factor_oracle else 1))
+                labels = int(
+                    TARGET_LABELS[env] * (args.labels_factor if teacher != "oracle" or args.labels_factor_oracle else 1)
+                )
                 for seed in args.seeds:
                     d = run_dir(out, env, query, teacher, labels, seed)
                     if (d / "eval.json").exists():
                         continue
-                    cmd = [sys.executable, "-m", "irlkit", "algo=preference", f"env={env}", f"seed={seed}",
-                           f"algo.query={query}", f"feedback.teacher={teacher}", f"algo.total_comparisons={labels}",
-                           f"algo.budget={args.budget or BUDGETS[env]}", "progress=false", f"hydra.run.dir={d}",
-                           *args.overrides]
+                    cmd = [
+                        sys.executable,
+                        "-m",
+                        "irlkit",
+                        "algo=preference",
+                        f"env={env}",
+                        f"seed={seed}",
+                        f"algo.query={query}",
+                        f"feedback.teacher={teacher}",
+                        f"algo.total_comparisons={labels}",
+                        f"algo.budget={args.budget or BUDGETS[env]}",
+                        "progress=false",
+                        f"hydra.run.dir={d}",
+                        *args.overrides,
+                    ]
                     result, wall, cpu = run_irlkit(cmd, d, what=f"{env} {query} {teacher} seed {seed}")
-                    print(f"{env:24s} {query:12s} {teacher:10s} n={labels:<5d} seed {seed}: normalized "
-                          f"{result['normalized_score']:.3f}  wall {wall:.0f} s  cpu {cpu:.0f} s", flush=True)
+                    print(
+                        f"{env:24s} {query:12s} {teacher:10s} n={labels:<5d} seed {seed}: normalized "
+                        f"{result['normalized_score']:.3f}  wall {wall:.0f} s  cpu {cpu:.0f} s",
+                        flush=True,
+                    )
 
 
 def read_runs(out: Path) -> list[dict[str, Any]]:
@@ -72,11 +88,23 @@ def read_runs(out: Path) -> list[dict[str, Any]]:
             continue
         query, teacher, n = d.parent.name.rsplit("-", 2)
         lo, hi = result["random_return"], result["demo_return"]
-        points = [(int(r["labels_asked"]), int(r["env_steps"]), (float(r["return_mean"]) - lo) / (hi - lo))
-                  for r in csv.DictReader(open(curve))]
-        runs.append({"env": d.parent.parent.name, "query": query, "teacher": teacher, "labels": int(n[1:]),
-                     "seed": int(d.name[4:]), "points": points, "final": result["normalized_score"],
-                     "wall_s": result["wall_s"], "env_steps": result["env_steps"]})
+        points = [
+            (int(r["labels_asked"]), int(r["env_steps"]), (float(r["return_mean"]) - lo) / (hi - lo))
+            for r in csv.DictReader(open(curve))
+        ]
+        runs.append(
+            {
+                "env": d.parent.parent.name,
+                "query": query,
+                "teacher": teacher,
+                "labels": int(n[1:]),
+                "seed": int(d.name[4:]),
+                "points": points,
+                "final": result["normalized_score"],
+                "wall_s": result["wall_s"],
+                "env_steps": result["env_steps"],
+            }
+        )
     return runs
 
 
@@ -87,8 +115,11 @@ def mean_curve(runs: list[dict[str, Any]]) -> list[tuple[int, int, float, float]
         for labels, steps, score in r["points"]:
             by_point[(labels, steps)].append(score)
     n = len(runs)
-    return [(lab, st, float(np.mean(v)), float(np.std(v))) for (lab, st), v in sorted(by_point.items(), key=lambda x: x[0][1])
-            if len(v) == n]
+    return [
+        (lab, st, float(np.mean(v)), float(np.std(v)))
+        for (lab, st), v in sorted(by_point.items(), key=lambda x: x[0][1])
+        if len(v) == n
+    ]
 
 
 def labels_to_reach(curve: list[tuple[int, int, float, float]], level: float = 0.9) -> tuple[float, float]:
@@ -107,21 +138,36 @@ def cmd_report(args: argparse.Namespace) -> None:
     groups: dict[tuple[str, str, str, int], list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
         groups[(r["env"], r["query"], r["teacher"], r["labels"])].append(r)
-    lines = ["| env | query | teacher | labels asked (N) | seeds | labels to 0.9 (env steps) | target | final normalized (mean ± std) | wall s per run |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| env | query | teacher | labels asked (N) | seeds | labels to 0.9 (env steps) | target | final normalized (mean ± std) | wall s per run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     order = {e: i for i, e in enumerate(ENVS)}
-    for (env, query, teacher, n), rs in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][2] != "oracle", kv[0][2], kv[0][1])):
+    for (env, query, teacher, n), rs in sorted(
+        groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][2] != "oracle", kv[0][2], kv[0][1])
+    ):
         curve = mean_curve(rs)
         lab, steps = labels_to_reach(curve)
         target = TARGET_LABELS.get(env, 0) * (2 if teacher == "mistake" else 1)
         reach = "never" if math.isnan(lab) else f"{int(lab)} ({int(steps)})"
-        met = "" if teacher not in ("oracle", "mistake") else (" met" if not math.isnan(lab) and lab <= target else " not met")
+        met = (
+            ""
+            if teacher not in ("oracle", "mistake")
+            else (" met" if not math.isnan(lab) and lab <= target else " not met")
+        )
         finals = [r["final"] for r in rs]
-        lines.append(f"| {env} | {query} | {teacher} | {n} | {len(rs)} | {reach} | ≤ {target}{met} | "
-                     f"{np.mean(finals):.2f} ± {np.std(finals):.2f} | {np.mean([r['wall_s'] for r in rs]):.0f} |")
-    lines += ["", "Aggregate of the final scores over the envs (rliable, stratified bootstrap, 95% CIs), for the "
-              "settings run on every env with the same seeds:", "",
-              "| query | teacher | envs | runs per env | mean [95% CI] | IQM [95% CI] |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {env} | {query} | {teacher} | {n} | {len(rs)} | {reach} | ≤ {target}{met} | "
+            f"{np.mean(finals):.2f} ± {np.std(finals):.2f} | {np.mean([r['wall_s'] for r in rs]):.0f} |"
+        )
+    lines += [
+        "",
+        "Aggregate of the final scores over the envs (rliable, stratified bootstrap, 95% CIs), for the "
+        "settings run on every env with the same seeds:",
+        "",
+        "| query | teacher | envs | runs per env | mean [95% CI] | IQM [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += aggregate_rows(runs)
     table = "\n".join(lines)
     print(table)
@@ -149,9 +195,11 @@ def aggregate_rows(runs: list[dict[str, Any]]) -> list[str]:
     out = []
     for key, (point, interval) in sorted(aggregate_scores(matrices).items()):
         query, teacher = key.split("/")
-        out.append(f"| {query} | {teacher} | {', '.join(names[key])} | {matrices[key].shape[0]} | "
-                   f"{point[0]:.2f} [{interval[0][0]:.2f}, {interval[1][0]:.2f}] | "
-                   f"{point[1]:.2f} [{interval[0][1]:.2f}, {interval[1][1]:.2f}] |")
+        out.append(
+            f"| {query} | {teacher} | {', '.join(names[key])} | {matrices[key].shape[0]} | "
+            f"{point[0]:.2f} [{interval[0][0]:.2f}, {interval[1][0]:.2f}] | "
+            f"{point[1]:.2f} [{interval[0][1]:.2f}, {interval[1][1]:.2f}] |"
+        )
     return out
 
 
@@ -173,7 +221,9 @@ def plot(groups: dict[tuple[str, str, str, int], list[dict[str, Any]]], fig_dir:
             x = [c[0] for c in curve]
             m = np.array([c[2] for c in curve])
             s = np.array([c[3] for c in curve])
-            ax.plot(x, m, styles.get(query, "-"), color=colors.get(teacher), label=f"{teacher}, {query} ({len(rs)} seeds)")
+            ax.plot(
+                x, m, styles.get(query, "-"), color=colors.get(teacher), label=f"{teacher}, {query} ({len(rs)} seeds)"
+            )
             ax.fill_between(x, m - s, m + s, color=colors.get(teacher), alpha=0.08)
         ax.axhline(0.9, color="grey", lw=0.8)
         ax.set_title(env)
@@ -194,8 +244,12 @@ def main() -> None:
     r.add_argument("--queries", nargs="+", default=["uniform"], choices=QUERIES)
     r.add_argument("--teachers", nargs="+", default=["oracle"], choices=TEACHERS)
     r.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    r.add_argument("--labels-factor", type=float, default=2.0,
-                   help="label budget of non-oracle teachers, times the oracle target (the mistake target is twice)")
+    r.add_argument(
+        "--labels-factor",
+        type=float,
+        default=2.0,
+        help="label budget of non-oracle teachers, times the oracle target (the mistake target is twice)",
+    )
     r.add_argument("--labels-factor-oracle", action="store_true", help="apply --labels-factor to the oracle too")
     r.add_argument("--budget", type=int, default=0, help="env steps per run (default: BUDGETS per env)")
     r.add_argument("--overrides", nargs="*", default=[], help="extra overrides for every run (key=value)")

@@ -31,14 +31,28 @@ from _runs import run_irlkit  # bench/ is on sys.path when run as a script
 
 def command(method: str, seed: int, run_dir: Path, store: Path, args: argparse.Namespace) -> list[str]:
     cmd = [
-        sys.executable, "-m", "irlkit", "algo=ppo", f"env={args.env}", f"seed={seed}",
-        f"algo.budget={args.budget}", f"algo.ppo.n_steps={args.n_steps}", f"eval.episodes={args.eval_episodes}",
-        "eval.curve_points=0", "progress=false", f"hydra.run.dir={run_dir}", *args.ppo_overrides,
+        sys.executable,
+        "-m",
+        "irlkit",
+        "algo=ppo",
+        f"env={args.env}",
+        f"seed={seed}",
+        f"algo.budget={args.budget}",
+        f"algo.ppo.n_steps={args.n_steps}",
+        f"eval.episodes={args.eval_episodes}",
+        "eval.curve_points=0",
+        "progress=false",
+        f"hydra.run.dir={run_dir}",
+        *args.ppo_overrides,
     ]
     if method == "ppo":
         return cmd
-    return cmd + [f"feedback={args.feedback}", f"feedback.store_root={store}",
-                  f"feedback.dataset=bench_shaping_{seed}", *args.shaping_overrides]
+    return cmd + [
+        f"feedback={args.feedback}",
+        f"feedback.store_root={store}",
+        f"feedback.dataset=bench_shaping_{seed}",
+        *args.shaping_overrides,
+    ]
 
 
 def mean(xs: list[float]) -> float:
@@ -65,8 +79,9 @@ def main() -> None:
     for seed in args.seeds:
         for method in args.methods:
             run_dir = out / f"{method}-seed{seed}"
-            result, wall, _ = run_irlkit(command(method, seed, run_dir, out / "store", args), run_dir,
-                                         what=f"{method} seed {seed}")
+            result, wall, _ = run_irlkit(
+                command(method, seed, run_dir, out / "store", args), run_dir, what=f"{method} seed {seed}"
+            )
             row = {
                 "seed": seed,
                 "normalized": result["normalized_score"],
@@ -79,26 +94,49 @@ def main() -> None:
                 "wall_s": round(wall, 1),
             }
             table[method].append(row)
-            presses = (f", presses {row['presses']} ({row['good']} good, {row['bad']} bad)"
-                       if row["presses"] is not None else "")
-            print(f"{method:6s} seed {seed}: normalized {row['normalized']:.3f}, return {row['return']:.1f}"
-                  f"{presses}, {row['wall_s']} s", flush=True)
+            presses = (
+                f", presses {row['presses']} ({row['good']} good, {row['bad']} bad)"
+                if row["presses"] is not None
+                else ""
+            )
+            print(
+                f"{method:6s} seed {seed}: normalized {row['normalized']:.3f}, return {row['return']:.1f}"
+                f"{presses}, {row['wall_s']} s",
+                flush=True,
+            )
     load_after = os.getloadavg()
-    (out / "summary.json").write_text(json.dumps(
-        {"args": {k: str(v) for k, v in vars(args).items()}, "load_before": load_before, "load_after": load_after,
-         "cpus": os.cpu_count(), "table": table}, indent=1))
+    (out / "summary.json").write_text(
+        json.dumps(
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "load_before": load_before,
+                "load_after": load_after,
+                "cpus": os.cpu_count(),
+                "table": table,
+            },
+            indent=1,
+        )
+    )
     print(f"\nruns and summary.json in {out}")
-    print(f"{args.env}, {args.budget} env steps, algo.ppo.n_steps={args.n_steps}, feedback={args.feedback}; "
-          f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
+    print(
+        f"{args.env}, {args.budget} env steps, algo.ppo.n_steps={args.n_steps}, feedback={args.feedback}; "
+        f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n"
+    )
     seeds = args.seeds
-    print("| method | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | presses per run (mean) | wall s per run (mean) |")
+    print(
+        "| method | "
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean | presses per run (mean) | wall s per run (mean) |"
+    )
     print("|---|" + "---|" * len(seeds) + "---|---|---|")
     for method, rows in table.items():
         cells = " | ".join(f"{r['normalized']:.3f} ({r['return']:.1f})" for r in rows)
         presses = [r["presses"] for r in rows if r["presses"] is not None]
-        print(f"| {method} | {cells} | {mean([r['normalized'] for r in rows]):.3f} "
-              f"({mean([r['return'] for r in rows]):.1f}) | {f'{mean(presses):.0f}' if presses else '-'} "
-              f"| {mean([r['wall_s'] for r in rows]):.1f} |")
+        print(
+            f"| {method} | {cells} | {mean([r['normalized'] for r in rows]):.3f} "
+            f"({mean([r['return'] for r in rows]):.1f}) | {f'{mean(presses):.0f}' if presses else '-'} "
+            f"| {mean([r['wall_s'] for r in rows]):.1f} |"
+        )
     print("\nCells: normalized score (env return), eval.json over the env's own reward.")
 
 

@@ -25,10 +25,14 @@ from main_job_targets import TARGETS
 
 def stack_versions(python: Path) -> str:
     """`gymnasium X, SB3 Y, numpy Z, torch W` of one venv."""
-    code = ("import gymnasium, stable_baselines3, numpy, torch, imitation; print(f'gymnasium {gymnasium.__version__}, "
-            "SB3 {stable_baselines3.__version__}, imitation {imitation.__version__}, numpy {numpy.__version__}, "
-            "torch {torch.__version__}')")
-    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+    code = (
+        "import gymnasium, stable_baselines3, numpy, torch, imitation; print(f'gymnasium {gymnasium.__version__}, "
+        "SB3 {stable_baselines3.__version__}, imitation {imitation.__version__}, numpy {numpy.__version__}, "
+        "torch {torch.__version__}')"
+    )
+    return subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.strip()
 
 
 def main() -> None:
@@ -48,16 +52,29 @@ def main() -> None:
             for venv, python in pythons.items():
                 for seed in args.seeds:
                     run_dir = Path(tmp) / f"{venv.strip('.')}-{algo}-{seed}"
-                    cmd = [str(python), "-m", "irlkit", f"algo={algo}", f"seed={seed}", "progress=false",
-                           f"hydra.run.dir={run_dir}", *args.overrides]
+                    cmd = [
+                        str(python),
+                        "-m",
+                        "irlkit",
+                        f"algo={algo}",
+                        f"seed={seed}",
+                        "progress=false",
+                        f"hydra.run.dir={run_dir}",
+                        *args.overrides,
+                    ]
                     ev, wall, cpu = run_irlkit(cmd, run_dir)
                     rows.setdefault((algo, venv), []).append((ev["normalized_score"], wall, cpu))
-                    print(f"{venv:13s} {algo:5s} seed {seed}: normalized {ev['normalized_score']:.3f}  return "
-                          f"{ev['return_mean']:.1f}  env steps {ev['env_steps']}  train {ev['wall_s']:.1f} s  whole "
-                          f"command {wall:.1f} s (CPU {cpu:.1f} s)", flush=True)
+                    print(
+                        f"{venv:13s} {algo:5s} seed {seed}: normalized {ev['normalized_score']:.3f}  return "
+                        f"{ev['return_mean']:.1f}  env steps {ev['env_steps']}  train {ev['wall_s']:.1f} s  whole "
+                        f"command {wall:.1f} s (CPU {cpu:.1f} s)",
+                        flush=True,
+                    )
     load = os.getloadavg()[0]
-    print(f"\n(1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores; CPU s = user + sys of the"
-          " command, which does not grow with other jobs' load)")
+    print(
+        f"\n(1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores; CPU s = user + sys of the"
+        " command, which does not grow with other jobs' load)"
+    )
     head = " | ".join(f"{v}: score (mean, min) | {v}: wall s (mean, max) | {v}: CPU s (mean)" for v in args.stacks)
     print(f"| algo | seeds | {head} | target |")
     print("|---|---|" + "---|---|---|" * len(args.stacks) + "---|")
@@ -66,8 +83,10 @@ def main() -> None:
         for venv in args.stacks:
             mine = rows[(algo, venv)]
             scores, walls, cpus = [r[0] for r in mine], [r[1] for r in mine], [r[2] for r in mine]
-            cells.append(f"{statistics.mean(scores):.3f}, {min(scores):.3f} | {statistics.mean(walls):.1f}, "
-                         f"{max(walls):.1f} | {statistics.mean(cpus):.1f}")
+            cells.append(
+                f"{statistics.mean(scores):.3f}, {min(scores):.3f} | {statistics.mean(walls):.1f}, "
+                f"{max(walls):.1f} | {statistics.mean(cpus):.1f}"
+            )
         goal = TARGETS.get(algo)
         target = f"≥ {goal[0]} in ≤ {goal[1]:.0f} s" if goal else "-"
         print(f"| {algo} | {len(args.seeds)} | {' | '.join(cells)} | {target} |")

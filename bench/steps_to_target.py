@@ -72,8 +72,9 @@ def _cpu() -> float:
 class Checkpoints:
     """Scores the policy every `every` env steps; raises `_Reached` at the target."""
 
-    def __init__(self, env_cfg: Any, seed: int, episodes: int, demo_return: float, every: int, target: float,
-                 clock: Clock) -> None:
+    def __init__(
+        self, env_cfg: Any, seed: int, episodes: int, demo_return: float, every: int, target: float, clock: Clock
+    ) -> None:
         from irlkit.evaluate import run_episodes
 
         self._run = run_episodes
@@ -117,8 +118,16 @@ def _context(env_cfg: Any, seed: int, run_dir: Path) -> Any:
     venv = make_venv(env_cfg, seed=seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv"])
-    return RunContext(env_cfg=env_cfg, venv=venv, demos=demos, rng=np.random.default_rng(seed), seed=seed,
-                      logger=logger, run_dir=run_dir, variable_horizon=env_cfg.horizon == "variable")
+    return RunContext(
+        env_cfg=env_cfg,
+        venv=venv,
+        demos=demos,
+        rng=np.random.default_rng(seed),
+        seed=seed,
+        logger=logger,
+        run_dir=run_dir,
+        variable_horizon=env_cfg.horizon == "variable",
+    )
 
 
 def compose(algo: str, env: str, overrides: list[str]) -> tuple[Any, Any]:
@@ -137,8 +146,9 @@ def compose(algo: str, env: str, overrides: list[str]) -> tuple[Any, Any]:
     return OmegaConf.to_object(cfg.algo), OmegaConf.to_object(cfg.env)
 
 
-def run_irlkit(algo: str, env: str, seed: int, cap: int, every: int, episodes: int, target: float, out: Path,
-               overrides: list[str]) -> dict[str, Any]:
+def run_irlkit(
+    algo: str, env: str, seed: int, cap: int, every: int, episodes: int, target: float, out: Path, overrides: list[str]
+) -> dict[str, Any]:
     from irlkit.algos import ALGORITHMS
 
     algo_cfg, env_cfg = compose(algo, env, [f"algo.budget={cap}", *overrides])
@@ -169,8 +179,9 @@ def _describe(cfg: Any) -> str:
     return f"learner={learner}" if learner else ""
 
 
-def run_imitation(algo: str, env: str, seed: int, cap: int, every: int, episodes: int, target: float,
-                  out: Path) -> dict[str, Any]:
+def run_imitation(
+    algo: str, env: str, seed: int, cap: int, every: int, episodes: int, target: float, out: Path
+) -> dict[str, Any]:
     from imitation.algorithms.adversarial.airl import AIRL
     from imitation.algorithms.adversarial.gail import GAIL
     from imitation.data.wrappers import RolloutInfoWrapper
@@ -189,20 +200,45 @@ def run_imitation(algo: str, env: str, seed: int, cap: int, every: int, episodes
     clock = Clock()
     checks = Checkpoints(env_cfg, seed, episodes, demo_return, every, target, clock)
     clock.start()
-    venv = make_vec_env(env_cfg.id, rng=np.random.default_rng(seed), n_envs=8, parallel=False,
-                        post_wrappers=[lambda e, _: RolloutInfoWrapper(e)])
-    gen = PPO(FeedForward32Policy, venv, n_steps=2048 // 8, batch_size=64, n_epochs=10, learning_rate=3e-4,
-              ent_coef=0.0, seed=seed, device="cpu", verbose=0)
+    venv = make_vec_env(
+        env_cfg.id,
+        rng=np.random.default_rng(seed),
+        n_envs=8,
+        parallel=False,
+        post_wrappers=[lambda e, _: RolloutInfoWrapper(e)],
+    )
+    gen = PPO(
+        FeedForward32Policy,
+        venv,
+        n_steps=2048 // 8,
+        batch_size=64,
+        n_epochs=10,
+        learning_rate=3e-4,
+        ent_coef=0.0,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
     if algo == "airl":
-        base = BasicShapedRewardNet(venv.observation_space, venv.action_space, normalize_input_layer=networks.RunningNorm)
+        base = BasicShapedRewardNet(
+            venv.observation_space, venv.action_space, normalize_input_layer=networks.RunningNorm
+        )
     else:
         base = BasicRewardNet(venv.observation_space, venv.action_space, normalize_input_layer=networks.RunningNorm)
     reward_net = NormalizedRewardNet(base, networks.RunningNorm)
     cls = AIRL if algo == "airl" else GAIL
-    trainer = cls(demonstrations=ctx.demos.to_trajectories(), demo_batch_size=1024, n_disc_updates_per_round=4,
-                  gen_replay_buffer_capacity=2048, venv=venv, gen_algo=gen, reward_net=reward_net,
-                  allow_variable_horizon=env_cfg.horizon == "variable", log_dir=str(ctx.run_dir / "logs"),
-                  custom_logger=ctx.logger)
+    trainer = cls(
+        demonstrations=ctx.demos.to_trajectories(),
+        demo_batch_size=1024,
+        n_disc_updates_per_round=4,
+        gen_replay_buffer_capacity=2048,
+        venv=venv,
+        gen_algo=gen,
+        reward_net=reward_net,
+        allow_variable_horizon=env_cfg.horizon == "variable",
+        log_dir=str(ctx.run_dir / "logs"),
+        custom_logger=ctx.logger,
+    )
     done = 0
     try:
         while done < cap:
@@ -219,14 +255,26 @@ def run_imitation(algo: str, env: str, seed: int, cap: int, every: int, episodes
     return _row("imitation", algo, env, seed, cap, checks, clock, done, config="PPO, imitation script defaults")
 
 
-def _row(side: str, algo: str, env: str, seed: int, cap: int, checks: Checkpoints, clock: Clock, done: int,
-         config: str) -> dict[str, Any]:
+def _row(
+    side: str, algo: str, env: str, seed: int, cap: int, checks: Checkpoints, clock: Clock, done: int, config: str
+) -> dict[str, Any]:
     last = checks.curve[-1][1] if checks.curve else float("nan")
     return {
-        "side": side, "algo": algo, "env": env, "seed": seed, "cap": cap, "config": config,
-        "steps_to_target": checks.reached, "env_steps": done, "wall_s": round(clock.wall, 1),
-        "cpu_s": round(clock.cpu, 1), "last_return": last, "last_normalized": checks.normalized(last),
-        "demo_return": checks.demo, "random_return": checks.random, "curve": checks.curve,
+        "side": side,
+        "algo": algo,
+        "env": env,
+        "seed": seed,
+        "cap": cap,
+        "config": config,
+        "steps_to_target": checks.reached,
+        "env_steps": done,
+        "wall_s": round(clock.wall, 1),
+        "cpu_s": round(clock.cpu, 1),
+        "last_return": last,
+        "last_normalized": checks.normalized(last),
+        "demo_return": checks.demo,
+        "random_return": checks.random,
+        "curve": checks.curve,
     }
 
 
@@ -235,13 +283,18 @@ def _fmt_steps(v: Any, cap: int) -> str:
 
 
 def report(rows: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
-    md = ["# Env steps to reach normalized 0.9: irlkit vs imitation 1.0.1's defaults", "",
-          f"Command: `.venv/bin/python bench/steps_to_target.py {' '.join(sys.argv[1:])}`", "",
-          f"Checkpoints: irlkit every {args.irlkit_every:,} env steps, imitation every {args.imitation_every:,} "
-          f"(rounds of 2048); {args.episodes} deterministic episodes each; target {args.target}. "
-          "Wall/CPU: training only, to the target (or the cap), one process, one torch thread.", "",
-          "| env | algo | seed | irlkit: steps to target | imitation: steps to target | ratio | irlkit wall s / CPU s | imitation wall s / CPU s |",
-          "|---|---|---|---|---|---|---|---|"]
+    md = [
+        "# Env steps to reach normalized 0.9: irlkit vs imitation 1.0.1's defaults",
+        "",
+        f"Command: `.venv/bin/python bench/steps_to_target.py {' '.join(sys.argv[1:])}`",
+        "",
+        f"Checkpoints: irlkit every {args.irlkit_every:,} env steps, imitation every {args.imitation_every:,} "
+        f"(rounds of 2048); {args.episodes} deterministic episodes each; target {args.target}. "
+        "Wall/CPU: training only, to the target (or the cap), one process, one torch thread.",
+        "",
+        "| env | algo | seed | irlkit: steps to target | imitation: steps to target | ratio | irlkit wall s / CPU s | imitation wall s / CPU s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     by = {(r["side"], r["algo"], r["env"], r["seed"]): r for r in rows}
     cells: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
     for (side, algo, env, seed), r in sorted(by.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][3])):
@@ -251,24 +304,36 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> 
         ours = r["steps_to_target"]
         theirs = m["steps_to_target"] if m else None
         ratio = _ratio(ours, theirs, m["cap"] if m else None)
-        md.append(f"| {env} | {algo} | {seed} | {_fmt_steps(ours, r['cap'])} | "
-                  f"{_fmt_steps(theirs, m['cap']) if m else '(not run)'} | {ratio} | {r['wall_s']:.0f} / {r['cpu_s']:.0f} | "
-                  f"{(str(round(m['wall_s'])) + ' / ' + str(round(m['cpu_s']))) if m else ''} |")
+        md.append(
+            f"| {env} | {algo} | {seed} | {_fmt_steps(ours, r['cap'])} | "
+            f"{_fmt_steps(theirs, m['cap']) if m else '(not run)'} | {ratio} | {r['wall_s']:.0f} / {r['cpu_s']:.0f} | "
+            f"{(str(round(m['wall_s'])) + ' / ' + str(round(m['cpu_s']))) if m else ''} |"
+        )
         cells.setdefault((env, algo), []).append((r, m))
-    md += ["", "Per cell (median over seeds; a run that never reached the target counts as its cap, so a ratio "
-           "against a cap is a lower bound, written ≥):", "",
-           "| env | algo | seeds | irlkit median steps | imitation median steps | ratio | irlkit median wall s | imitation median wall s |",
-           "|---|---|---|---|---|---|---|---|"]
+    md += [
+        "",
+        "Per cell (median over seeds; a run that never reached the target counts as its cap, so a ratio "
+        "against a cap is a lower bound, written ≥):",
+        "",
+        "| env | algo | seeds | irlkit median steps | imitation median steps | ratio | irlkit median wall s | imitation median wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for (env, algo), pairs in sorted(cells.items()):
         ours = [p[0]["steps_to_target"] if p[0]["steps_to_target"] is not None else math.inf for p in pairs]
-        theirs = [p[1]["steps_to_target"] if p[1] and p[1]["steps_to_target"] is not None else math.inf for p in pairs if p[1]]
+        theirs = [
+            p[1]["steps_to_target"] if p[1] and p[1]["steps_to_target"] is not None else math.inf for p in pairs if p[1]
+        ]
         mo, mt = float(np.median(ours)), (float(np.median(theirs)) if theirs else math.nan)
         cap_t = pairs[0][1]["cap"] if pairs[0][1] else None
-        ratio = _ratio(None if math.isinf(mo) else int(mo), None if math.isinf(mt) or math.isnan(mt) else int(mt), cap_t)
-        md.append(f"| {env} | {algo} | {len(pairs)} | {_fmt_steps(None if math.isinf(mo) else int(mo), pairs[0][0]['cap'])} | "
-                  f"{_fmt_steps(None if math.isinf(mt) else int(mt), cap_t) if theirs else '(not run)'} | {ratio} | "
-                  f"{np.median([p[0]['wall_s'] for p in pairs]):.0f} | "
-                  f"{(str(round(float(np.median([p[1]['wall_s'] for p in pairs if p[1]]))))) if theirs else ''} |")
+        ratio = _ratio(
+            None if math.isinf(mo) else int(mo), None if math.isinf(mt) or math.isnan(mt) else int(mt), cap_t
+        )
+        md.append(
+            f"| {env} | {algo} | {len(pairs)} | {_fmt_steps(None if math.isinf(mo) else int(mo), pairs[0][0]['cap'])} | "
+            f"{_fmt_steps(None if math.isinf(mt) else int(mt), cap_t) if theirs else '(not run)'} | {ratio} | "
+            f"{np.median([p[0]['wall_s'] for p in pairs]):.0f} | "
+            f"{(str(round(float(np.median([p[1]['wall_s'] for p in pairs if p[1]]))))) if theirs else ''} |"
+        )
     path.write_text("\n".join(md) + "\n")
 
 
@@ -314,16 +379,36 @@ def main(argv: list[str] | None = None) -> None:
                     if (side, algo, env, seed) in have:
                         continue
                     if side == "irlkit":
-                        row = run_irlkit(algo, env, seed, args.irlkit_cap, args.irlkit_every, args.episodes, args.target,
-                                         args.out, args.override)
+                        row = run_irlkit(
+                            algo,
+                            env,
+                            seed,
+                            args.irlkit_cap,
+                            args.irlkit_every,
+                            args.episodes,
+                            args.target,
+                            args.out,
+                            args.override,
+                        )
                     else:
-                        row = run_imitation(algo, env, seed, args.imitation_cap, args.imitation_every, args.episodes,
-                                            args.target, args.out)
+                        row = run_imitation(
+                            algo,
+                            env,
+                            seed,
+                            args.imitation_cap,
+                            args.imitation_every,
+                            args.episodes,
+                            args.target,
+                            args.out,
+                        )
                     rows.append(row)
                     with open(log, "a") as f:
                         f.write(json.dumps(row) + "\n")
-                    print(f"{side:9s} {algo} {env} seed {seed}: steps to target {row['steps_to_target']}, "
-                          f"wall {row['wall_s']} s, last normalized {row['last_normalized']:.2f}", flush=True)
+                    print(
+                        f"{side:9s} {algo} {env} seed {seed}: steps to target {row['steps_to_target']}, "
+                        f"wall {row['wall_s']} s, last normalized {row['last_normalized']:.2f}",
+                        flush=True,
+                    )
                     report(rows, args, args.out / "report.md")
     report(rows, args, args.out / "report.md")
 

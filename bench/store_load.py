@@ -48,8 +48,13 @@ def build_episodes(n_episodes: int, steps: int, seed: int = 0):
     acts = rng.integers(0, 2, size=(n_episodes, steps), dtype=np.int64)
     rews = np.ones((n_episodes, steps), dtype=np.float64)
     return [
-        Episode(obs=obs[i], acts=acts[i], rews=rews[i], truncated=True,
-                meta=EpisodeMeta(source="script", device="bench", seed=i))
+        Episode(
+            obs=obs[i],
+            acts=acts[i],
+            rews=rews[i],
+            truncated=True,
+            meta=EpisodeMeta(source="script", device="bench", seed=i),
+        )
         for i in range(n_episodes)
     ]
 
@@ -88,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--append-episodes", type=int, default=200,
-                        help="episodes for the one-commit-per-episode timing")
+    parser.add_argument(
+        "--append-episodes", type=int, default=200, help="episodes for the one-commit-per-episode timing"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the (fast) store timings; median reported")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -120,13 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     del trajs
 
     def create(name: str) -> Dataset:
-        return Dataset.create(work / name, env_id="seals/CartPole-v0", observation_space=obs_space,
-                              action_space=act_space)
+        return Dataset.create(
+            work / name, env_id="seals/CartPole-v0", observation_space=obs_space, action_space=act_space
+        )
 
     ds = create("store")
     t_batched, _ = timed(functools.partial(ds.append_episodes, episodes))
-    rows.append((f"store append_episodes ({args.episodes} episodes, one commit)", f"{t_batched:.2f} s",
-                 f"{t_batched / args.episodes * 1e3:.2f} ms/episode"))
+    rows.append(
+        (
+            f"store append_episodes ({args.episodes} episodes, one commit)",
+            f"{t_batched:.2f} s",
+            f"{t_batched / args.episodes * 1e3:.2f} ms/episode",
+        )
+    )
     one = create("store_per_episode")
     k = min(args.append_episodes, args.episodes)
     first_k = episodes[:k]
@@ -136,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             one.append_episode(ep)
 
     t_each, _ = timed(per_episode)
-    rows.append((f"store append_episode x{k} (one commit each)", f"{t_each:.2f} s", f"{t_each / k * 1e3:.2f} ms/episode"))
+    rows.append(
+        (f"store append_episode x{k} (one commit each)", f"{t_each:.2f} s", f"{t_each / k * 1e3:.2f} ms/episode")
+    )
     del episodes
     gc.collect()
 
@@ -150,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     t_open = statistics.median(timed(lambda: Dataset.open(work / "store"))[0] for _ in range(args.repeats))
     t_store = statistics.median(timed(store_transitions)[0] for _ in range(args.repeats))
     t_trajs = statistics.median(timed(store_trajectories)[0] for _ in range(args.repeats))
-    t_verify = statistics.median(timed(lambda: Dataset.open(work / "store", verify=True))[0] for _ in range(args.repeats))
+    t_verify = statistics.median(
+        timed(lambda: Dataset.open(work / "store", verify=True))[0] for _ in range(args.repeats)
+    )
     t_check = statistics.median(timed(lambda: Dataset.open(work / "store").check())[0] for _ in range(args.repeats))
     t_checked = statistics.median(timed(lambda: _checked_transitions(work / "store"))[0] for _ in range(args.repeats))
-    t_many = statistics.median(timed(lambda: Dataset.open(work / "store_per_episode").to_transitions())[0]
-                               for _ in range(args.repeats))
+    t_many = statistics.median(
+        timed(lambda: Dataset.open(work / "store_per_episode").to_transitions())[0] for _ in range(args.repeats)
+    )
     heap_store, trans = peak_heap(store_transitions)
     assert len(trans) == n_trans
     heap_trajs, _ = peak_heap(store_trajectories)
@@ -162,15 +179,35 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("store Dataset.open", f"{t_open * 1e3:.1f} ms", ""))
     rows.append(("store open + to_transitions", f"{t_store * 1e3:.1f} ms", f"peak heap {mb(heap_store)}"))
     rows.append(("store open + to_trajectories", f"{t_trajs * 1e3:.1f} ms", f"peak heap {mb(heap_trajs)}"))
-    rows.append(("store open(verify=True) (sha256 of every file)", f"{t_verify * 1e3:.1f} ms",
-                 f"{(t_verify - t_open) * 1e3:.1f} ms over a plain open"))
+    rows.append(
+        (
+            "store open(verify=True) (sha256 of every file)",
+            f"{t_verify * 1e3:.1f} ms",
+            f"{(t_verify - t_open) * 1e3:.1f} ms over a plain open",
+        )
+    )
     per_million = (t_check - t_open) * 1e6 / n_trans
-    rows.append(("store open + check() (what training runs first)", f"{t_check * 1e3:.1f} ms",
-                 f"check: {(t_check - t_open) * 1e3:.1f} ms, {per_million * 1e3:.1f} ms per 1M transitions"))
-    rows.append(("store open + check() + to_transitions", f"{t_checked * 1e3:.1f} ms",
-                 f"{(t_checked - t_store) * 1e3:.1f} ms over unchecked"))
-    rows.append((f"store open + to_transitions, {k} one-episode segments", f"{t_many * 1e3:.1f} ms",
-                 f"{k * args.steps:,} transitions"))
+    rows.append(
+        (
+            "store open + check() (what training runs first)",
+            f"{t_check * 1e3:.1f} ms",
+            f"check: {(t_check - t_open) * 1e3:.1f} ms, {per_million * 1e3:.1f} ms per 1M transitions",
+        )
+    )
+    rows.append(
+        (
+            "store open + check() + to_transitions",
+            f"{t_checked * 1e3:.1f} ms",
+            f"{(t_checked - t_store) * 1e3:.1f} ms over unchecked",
+        )
+    )
+    rows.append(
+        (
+            f"store open + to_transitions, {k} one-episode segments",
+            f"{t_many * 1e3:.1f} ms",
+            f"{k * args.steps:,} transitions",
+        )
+    )
     rss_before_imitation = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     # ---- reading: imitation -------------------------------------------------------------------
@@ -184,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     del theirs, ours
     rss_after_imitation = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     heap_imitation, _ = peak_heap(imitation_transitions)
-    rows.append(("imitation serialize.load + flatten_trajectories", f"{t_imitation:.2f} s",
-                 f"peak heap {mb(heap_imitation)}"))
+    rows.append(
+        ("imitation serialize.load + flatten_trajectories", f"{t_imitation:.2f} s", f"peak heap {mb(heap_imitation)}")
+    )
 
     ratio = t_imitation / t_store
     print()
@@ -193,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     for what, value, note in rows:
         print(f"{what.ljust(width)}  {value:>10}  {note}")
     print(f"\npeak RSS: {mb(rss_before_imitation)} before imitation's load, {mb(rss_after_imitation)} after it")
-    print(f"speed-up, store open + to_transitions vs imitation load + flatten: {ratio:,.0f}x "
-          f"({t_imitation:.2f} s / {t_store * 1e3:.1f} ms)")
+    print(
+        f"speed-up, store open + to_transitions vs imitation load + flatten: {ratio:,.0f}x "
+        f"({t_imitation:.2f} s / {t_store * 1e3:.1f} ms)"
+    )
     if tmp:
         tmp.cleanup()
     if ratio < 50:

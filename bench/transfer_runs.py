@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> None:
         if proc.returncode != 0:
             sys.exit(f"transfer of {run} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         out = json.loads((run / "transfer" / "transfer.json").read_text())
-        print(f"{run.name}: run normalized {result.get('normalized_score'):.3f}, transfer normalized "
-              f"{out['normalized_score']:.3f} ({time.time() - t0:.0f} s)", flush=True)
+        print(
+            f"{run.name}: run normalized {result.get('normalized_score'):.3f}, transfer normalized "
+            f"{out['normalized_score']:.3f} ({time.time() - t0:.0f} s)",
+            flush=True,
+        )
     subprocess.run([sys.executable, "-m", "irlkit.bench.report", str(args.sweep)], cwd=REPO, check=True)
 
 

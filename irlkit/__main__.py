@@ -73,10 +73,13 @@ def resume_job(run_dir: Path) -> dict[str, Any]:
 def main() -> Optional[float]:
     args = sys.argv[1:]
     if any(a.startswith("resume=") for a in args):
+
         def job() -> dict[str, Any]:
             if len(args) != 1:
-                raise IrlkitError("resume=<run folder> takes no other options: the run continues with the config.yaml "
-                                  "it was started with, to its full budget")
+                raise IrlkitError(
+                    "resume=<run folder> takes no other options: the run continues with the config.yaml "
+                    "it was started with, to its full budget"
+                )
             return resume_job(Path(args[0].split("=", 1)[1]).expanduser().resolve())
 
         result = run_entry(job, prog=COMMAND.prog)

@@ -112,11 +112,15 @@ class RunConfig:
         spec = self.spec
         budget = getattr(self.algo, "budget", None)
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
-            raise IrlkitError(f"algo.budget={budget}: give a positive whole number of the algorithm's budget units "
-                              f"(algo={self.algo.name}: see `python -m irlkit algo={self.algo.name} --help`)")
+            raise IrlkitError(
+                f"algo.budget={budget}: give a positive whole number of the algorithm's budget units "
+                f"(algo={self.algo.name}: see `python -m irlkit algo={self.algo.name} --help`)"
+            )
         self.eval.check()
         if not isinstance(self.algo, spec.config):
-            raise IrlkitError(f"algo={self.algo.name}: its config must be a {spec.config.__name__}, got {type(self.algo).__name__}")
+            raise IrlkitError(
+                f"algo={self.algo.name}: its config must be a {spec.config.__name__}, got {type(self.algo).__name__}"
+            )
         for group in ("feedback", "expert"):
             value = getattr(self, group)
             if value is None:

@@ -87,8 +87,12 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _watchdog(signum: int) -> None:
     time.sleep(GRACE_S)
-    print(f"irlkit: still running {GRACE_S:.0f} s after {signal.Signals(signum).name}: exiting now; what was "
-          "committed before it is kept", file=sys.stderr, flush=True)
+    print(
+        f"irlkit: still running {GRACE_S:.0f} s after {signal.Signals(signum).name}: exiting now; what was "
+        "committed before it is kept",
+        file=sys.stderr,
+        flush=True,
+    )
     os._exit(128 + signum)
 
 

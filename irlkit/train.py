@@ -73,7 +73,9 @@ def read_config(run_dir: Path) -> RunConfig:
 
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
-        raise IrlkitError(f"{run_dir} is not an irlkit run folder (no {CONFIG_FILE}); pass the folder a run printed at its end")
+        raise IrlkitError(
+            f"{run_dir} is not an irlkit run folder (no {CONFIG_FILE}); pass the folder a run printed at its end"
+        )
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
@@ -105,13 +107,16 @@ def resume_training(run_dir: Path, **kwargs: Any) -> dict[str, Any]:
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if (run_dir / "eval.json").is_file():
-        raise IrlkitError(f"{run_dir} finished already (it has its eval.json): nothing to resume. Re-score it with "
-                          f"`python -m irlkit.evaluate run={run_dir}`.")
+        raise IrlkitError(
+            f"{run_dir} finished already (it has its eval.json): nothing to resume. Re-score it with "
+            f"`python -m irlkit.evaluate run={run_dir}`."
+        )
     return run_training(config, run_dir, resume=True, **kwargs)
 
 
-def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Callable[[Any], None]] = None,
-                 resume: bool = False) -> dict[str, Any]:
+def run_training(
+    config: RunConfig, run_dir: Path, *, on_trainer: Optional[Callable[[Any], None]] = None, resume: bool = False
+) -> dict[str, Any]:
     """Train `config.algo` on `config.demos` in `config.env`, save artifacts, `config.yaml` and
     `eval.json` into `run_dir`, and return eval.json's dict. Checkpoints are written every
     `config.checkpoint_s` seconds between rounds (and when training ends); `resume=True` continues
@@ -129,8 +134,11 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = read_checkpoint(run_dir) if resume else None
     if resume and ckpt is None:
-        print(f"irlkit: note: {run_dir} holds no checkpoint (it was stopped before its first one): training it "
-              "again from the start", file=sys.stderr)
+        print(
+            f"irlkit: note: {run_dir} holds no checkpoint (it was stopped before its first one): training it "
+            "again from the start",
+            file=sys.stderr,
+        )
     write_config(config, run_dir)
     th.set_num_threads(max(1, config.torch_threads))
     # imitation's BC logs a tensor that still requires grad; harmless, and noisy on every run.
@@ -155,11 +163,16 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
             f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
             "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
         )
-    venv = make_venv(env_cfg, seed=config.seed)  # before the demos: an env irlkit cannot handle is the first thing to fix
+    venv = make_venv(
+        env_cfg, seed=config.seed
+    )  # before the demos: an env irlkit cannot handle is the first thing to fix
     dataset = load_demos(demos, config.select, root=config.demos_root)
     dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
     if dataset.env_id != env_cfg.id:
-        print(f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}", file=sys.stderr)
+        print(
+            f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}",
+            file=sys.stderr,
+        )
     variable = False
     if config.algo.name in ("gail", "airl", "preference", "density"):  # those whose rollouts imitation length-checks
         horizon = detect_horizon(env_cfg, dataset.metas, seed=config.seed)
@@ -169,10 +182,18 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
             print(horizon.notice(env_cfg.id, config.algo.name), file=sys.stderr)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     human_cfg = config.human_input()
-    ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=dataset, rng=np.random.default_rng(config.seed), seed=config.seed,
-                     logger=logger, run_dir=run_dir, variable_horizon=variable,
-                     feedback=human_cfg if spec.human == "feedback" else None,
-                     expert=human_cfg if spec.human == "expert" else None)
+    ctx = RunContext(
+        env_cfg=env_cfg,
+        venv=venv,
+        demos=dataset,
+        rng=np.random.default_rng(config.seed),
+        seed=config.seed,
+        logger=logger,
+        run_dir=run_dir,
+        variable_horizon=variable,
+        feedback=human_cfg if spec.human == "feedback" else None,
+        expert=human_cfg if spec.human == "expert" else None,
+    )
     if human_cfg is not None:
         ctx.human = build_human_input(cast(str, spec.human), human_cfg, algo_cfg, ctx)  # a human config: a group
     demo_return = float(np.mean([m.episode_return for m in dataset.metas]))
@@ -184,8 +205,11 @@ def run_training(config: RunConfig, run_dir: Path, *, on_trainer: Optional[Calla
     budget = int(algo_cfg.budget)
     planned = trainer.planned_budget(budget)
     if planned != budget:
-        print(f"irlkit: note: algo={config.algo.name} spends {planned:,} {trainer.budget_unit}: algo.budget={budget:,} "
-              f"rounded up to {trainer.rounding()}", file=sys.stderr)
+        print(
+            f"irlkit: note: algo={config.algo.name} spends {planned:,} {trainer.budget_unit}: algo.budget={budget:,} "
+            f"rounded up to {trainer.rounding()}",
+            file=sys.stderr,
+        )
     done, wall_before = 0, 0.0
     if ckpt is not None:
         done, wall_before = _restore(trainer, ckpt, ctx)
@@ -264,8 +288,11 @@ class _Checkpointer:
         if ckpt is None:
             if not self._warned:
                 why = getattr(self._trainer, "no_checkpoint_reason", None)
-                print(f"irlkit: note: {type(self._trainer).__name__} writes no checkpoints"
-                      f"{f' ({why})' if why else ''}: a killed run trains again from the start", file=sys.stderr)
+                print(
+                    f"irlkit: note: {type(self._trainer).__name__} writes no checkpoints"
+                    f"{f' ({why})' if why else ''}: a killed run trains again from the start",
+                    file=sys.stderr,
+                )
                 self._warned = True
             return
         rng_meta, rng_tensors = rng_state(self._ctx.rng)
@@ -298,8 +325,9 @@ class _Curve:
 
     HEADER = ["budget_done", "env_steps", "return_mean", "wall_s"]
 
-    def __init__(self, env_cfg: EnvConfig, trainer: Any, cfg: EvalConfig, seed: int, budget: int, path: Path, *,
-                 done: int = 0):
+    def __init__(
+        self, env_cfg: EnvConfig, trainer: Any, cfg: EvalConfig, seed: int, budget: int, path: Path, *, done: int = 0
+    ):
         self._env_cfg, self._trainer, self._cfg, self._path = env_cfg, trainer, cfg, path
         self._seeds = [2_000_000 + 1000 * seed + i for i in range(cfg.curve_episodes)]
         n = cfg.curve_points
@@ -324,14 +352,23 @@ class _Curve:
             self._marks.pop(0)
         rollouts = run_episodes(self._env_cfg, self._trainer.policy, self._seeds, deterministic=self._cfg.deterministic)
         with open(self._path, "a", newline="") as f:
-            csv.writer(f).writerow([done, self._trainer.env_steps, float(np.mean(rollouts.returns)), round(time.time() - self._t0, 2)])
+            csv.writer(f).writerow(
+                [done, self._trainer.env_steps, float(np.mean(rollouts.returns)), round(time.time() - self._t0, 2)]
+            )
 
 
 def _progress(total: int, unit: str, desc: str, enabled: bool, initial: int = 0) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit=f" {unit}", desc=desc, disable=not enabled, dynamic_ncols=True,
-                unit_scale=True)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit=f" {unit}",
+        desc=desc,
+        disable=not enabled,
+        dynamic_ncols=True,
+        unit_scale=True,
+    )
 
 
 def summarize(result: dict[str, Any]) -> None:

@@ -33,7 +33,9 @@ def nearest(name: str, choices: list[str]) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str, prebuilt: frozenset[str] | set[str] = frozenset()) -> T:
+def from_dict(
+    cls: type[T], data: Mapping[str, Any], *, where: str, prebuilt: frozenset[str] | set[str] = frozenset()
+) -> T:
     """`cls(**data)` with every value checked against its field's type, nested dataclasses built
     from nested dicts, and unknown keys refused with the nearest valid name. Keys in `prebuilt`
     already hold their final objects and are passed through."""
@@ -80,10 +82,16 @@ def convert(tp: Any, value: Any, *, where: str) -> Any:
                 return convert(option, value, where=where)
             except IrlkitError as err:
                 errors.append(str(err))
-        raise IrlkitError(errors[0] if len(errors) == 1 else f"`{where}`: {_show(value)} fits none of {', '.join(_name(o) for o in options)}")
+        raise IrlkitError(
+            errors[0]
+            if len(errors) == 1
+            else f"`{where}`: {_show(value)} fits none of {', '.join(_name(o) for o in options)}"
+        )
     if origin is typing.Literal:
         if value not in args:
-            raise IrlkitError(f"`{where}={value}`: choose one of {', '.join(map(str, args))}{nearest(str(value), [str(a) for a in args])}")
+            raise IrlkitError(
+                f"`{where}={value}`: choose one of {', '.join(map(str, args))}{nearest(str(value), [str(a) for a in args])}"
+            )
         return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where=where)  # type: ignore[arg-type]
@@ -145,7 +153,11 @@ def field_docs(cls: type) -> dict[str, str]:
         statements = body.body
         for stmt, nxt in zip(statements, statements[1:] + [None]):
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+                if (
+                    isinstance(nxt, ast.Expr)
+                    and isinstance(nxt.value, ast.Constant)
+                    and isinstance(nxt.value.value, str)
+                ):
                     docs[stmt.target.id] = " ".join(nxt.value.value.split())
     return docs
 
@@ -163,6 +175,13 @@ def _article(tp: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
     return kind

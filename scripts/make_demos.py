@@ -43,8 +43,15 @@ TABULAR_ENVS = ("cliff_world",)
 MUJOCO_ENVS = ("hopper", "half_cheetah")
 """Shipped too, but not made by default: they need `pip install 'irlkit[mujoco]'` and about an hour
 of one CPU core each for the expert (irlkit.experts.RECIPES)."""
-EPISODES = {"cartpole": 50, "mountain_car": 50, "pendulum": 100, "mountain_car_continuous": 50, "cliff_world": 200,
-            "hopper": 25, "half_cheetah": 25}
+EPISODES = {
+    "cartpole": 50,
+    "mountain_car": 50,
+    "pendulum": 100,
+    "mountain_car_continuous": 50,
+    "cliff_world": 200,
+    "hopper": 25,
+    "half_cheetah": 25,
+}
 """Episodes per shipped dataset; the MuJoCo ones (1000 steps of 12-18 float64 features each) are
 kept to 25 so that `demos/` stays a few MB."""
 DEMO_SEED = 100_000
@@ -53,8 +60,9 @@ DEMO_SEED = 100_000
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -71,28 +79,46 @@ def make_expert(name: str, experts_dir: Path, seed: int):
     return model
 
 
-def write_dataset(store: DemoStore, name: str, policy, *, source: str, device: str, description: str,
-                  deterministic: bool, notes: str) -> None:
+def write_dataset(
+    store: DemoStore, name: str, policy, *, source: str, device: str, description: str, deterministic: bool, notes: str
+) -> None:
     cfg = load_env_config(name)
-    episodes = record_policy_episodes(cfg, policy, EPISODES[name], seed=DEMO_SEED, source=source, device=device,
-                                      deterministic=deterministic, progress=False, notes=notes)
+    episodes = record_policy_episodes(
+        cfg,
+        policy,
+        EPISODES[name],
+        seed=DEMO_SEED,
+        source=source,
+        device=device,
+        deterministic=deterministic,
+        progress=False,
+        notes=notes,
+    )
     returns = np.array([ep.episode_return for ep in episodes])
     ds_name = cfg.demos
     target = store.root / ds_name
     if target.exists():
         shutil.rmtree(target)
     env = make_env(cfg)
-    ds = store.create(ds_name, env_id=cfg.id, observation_space=env.observation_space,
-                      action_space=env.action_space, env_spec=env_spec_json(env),
-                      description=f"{description} Mean return {returns.mean():.1f} ± {returns.std():.1f} over "
-                                  f"{len(episodes)} episodes.")
+    ds = store.create(
+        ds_name,
+        env_id=cfg.id,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        env_spec=env_spec_json(env),
+        description=f"{description} Mean return {returns.mean():.1f} ± {returns.std():.1f} over "
+        f"{len(episodes)} episodes.",
+    )
     env.close()
     ds.append_episodes(episodes)
     problems = ds.validate()
     if problems:
         raise SystemExit(f"make_demos: {ds_name} is not sound: {problems}")
-    print(f"make_demos: wrote {ds_name}: {len(ds)} episodes, {ds.num_steps} steps, "
-          f"return {returns.mean():.1f} ± {returns.std():.1f}", flush=True)
+    print(
+        f"make_demos: wrote {ds_name}: {len(ds)} episodes, {ds.num_steps} steps, "
+        f"return {returns.mean():.1f} ± {returns.std():.1f}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,11 +145,18 @@ def main(argv: list[str] | None = None) -> None:
             policy = TabularSoftPolicy(env, seed=args.seed)
             env.close()
             write_dataset(
-                store, name, policy, source="script", device="mce_partition_fh:soft-optimal", deterministic=False,
+                store,
+                name,
+                policy,
+                source="script",
+                device="mce_partition_fh:soft-optimal",
+                deterministic=False,
                 notes=f"scripts/make_demos.py @ {commit}",
-                description=(f"Soft-optimal demonstrations on {cfg.id}: actions sampled from the time-dependent "
-                             "policy imitation.algorithms.mce_irl.mce_partition_fh computes from the env's true "
-                             f"reward (discount 1). Made by scripts/make_demos.py at commit {commit}."),
+                description=(
+                    f"Soft-optimal demonstrations on {cfg.id}: actions sampled from the time-dependent "
+                    "policy imitation.algorithms.mce_irl.mce_partition_fh computes from the env's true "
+                    f"reward (discount 1). Made by scripts/make_demos.py at commit {commit}."
+                ),
             )
             continue
         model = make_expert(name, experts_dir, args.seed)
@@ -132,12 +165,19 @@ def main(argv: list[str] | None = None) -> None:
         recipe = RECIPES[name]
         mean, std = evaluate_policy_return(cfg, model, 20, seed=10_000)
         write_dataset(
-            store, name, model, source="policy", device=f"sb3:{type(model).__name__}", deterministic=True,
+            store,
+            name,
+            model,
+            source="policy",
+            device=f"sb3:{type(model).__name__}",
+            deterministic=True,
             notes=f"scripts/make_demos.py @ {commit}; expert demos/_experts/{name}.zip",
-            description=(f"Expert demonstrations on {cfg.id}: deterministic rollouts of the SB3 {recipe.algo} "
-                         f"expert demos/_experts/{name}.zip (hyperparameters: {recipe.source}; training seed "
-                         f"{args.seed}; evaluation return {mean:.1f} ± {std:.1f} over 20 episodes). Episode k is "
-                         f"reset with seed {DEMO_SEED}+k. Made by scripts/make_demos.py at commit {commit}."),
+            description=(
+                f"Expert demonstrations on {cfg.id}: deterministic rollouts of the SB3 {recipe.algo} "
+                f"expert demos/_experts/{name}.zip (hyperparameters: {recipe.source}; training seed "
+                f"{args.seed}; evaluation return {mean:.1f} ± {std:.1f} over 20 episodes). Episode k is "
+                f"reset with seed {DEMO_SEED}+k. Made by scripts/make_demos.py at commit {commit}."
+            ),
         )
 
 

@@ -46,7 +46,7 @@ def requirements(stack: str, extras: list[str], pyproject: Path) -> list[str]:
     for extra in extras:
         for req in optional[extra]:
             if req.startswith("irlkit["):  # an extra that names other extras
-                inner = req[len("irlkit["):].split("]")[0].split(",")
+                inner = req[len("irlkit[") :].split("]")[0].split(",")
                 wanted += [r for e in inner for r in optional[e.strip()]]
             else:
                 wanted.append(req)

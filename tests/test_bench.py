@@ -23,8 +23,14 @@ from irlkit.bench.report import (
 )
 
 SMOKE_CELLS = {
-    ("bc", "cartpole"), ("dagger", "cartpole"), ("gail", "cartpole"), ("airl", "cartpole"),
-    ("preference", "cartpole"), ("density", "cartpole"), ("mce_irl", "cliff_world"), ("sqil", "cartpole"),
+    ("bc", "cartpole"),
+    ("dagger", "cartpole"),
+    ("gail", "cartpole"),
+    ("airl", "cartpole"),
+    ("preference", "cartpole"),
+    ("density", "cartpole"),
+    ("mce_irl", "cliff_world"),
+    ("sqil", "cartpole"),
 }
 
 
@@ -103,8 +109,18 @@ def test_joblib_launcher_gives_the_same_numbers_as_the_basic_one(smoke: Path, tm
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     out = tmp_path / "joblib"
     cells = "gail-cartpole,preference-cartpole"
-    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={out}", f"cell={cells}",
-                    "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], timeout=180)
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit.bench",
+            "suite=smoke",
+            f"out={out}",
+            f"cell={cells}",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+        ],
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for cell in cells.split(","):
         a = json.loads((smoke / f"{cell}-seed0" / "eval.json").read_text())
@@ -145,8 +161,10 @@ def test_rebuilt_report_lists_killed_runs_as_unfinished(smoke: Path, tmp_path: P
     assert {(r["algo"], r["env"]) for r in _rows(sweep)} == SMOKE_CELLS - {("bc", "cartpole"), ("gail", "cartpole")}
 
 
-_WITHOUT_RLIABLE = ("import runpy, sys; sys.modules['rliable'] = None  # what an install without the bench extra gives\n"
-                    "sys.argv = [sys.argv[1], *sys.argv[2:]]; runpy.run_module(sys.argv[0], run_name='__main__')")
+_WITHOUT_RLIABLE = (
+    "import runpy, sys; sys.modules['rliable'] = None  # what an install without the bench extra gives\n"
+    "sys.argv = [sys.argv[1], *sys.argv[2:]]; runpy.run_module(sys.argv[0], run_name='__main__')"
+)
 
 
 def test_bench_without_its_extra_fails_before_any_run(tmp_path: Path) -> None:
@@ -173,8 +191,18 @@ def test_a_run_whose_config_changed_is_trained_again(smoke: Path) -> None:
     bc = smoke / "bc-cartpole-seed0"
     before = json.loads((bc / "eval.json").read_text())
     other = (smoke / "dagger-cartpole-seed0" / "eval.json").stat().st_mtime_ns
-    proc = run_cli(["-m", "irlkit.bench", "suite=smoke", f"out={smoke}", "cell=bc-cartpole", "report=false",
-                    'overrides=["algo.learning_rate=0.003"]'], timeout=120)
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit.bench",
+            "suite=smoke",
+            f"out={smoke}",
+            "cell=bc-cartpole",
+            "report=false",
+            'overrides=["algo.learning_rate=0.003"]',
+        ],
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "config changed since it ran" in proc.stdout
     assert "learning_rate: 0.003" in (bc / "config.yaml").read_text()
@@ -204,7 +232,7 @@ def test_iqm_is_the_mean_of_the_middle_half() -> None:
 def test_bootstrap_is_stratified_by_env() -> None:
     # env A always scores 0, env B always 1: resampling seeds *within* each env can never move the
     # mean off 0.5, whereas pooling the four runs would give a wide interval.
-    (point, interval), = aggregate_scores({"x": np.array([[0.0, 1.0], [0.0, 1.0]])}, reps=2000).values()
+    ((point, interval),) = aggregate_scores({"x": np.array([[0.0, 1.0], [0.0, 1.0]])}, reps=2000).values()
     assert point == pytest.approx([0.5, 0.5])
     np.testing.assert_allclose(interval, [[0.5, 0.5], [0.5, 0.5]])
 
@@ -213,15 +241,27 @@ def test_bootstrap_interval_of_the_mean_by_hand() -> None:
     # env A: seeds score 0 and 1; env B: 0.5 and 0.5. A's resampled mean is 0, 0.5 or 1 with
     # probabilities 1/4, 1/2, 1/4; B's is always 0.5. The aggregate mean is then 0.25, 0.5 or 0.75
     # (1/4, 1/2, 1/4), so its 95% percentile interval is exactly [0.25, 0.75].
-    (point, interval), = aggregate_scores({"x": np.array([[0.0, 0.5], [1.0, 0.5]])}, reps=4000).values()
+    ((point, interval),) = aggregate_scores({"x": np.array([[0.0, 0.5], [1.0, 0.5]])}, reps=4000).values()
     assert point[0] == pytest.approx(0.5)
     assert interval[0][0] == pytest.approx(0.25) and interval[1][0] == pytest.approx(0.75)
 
 
 def _rec(algo: str, env: str, seed: int, score: float, ret: float = 0.0) -> RunRecord:
-    return RunRecord(algo=algo, env=env, seed=seed, return_mean=ret, return_std=0.0, normalized_score=score,
-                     demo_return=1.0, random_return=0.0, env_steps=0, budget=1, budget_unit="batches",
-                     wall_s=0.0, run_dir="")
+    return RunRecord(
+        algo=algo,
+        env=env,
+        seed=seed,
+        return_mean=ret,
+        return_std=0.0,
+        normalized_score=score,
+        demo_return=1.0,
+        random_return=0.0,
+        env_steps=0,
+        budget=1,
+        budget_unit="batches",
+        wall_s=0.0,
+        run_dir="",
+    )
 
 
 def test_score_matrix_keeps_equal_seeds_per_env_and_drops_nan() -> None:

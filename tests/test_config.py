@@ -76,8 +76,12 @@ def test_every_config_field_has_a_docstring(name: str) -> None:
 
 @pytest.mark.parametrize("group, kinds", [("feedback", FEEDBACK_KINDS), ("expert", EXPERT_KINDS)])
 def test_every_group_config_field_has_a_docstring(group: str, kinds: dict) -> None:
-    missing = [f"{group}={kind}: {f.name}" for kind, cls in kinds.items() for f in dataclasses.fields(cls)
-               if f.name != "kind" and f.name not in field_docs(cls)]
+    missing = [
+        f"{group}={kind}: {f.name}"
+        for kind, cls in kinds.items()
+        for f in dataclasses.fields(cls)
+        if f.name != "kind" and f.name not in field_docs(cls)
+    ]
     assert not missing, missing
 
 
@@ -94,9 +98,16 @@ def test_command_line_defaults_are_the_dataclass_defaults(name: str) -> None:
     assert run_config([f"algo={name}", "env=lunar_lander"]).algo == ALGORITHMS[name].config(name=name)
 
 
-@pytest.mark.parametrize("overrides", [["algo=gail"], ["algo=preference", "feedback=human", "feedback.port=0"],
-                                       ["algo=dagger", "expert=human", "operator=op-1", "query=uncertain"],
-                                       ["algo=ppo", "feedback=shaping"], ["algo=mce_irl", "env=cliff_world"]])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["algo=gail"],
+        ["algo=preference", "feedback=human", "feedback.port=0"],
+        ["algo=dagger", "expert=human", "operator=op-1", "query=uncertain"],
+        ["algo=ppo", "feedback=shaping"],
+        ["algo=mce_irl", "env=cliff_world"],
+    ],
+)
 def test_run_config_round_trips_through_its_dict(overrides: list[str]) -> None:
     import yaml
 
@@ -129,7 +140,9 @@ def test_a_run_made_from_python_is_rescored_from_its_config_yaml(tmp_path: Path)
     from irlkit.evaluate import EvalConfig
     from irlkit.train import run_training
 
-    config = RunConfig(algo=ALGORITHMS["bc"].config(budget=30), eval=EvalConfig(episodes=2, curve_points=0), progress=False)
+    config = RunConfig(
+        algo=ALGORITHMS["bc"].config(budget=30), eval=EvalConfig(episodes=2, curve_points=0), progress=False
+    )
     result = run_training(config, tmp_path)
     assert (tmp_path / "config.yaml").is_file()
     proc = run_cli(["-m", "irlkit.evaluate", f"run={tmp_path}"], timeout=120)

@@ -63,8 +63,9 @@ def post_key(kind: int, key: int) -> None:
 
 
 def session(tmp_path: Path, env_cfg, person, learner, hook: Callable[[Status], None], **changes: Any):
-    cfg = SessionConfig(env=env_cfg, dataset="corr", operator="op-7", fps=FPS, store_root=str(tmp_path / "store"),
-                        seed=0, **changes)
+    cfg = SessionConfig(
+        env=env_cfg, dataset="corr", operator="op-7", fps=FPS, store_root=str(tmp_path / "store"), seed=0, **changes
+    )
     return CorrectionSession(cfg, person=person, learner=learner, on_frame=hook)
 
 
@@ -78,8 +79,13 @@ def test_take_over_by_holding_a_key_and_hand_back_by_releasing_it(tmp_path):
     person = KeyboardInput(keymap, fps=FPS)
     learner = learner_for(env_cfg)
     huds: dict[int, str] = {}
-    plan = {(0, pygame.K_SPACE): "start", (10, pygame.K_RIGHT): "down", (20, pygame.K_RIGHT): "up",
-            (30, pygame.K_LEFT): "down", (35, pygame.K_LEFT): "up"}
+    plan = {
+        (0, pygame.K_SPACE): "start",
+        (10, pygame.K_RIGHT): "down",
+        (20, pygame.K_RIGHT): "up",
+        (30, pygame.K_LEFT): "down",
+        (35, pygame.K_LEFT): "up",
+    }
 
     def hook(status: Status) -> None:
         if status.state is RecorderState.WAITING:
@@ -155,8 +161,9 @@ def test_an_unsure_learner_pauses_and_asks_the_person_can_decline_or_take_over(t
             asked_again_at.append(max(frames_paused_at) + 4)
         return asked_again_at[0]
 
-    sess = session(tmp_path, env_cfg, person, learner, hook, query="uncertain", threshold=0.1,
-                   decline_cooldown_s=5 / FPS)
+    sess = session(
+        tmp_path, env_cfg, person, learner, hook, query="uncertain", threshold=0.1, decline_cooldown_s=5 / FPS
+    )
     try:
         result = sess.run_round(0, min_steps=40)
     finally:
@@ -187,7 +194,7 @@ def test_the_learner_is_unsure_far_from_its_labels_even_when_its_members_agree()
     learner = learner_for(env_cfg, members=3)
     rng = np.random.default_rng(0)
     obs = rng.normal(0.0, 0.05, size=(24, 4)).astype(np.float32)  # a few labels near upright ...
-    acts = (obs[:, 2] + obs[:, 3] > 0).astype(np.int64)           # ... push the way the pole leans
+    acts = (obs[:, 2] + obs[:, 3] > 0).astype(np.int64)  # ... push the way the pole leans
     learner.fit(obs, acts, obs, np.zeros(24, dtype=bool), epochs=1, min_batches=0, member_min_batches=200)
     near, far = learner.propose(obs[3]), learner.propose(np.array([0.0, 0.0, 0.6, 0.0], dtype=np.float32))
     assert near.novelty == pytest.approx(0.0, abs=1e-6) and far.novelty > 2.0  # far: ~12 std away in one dimension
@@ -271,10 +278,13 @@ def test_a_dataset_of_another_env_is_refused_before_the_window_opens(tmp_path):
     env.close()
     env_cfg = cartpole(20)
     with pytest.raises(IrlkitError, match="corr"):
-        session(tmp_path, env_cfg, KeyboardInput(parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1],
-                                                              env_name="cartpole"), fps=FPS),
-                learner_for(env_cfg), lambda s: None)
-
+        session(
+            tmp_path,
+            env_cfg,
+            KeyboardInput(parse_keymap(env_cfg.teleop, spaces_of(env_cfg)[1], env_name="cartpole"), fps=FPS),
+            learner_for(env_cfg),
+            lambda s: None,
+        )
 
 
 class LeanCorrector:
@@ -347,9 +357,16 @@ def test_hg_dagger_learns_from_any_corrector_handed_down(tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as run_training does: tiny MLPs are slowest on several threads
     env_cfg = cartpole(100)
-    ctx = RunContext(env_cfg=env_cfg, venv=make_venv(env_cfg, seed=0, n_envs=1), demos=None,
-                     rng=np.random.default_rng(0), seed=0, logger=imit_logger.configure(str(tmp_path), ["csv"]),
-                     run_dir=tmp_path, expert=HumanExpertConfig(operator="rule", min_batches_per_round=100))
+    ctx = RunContext(
+        env_cfg=env_cfg,
+        venv=make_venv(env_cfg, seed=0, n_envs=1),
+        demos=None,
+        rng=np.random.default_rng(0),
+        seed=0,
+        logger=imit_logger.configure(str(tmp_path), ["csv"]),
+        run_dir=tmp_path,
+        expert=HumanExpertConfig(operator="rule", min_batches_per_round=100),
+    )
     ctx.human = corrector = LeanCorrector(env_cfg)
     trainer = build(DAggerConfig(budget=300, round_steps=100, use_demos=False), ctx)
     done: list[int] = []
@@ -403,8 +420,14 @@ KILLED_SESSION = textwrap.dedent("""
 
 
 def test_a_session_killed_while_the_person_drives_loses_no_label(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", KILLED_SESSION, str(tmp_path)], cwd=REPO, env=child_env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_SESSION, str(tmp_path)],
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]
     given = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("label")]
     assert len(given) == 10 + 10 + 7  # episode 0: steps 5-14; episode 1: 5-14 and 20-26, then the kill
@@ -427,10 +450,24 @@ def test_a_session_killed_while_the_person_drives_loses_no_label(tmp_path):
 # the command line: python -m irlkit algo=dagger expert=human, with the scripted person
 # ------------------------------------------------------------------------------------------------
 def cli(tmp_path: Path, *overrides: str) -> list[str]:
-    return [sys.executable, "-m", "irlkit", "algo=dagger", "expert=human", "expert.input=scripted",
-            f"expert.store_root={tmp_path / 'store'}", "expert.dataset=cp_corr", "env.max_episode_steps=100",
-            "algo.use_demos=false", "algo.bc_epochs_per_round=2", "expert.min_batches_per_round=20",
-            "progress=false", "eval.episodes=2", "eval.curve_points=0", *overrides]
+    return [
+        sys.executable,
+        "-m",
+        "irlkit",
+        "algo=dagger",
+        "expert=human",
+        "expert.input=scripted",
+        f"expert.store_root={tmp_path / 'store'}",
+        "expert.dataset=cp_corr",
+        "env.max_episode_steps=100",
+        "algo.use_demos=false",
+        "algo.bc_epochs_per_round=2",
+        "expert.min_batches_per_round=20",
+        "progress=false",
+        "eval.episodes=2",
+        "eval.curve_points=0",
+        *overrides,
+    ]
 
 
 def child_env() -> dict[str, str]:
@@ -441,21 +478,37 @@ def child_env() -> dict[str, str]:
 def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_them(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.run(
-        cli(tmp_path, "operator=script-0", "algo.budget=300", "algo.round_steps=100", "query=uncertain",
-            f"hydra.run.dir={run}"),
-        cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
+        cli(
+            tmp_path,
+            "operator=script-0",
+            "algo.budget=300",
+            "algo.round_steps=100",
+            "query=uncertain",
+            f"hydra.run.dir={run}",
+        ),
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "round 2:" in proc.stderr
     result = json.loads((run / "eval.json").read_text())
     assert result["expert"] == "human" and result["query"] == "uncertain" and result["env_steps"] == 300
     first = result["rounds"][0]
-    assert len(result["rounds"]) == 3 and first["labels"] > 0 and first["asked"] >= first["labels"]  # it drives when asked
+    assert (
+        len(result["rounds"]) == 3 and first["labels"] > 0 and first["asked"] >= first["labels"]
+    )  # it drives when asked
     assert 0 < result["asked_share"] <= 1 and result["asked_steps"] == sum(r["asked"] for r in result["rounds"])
     assert result["approved"] >= 1 and result["approved"] == sum(r["approved"] for r in result["rounds"])  # "go on"
     assert result["answers"] == result["labels"] + result["approved"]
     ds = DemoStore(tmp_path / "store").open("cp_corr")
-    assert len(ds) == 3 and {m.source for m in ds.metas} == {"correction"} and {m.operator for m in ds.metas} == {"script-0"}
+    assert (
+        len(ds) == 3
+        and {m.source for m in ds.metas} == {"correction"}
+        and {m.operator for m in ds.metas} == {"script-0"}
+    )
     assert len(labelled_transitions(ds)[1]) == result["labels"]
     assert len(labelled_transitions(ds, approvals=True)[1]) == result["answers"]
     stats = correction_stats(ds, operator="script-0")
@@ -464,9 +517,24 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
     assert stats["asked_share"] == pytest.approx(result["asked_share"])
     assert (run / "policy.zip").exists()
     # the corrections export like any dataset
-    out = subprocess.run([sys.executable, "-m", "irlkit.demos", "--root", str(tmp_path / "store"), "export",
-                          "--format", "imitation", "cp_corr", str(tmp_path / "exported")],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "irlkit.demos",
+            "--root",
+            str(tmp_path / "store"),
+            "export",
+            "--format",
+            "imitation",
+            "cp_corr",
+            str(tmp_path / "exported"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "exported" / "irlkit.json").read_text())
 
@@ -475,16 +543,30 @@ def test_cli_hg_dagger_with_the_scripted_person_stores_corrections_and_reports_t
 def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        cli(tmp_path, "operator=script-1", "algo.budget=100000", "algo.round_steps=100", "expert.realtime=true",
-            "expert.fps=400", f"hydra.run.dir={run}"),
-        cwd=REPO, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cli(
+            tmp_path,
+            "operator=script-1",
+            "algo.budget=100000",
+            "algo.round_steps=100",
+            "expert.realtime=true",
+            "expert.fps=400",
+            f"hydra.run.dir={run}",
+        ),
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     store = DemoStore(tmp_path / "store")
     try:
         deadline = time.time() + 120
         while time.time() < deadline:  # kill it mid-episode, after a few committed ones
-            if store.exists("cp_corr") and len(store.open("cp_corr")) >= 3 and any(
-                    j.steps >= 5 for j in store.open("cp_corr").journals()):
+            if (
+                store.exists("cp_corr")
+                and len(store.open("cp_corr")) >= 3
+                and any(j.steps >= 5 for j in store.open("cp_corr").journals())
+            ):
                 break
             time.sleep(0.05)
         else:
@@ -509,9 +591,19 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
 
     resumed = tmp_path / "resumed"
     out = subprocess.run(
-        cli(tmp_path, "operator=script-1", "algo.budget=100", "algo.round_steps=100", "expert.resume=true",
-            f"hydra.run.dir={resumed}"),
-        cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=240,
+        cli(
+            tmp_path,
+            "operator=script-1",
+            "algo.budget=100",
+            "algo.round_steps=100",
+            "expert.resume=true",
+            f"hydra.run.dir={resumed}",
+        ),
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert ("recovered 1 unfinished episode" in out.stderr) == bool(unfinished)
@@ -534,8 +626,14 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     ],
 )
 def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message):
-    out = subprocess.run(cli(tmp_path, "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}", *overrides),
-                         cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        cli(tmp_path, "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}", *overrides),
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in out.stderr and "Traceback" not in out.stderr
 
@@ -543,8 +641,11 @@ def test_cli_mistakes_are_one_paragraph_and_exit_2(tmp_path, overrides, message)
 @pytest.mark.slow
 def test_a_person_without_a_display_is_told_so_instead_of_waiting_at_an_unseen_window(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
-    cmd = [a for a in cli(tmp_path, "operator=op-7", "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}")
-           if a != "expert.input=scripted"]
+    cmd = [
+        a
+        for a in cli(tmp_path, "operator=op-7", "algo.budget=100", f"hydra.run.dir={tmp_path / 'run'}")
+        if a != "expert.input=scripted"
+    ]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
     assert "no display to show the corrections window on" in out.stderr and "xvfb-run" in out.stderr

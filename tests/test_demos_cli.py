@@ -109,14 +109,21 @@ def test_errors_are_one_paragraph_without_traceback(tmp_path):
     root = tmp_path / "store"
     assert_error(demos("show", "nope", root=root), "no dataset named 'nope'")
     assert_error(demos("show", "../outside", root=root), "not a plain name")
-    assert_error(demos("generate", "cartpole", "../escape", "--episodes", "1", "--policy", "random", root=root),
-                 "not a plain name")
+    assert_error(
+        demos("generate", "cartpole", "../escape", "--episodes", "1", "--policy", "random", root=root),
+        "not a plain name",
+    )
     assert not (tmp_path / "escape").exists()
     assert_error(demos("generate", "no_such_env", "x", "--episodes", "1", root=root), "neither an env config")
     assert_error(demos("import", "--format", "npz", str(tmp_path / "missing.npz"), "x", root=root), "no such file")
     bad = tmp_path / "bad.npz"
-    np.savez(bad, obs=np.zeros((3, 4), np.float32), actions=np.zeros((3, 1)), rewards=np.zeros(3),
-             episode_starts=np.array([1, 0, 0]))
+    np.savez(
+        bad,
+        obs=np.zeros((3, 4), np.float32),
+        actions=np.zeros((3, 1)),
+        rewards=np.zeros(3),
+        episode_starts=np.array([1, 0, 0]),
+    )
     assert_error(demos("import", "--format", "npz", str(bad), "x", root=root), "--env")
     assert_error(demos("export", "--format", "minari", "nope", str(tmp_path / "m"), root=root), "no dataset named")
     # argparse's own usage errors also exit 2
@@ -169,8 +176,9 @@ def test_a_root_that_does_not_exist_is_named_not_listed_as_empty(tmp_path):
     proc = demos("ls", root=tmp_path / "nonexistent")
     assert_error(proc, f"the store root {tmp_path / 'nonexistent'} (from --root) is not an existing folder")
     env = dict(os.environ, IRLKIT_DEMOS=str(tmp_path / "typo"))
-    proc = subprocess.run([sys.executable, "-m", "irlkit.demos", "ls"], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "irlkit.demos", "ls"], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+    )
     assert_error(proc, "(from IRLKIT_DEMOS) is not an existing folder")
     assert_error(demos("show", "x", root=tmp_path / "nonexistent"), "a folder that does not exist")
 
@@ -184,11 +192,18 @@ def test_importing_a_file_that_is_not_an_npz_never_suggests_unpickling(tmp_path)
     single = tmp_path / "one.npz"
     with open(single, "wb") as f:
         np.save(f, np.zeros(3))
-    assert_error(demos("import", "--format", "npz", str(single), "y", "--env", "cartpole", root=tmp_path / "store"),
-                 "holds a single .npy array")
+    assert_error(
+        demos("import", "--format", "npz", str(single), "y", "--env", "cartpole", root=tmp_path / "store"),
+        "holds a single .npy array",
+    )
     objects = tmp_path / "objects.npz"
-    np.savez(objects, obs=np.array([{"a": 1}], dtype=object), actions=np.zeros(1), rewards=np.zeros(1),
-             episode_starts=np.ones(1))
+    np.savez(
+        objects,
+        obs=np.array([{"a": 1}], dtype=object),
+        actions=np.zeros(1),
+        rewards=np.zeros(1),
+        episode_starts=np.ones(1),
+    )
     proc = demos("import", "--format", "npz", str(objects), "z", "--env", "cartpole", root=tmp_path / "store")
     assert_error(proc, "holds Python objects", "irlkit never does")
     assert "allow_pickle" not in proc.stderr
@@ -196,8 +211,25 @@ def test_importing_a_file_that_is_not_an_npz_never_suggests_unpickling(tmp_path)
 
 def test_irlkit_demos_env_var_sets_the_root(tmp_path):
     env = dict(os.environ, IRLKIT_DEMOS=str(tmp_path / "viaenv"))
-    proc = subprocess.run([sys.executable, "-m", "irlkit.demos", "generate", "mountain_car", "mc", "--episodes", "1",
-                           "--policy", "random"], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "irlkit.demos",
+            "generate",
+            "mountain_car",
+            "mc",
+            "--episodes",
+            "1",
+            "--policy",
+            "random",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "viaenv" / "mc" / "dataset.json").exists()
 

@@ -112,7 +112,9 @@ def user_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
     yield folder
     sys.path.remove(str(folder))
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in os.environ["PYTHONPATH"].split(os.pathsep) if p != str(folder))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in os.environ["PYTHONPATH"].split(os.pathsep) if p != str(folder)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +130,15 @@ def corridor_store(user_envs: Path, tmp_path_factory: pytest.TempPathFactory) ->
     os.environ.update(env)
     try:
         cfg = gym_env_config(CORRIDOR)
-        recipe = ExpertRecipe(algo="PPO", total_timesteps=6_000, n_envs=4, hyperparams=dict(n_steps=128, batch_size=128),
-                              target_return=5.0, eval_every=2_000, eval_episodes=5)
+        recipe = ExpertRecipe(
+            algo="PPO",
+            total_timesteps=6_000,
+            n_envs=4,
+            hyperparams=dict(n_steps=128, batch_size=128),
+            target_return=5.0,
+            eval_every=2_000,
+            eval_episodes=5,
+        )
         expert = train_expert(cfg, seed=0, progress=False, recipe=recipe, log=lambda _: None)
         save_expert(expert, cached_expert_path(cfg.name, 0))
         proc = run_cli(["-m", "irlkit.demos", "generate", CORRIDOR, "corridor_expert", "--episodes", "12"], env=env)
@@ -217,7 +226,9 @@ def test_spaces_irlkit_cannot_learn_from_are_refused_by_name(user_envs: Path, tm
     broken.write_text("raise RuntimeError('half-written module')\n")
     sys.path.insert(0, str(tmp_path))
     try:
-        with pytest.raises(IrlkitError, match=r"importing the module 'broken_envs' failed \(RuntimeError: half-written"):
+        with pytest.raises(
+            IrlkitError, match=r"importing the module 'broken_envs' failed \(RuntimeError: half-written"
+        ):
             make_env(gym_env_config("broken_envs:Foo-v0"))
     finally:
         sys.path.remove(str(tmp_path))
@@ -269,13 +280,28 @@ def test_horizon_auto_is_fixed_only_where_known(user_envs: Path) -> None:
 @pytest.mark.slow  # a few seconds each: whole runs
 def test_bc_on_a_user_env_from_the_command_line_then_the_evaluator(corridor_store: dict, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    proc = run_cli(["-m", "irlkit", "algo=bc", "env=gym", f"env.id={CORRIDOR}", "demos=corridor_expert",
-                    "algo.budget=300", "eval.episodes=3", "eval.curve_points=0", "progress=false",
-                    f"hydra.run.dir={run}"], env=corridor_store)
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=bc",
+            "env=gym",
+            f"env.id={CORRIDOR}",
+            "demos=corridor_expert",
+            "algo.budget=300",
+            "eval.episodes=3",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={run}",
+        ],
+        env=corridor_store,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((run / "eval.json").read_text())
     assert result["env"] == "corridor_envs_corridor_v0" and result["env_id"] == CORRIDOR
-    assert result["demo_return"] > 4.0 and result["normalized_score"] > 0.5, result  # BC copies the expert walking right
+    assert result["demo_return"] > 4.0 and result["normalized_score"] > 0.5, (
+        result
+    )  # BC copies the expert walking right
     proc = run_cli(["-m", "irlkit.evaluate", f"run={run}", "episodes=2"], env=corridor_store)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((run / "eval.json").read_text())["episodes"] == 2
@@ -293,8 +319,9 @@ ALGOS = {
 
 @pytest.mark.slow  # a few seconds each: whole runs
 @pytest.mark.parametrize("algo", list(ALGOS))
-def test_every_algorithm_runs_on_a_user_env(algo: str, corridor_store: dict, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_every_algorithm_runs_on_a_user_env(
+    algo: str, corridor_store: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """In process (the command line's path for env=gym is the BC test above): each algorithm's own
     config with a tiny budget, on the user env, with the expert demos and (DAgger) the cached expert."""
     from irlkit.algos import ALGORITHMS, PPOConfig
@@ -307,9 +334,15 @@ def test_every_algorithm_runs_on_a_user_env(algo: str, corridor_store: dict, tmp
     if algo != "dagger":
         changes["ppo"] = PPOConfig(n_steps=64, batch_size=64, n_epochs=2)
     algo_cfg = ALGORITHMS[algo].config(name=algo, **changes)
-    config = RunConfig(algo=algo_cfg, env=gym_env_config(CORRIDOR, n_envs=2), demos="corridor_expert",
-                       demos_root=corridor_store["IRLKIT_DEMOS"], seed=0, eval=EvalConfig(episodes=2, curve_points=0),
-                       progress=False)
+    config = RunConfig(
+        algo=algo_cfg,
+        env=gym_env_config(CORRIDOR, n_envs=2),
+        demos="corridor_expert",
+        demos_root=corridor_store["IRLKIT_DEMOS"],
+        seed=0,
+        eval=EvalConfig(episodes=2, curve_points=0),
+        progress=False,
+    )
     result = run_training(config, tmp_path)
     assert result["algo"] == algo and result["env_id"] == CORRIDOR and len(result["returns"]) == 2
     assert (tmp_path / "policy.zip").exists()
@@ -331,8 +364,9 @@ def test_the_recorder_drives_a_user_env_with_the_default_key_map(user_envs: Path
         elif status.step == 2:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT))
 
-    cfg = RecorderConfig(env=gym_env_config(CORRIDOR), dataset=str(tmp_path / "walk"), operator="op-2", episodes=1,
-                         fps=200, seed=3)
+    cfg = RecorderConfig(
+        env=gym_env_config(CORRIDOR), dataset=str(tmp_path / "walk"), operator="op-2", episodes=1, fps=200, seed=3
+    )
     summary = Recorder(cfg, on_frame=drive).run()
     ep = DemoStore(tmp_path).open(str(tmp_path / "walk")).episode(0)
     assert summary.kept == [ep.meta.episode_id] and ep.terminated and set(ep.acts.tolist()) <= {0, 1}
@@ -344,12 +378,29 @@ def test_the_recorder_drives_a_user_env_with_the_default_key_map(user_envs: Path
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.slow  # a few seconds each: whole runs
 def test_gail_on_cartpole_v1_detects_the_variable_horizon(store_root: Path, tmp_path: Path) -> None:
-    proc = run_cli(["-m", "irlkit.demos", "generate", "CartPole-v1", "cp_random", "--episodes", "6", "--policy", "random"])
+    proc = run_cli(
+        ["-m", "irlkit.demos", "generate", "CartPole-v1", "cp_random", "--episodes", "6", "--policy", "random"]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_cli(["-m", "irlkit", "algo=gail", "env=gym", "env.id=CartPole-v1", "demos=cp_random", "env.n_envs=2",
-                    "algo.budget=512", "algo.ppo.n_steps=64", "algo.ppo.batch_size=64", "algo.demo_batch_size=64",
-                    "eval.episodes=2", "eval.curve_points=0", "progress=false",
-                    f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=gail",
+            "env=gym",
+            "env.id=CartPole-v1",
+            "demos=cp_random",
+            "env.n_envs=2",
+            "algo.budget=512",
+            "algo.ppo.n_steps=64",
+            "algo.ppo.batch_size=64",
+            "algo.demo_batch_size=64",
+            "eval.episodes=2",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "CartPole-v1 ends episodes at different lengths (" in proc.stderr
     assert json.loads((tmp_path / "eval.json").read_text())["env"] == "cartpole_v1"
@@ -360,8 +411,21 @@ def test_gail_on_cartpole_v1_detects_the_variable_horizon(store_root: Path, tmp_
 def test_acrobot_runs_from_the_command_line(store_root: Path, tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit.demos", "generate", "Acrobot-v1", "acro", "--episodes", "2", "--policy", "random"])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_cli(["-m", "irlkit", "algo=bc", "env=gym", "env.id=Acrobot-v1", "demos=acro", "algo.budget=50",
-                    "eval.episodes=1", "eval.curve_points=0", "progress=false", f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=bc",
+            "env=gym",
+            "env.id=Acrobot-v1",
+            "demos=acro",
+            "algo.budget=50",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "eval.json").read_text())["env_id"] == "Acrobot-v1"
 
@@ -404,14 +468,20 @@ def test_lunar_lander_without_box2d_names_the_extra(monkeypatch: pytest.MonkeyPa
         make_env(load_env_config("lunar_lander"))
 
 
-@pytest.mark.parametrize("env_id", ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5",
-                                    "seals/Hopper-v1", "seals/Swimmer-v1"])
+@pytest.mark.parametrize(
+    "env_id",
+    ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5", "seals/Hopper-v1", "seals/Swimmer-v1"],
+)
 def test_mujoco_envs_step(env_id: str) -> None:
     pytest.importorskip("mujoco", reason="pip install 'irlkit[mujoco]'")
     if env_id.endswith("-v5") and not GYMNASIUM_1:
         pytest.skip("the MuJoCo v5 ids are gymnasium 1.x's")
     cfg = resolve_env_config(env_id)
-    if not GYMNASIUM_1 and env_id == "seals/Swimmer-v1" and int(pytest.importorskip("mujoco").__version__.split(".")[0]) >= 4:
+    if (
+        not GYMNASIUM_1
+        and env_id == "seals/Swimmer-v1"
+        and int(pytest.importorskip("mujoco").__version__.split(".")[0]) >= 4
+    ):
         with pytest.raises(IrlkitError, match=r"does not run on this stack.*older mujoco"):
             make_env(cfg)
         return

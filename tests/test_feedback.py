@@ -63,8 +63,14 @@ def cartpole_pairs(n: int, length: int = 12, seed: int = 0) -> list[tuple[Any, A
 def new_dataset(root: Path, name: str = "prefs") -> PreferenceDataset:
     cfg = load_env_config("cartpole")
     venv = make_venv(cfg, seed=0, n_envs=1)
-    ds = create_preferences(name, env_id=cfg.id, observation_space=venv.observation_space, action_space=venv.action_space,
-                            env_config={"name": cfg.name, "id": cfg.id}, root=root)
+    ds = create_preferences(
+        name,
+        env_id=cfg.id,
+        observation_space=venv.observation_space,
+        action_space=venv.action_space,
+        env_config={"name": cfg.name, "id": cfg.id},
+        root=root,
+    )
     venv.close()
     return ds
 
@@ -89,16 +95,23 @@ def page_token(base: str) -> str:
     return _TOKENS[base]
 
 
-def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None, *,
-            token: bool | str = True) -> tuple[int, dict]:
+def request(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None, *, token: bool | str = True
+) -> tuple[int, dict]:
     """One HTTP request over a raw connection (so we can send what urllib refuses to).
 
     API requests carry the page's session token unless `token` is False (or another string)."""
     m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
     assert m, url
     headers = dict(headers or {})
-    if m.group(3).startswith("/api/") and token is not False and not any(k.lower() == "x-irlkit-token" for k in headers):
-        headers["X-Irlkit-Token"] = token if isinstance(token, str) else page_token(f"http://{m.group(1)}:{m.group(2)}/")
+    if (
+        m.group(3).startswith("/api/")
+        and token is not False
+        and not any(k.lower() == "x-irlkit-token" for k in headers)
+    ):
+        headers["X-Irlkit-Token"] = (
+            token if isinstance(token, str) else page_token(f"http://{m.group(1)}:{m.group(2)}/")
+        )
     conn = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=30)
     try:
         own_host = any(k.lower() == "host" for k in (headers or {}))
@@ -118,8 +131,9 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
         conn.close()
 
 
-def post_label(url: str, obj: Any, *, raw: bytes | None = None, headers: dict | None = None,
-               token: bool | str = True) -> tuple[int, dict]:
+def post_label(
+    url: str, obj: Any, *, raw: bytes | None = None, headers: dict | None = None, token: bool | str = True
+) -> tuple[int, dict]:
     body = raw if raw is not None else json.dumps(obj).encode()
     h = {"Content-Type": "application/json", "Content-Length": str(len(body))}
     h.update(headers or {})
@@ -130,8 +144,17 @@ def post_label(url: str, obj: Any, *, raw: bytes | None = None, headers: dict | 
 def serving(tmp_path: Path):
     """A saved queue of 4 real pairs served for every annotator (the `label` command's setup)."""
     ds, ids = queued(tmp_path / "store", 4)
-    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=True,
-                                              annotator=None, host="127.0.0.1", port=0, clip_format="mp4", quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        load_env_config("cartpole"),
+        tmp_path / "clips",
+        each_annotator=True,
+        annotator=None,
+        host="127.0.0.1",
+        port=0,
+        clip_format="mp4",
+        quiet=True,
+    )
     session.offer(ids)
     yield server.url, ds, ids, session
     server.stop()
@@ -176,14 +199,19 @@ def test_server_refuses_bad_input_with_reasons_and_keeps_serving(serving):
     status, body = post_label(url, good)
     assert status == 200 and body["ok"], body
     # Committed before the answer: another reader sees it on disk.
-    assert [(r.pair_id, r.label, r.annotator) for r in open_preferences(str(ds.path)).labels()] == [(ids[0], "left", "alice")]
+    assert [(r.pair_id, r.label, r.annotator) for r in open_preferences(str(ds.path)).labels()] == [
+        (ids[0], "left", "alice")
+    ]
     status, body = post_label(url, good)
     assert status == 409 and "already labelled" in body["error"]
     status, body = post_label(url, {**good, "label": "right"})
     assert status == 409
     # A second annotator may label the same pair in a saved queue (agreement statistics need it).
     assert post_label(url, {**good, "annotator": "bob"})[0] == 200
-    assert sorted((r.annotator, r.label) for r in open_preferences(str(ds.path)).labels()) == [("alice", "left"), ("bob", "left")]
+    assert sorted((r.annotator, r.label) for r in open_preferences(str(ds.path)).labels()) == [
+        ("alice", "left"),
+        ("bob", "left"),
+    ]
     status, body = request(url + "api/state")
     assert status == 200 and body["total_labels"] == 2
 
@@ -255,19 +283,50 @@ def test_server_survives_random_requests_without_a_server_error(serving):
     assert nxt["state"] == "pair", nxt
     clip = nxt["pair"]["left"]
     label = json.dumps({"pair_id": ids[1], "label": "left", "annotator": "z"}).encode()
-    paths = ["/", "/api/label", "/api/next?annotator=x&wait=0", "/api/state", clip, "/page/app.js", "/%00",
-             "/api/next?annotator=%ff%fe&wait=0", "/api/next?wait=1e308&annotator=y", "/../../etc/passwd",
-             "/api/next?annotator=" + "a" * 3000, "/api/next?annotator=x&wait=0&known=" + "%" * 50]
+    paths = [
+        "/",
+        "/api/label",
+        "/api/next?annotator=x&wait=0",
+        "/api/state",
+        clip,
+        "/page/app.js",
+        "/%00",
+        "/api/next?annotator=%ff%fe&wait=0",
+        "/api/next?wait=1e308&annotator=y",
+        "/../../etc/passwd",
+        "/api/next?annotator=" + "a" * 3000,
+        "/api/next?annotator=x&wait=0&known=" + "%" * 50,
+    ]
     breaks = [
-        ("Range", "bytes=" + "9" * 5000 + "-"), ("Range", "bytes=-" + "9" * 5000), ("Range", "bytes=-"),
-        ("Range", "bytes=5-1"), ("Range", "lines=1-2"), ("Content-Length", "4097"), ("Content-Length", "0"),
-        ("Content-Length", "1" * 5000), ("Content-Type", "text/plain"), ("Origin", "http://evil.example"),
-        ("Origin", "null"), ("Host", "[::1]"), ("Host", "evil"), ("Sec-Fetch-Site", "cross-site"),
-        ("X-Irlkit-Token", "wrong"), ("X-Irlkit-Token", ""), ("Transfer-Encoding", "chunked"),
+        ("Range", "bytes=" + "9" * 5000 + "-"),
+        ("Range", "bytes=-" + "9" * 5000),
+        ("Range", "bytes=-"),
+        ("Range", "bytes=5-1"),
+        ("Range", "lines=1-2"),
+        ("Content-Length", "4097"),
+        ("Content-Length", "0"),
+        ("Content-Length", "1" * 5000),
+        ("Content-Type", "text/plain"),
+        ("Origin", "http://evil.example"),
+        ("Origin", "null"),
+        ("Host", "[::1]"),
+        ("Host", "evil"),
+        ("Sec-Fetch-Site", "cross-site"),
+        ("X-Irlkit-Token", "wrong"),
+        ("X-Irlkit-Token", ""),
+        ("Transfer-Encoding", "chunked"),
         ("Expect", "100-continue"),
     ]
-    bodies = [b"", b"{}", b"[" * 4000, b'{"pair_id": ' + b"[" * 4000, b'{"label": "left", "pair_id": 1e999999}',
-              bytes(rng.integers(0, 256, 300, dtype=np.uint8)), b'"' + b"\\u" * 500, b'{"pair_id": "' + b"a" * 3000 + b'"}']
+    bodies = [
+        b"",
+        b"{}",
+        b"[" * 4000,
+        b'{"pair_id": ' + b"[" * 4000,
+        b'{"label": "left", "pair_id": 1e999999}',
+        bytes(rng.integers(0, 256, 300, dtype=np.uint8)),
+        b'"' + b"\\u" * 500,
+        b'{"pair_id": "' + b"a" * 3000 + b'"}',
+    ]
     for _ in range(200):
         method = str(rng.choice(["GET", "POST", "HEAD", "DELETE"], p=[0.35, 0.45, 0.1, 0.1]))
         path = "/api/label" if method == "POST" and rng.random() < 0.8 else str(rng.choice(paths))
@@ -286,7 +345,9 @@ def test_server_survives_random_requests_without_a_server_error(serving):
             continue  # the server closed a connection it refused (e.g. after a 413): fine
         assert status < 500, (method, path, hdrs, body[:50], status, reply)
         assert method == "HEAD" or status < 400 or reply.get("error"), (method, path, status, reply)
-    assert {(r.pair_id, r.annotator) for r in ds.labels()} <= {(ids[1], "z")}, "only the well-formed label may be stored"
+    assert {(r.pair_id, r.annotator) for r in ds.labels()} <= {(ids[1], "z")}, (
+        "only the well-formed label may be stored"
+    )
 
 
 def test_server_refuses_other_origins_and_requests_without_the_session_token(serving):
@@ -295,7 +356,9 @@ def test_server_refuses_other_origins_and_requests_without_the_session_token(ser
     host = url.split("//")[1].rstrip("/")
     with urllib.request.urlopen(url) as r:
         page = r.read().decode()
-        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"] and r.headers["X-Frame-Options"] == "DENY"
+        assert (
+            "frame-ancestors 'none'" in r.headers["Content-Security-Policy"] and r.headers["X-Frame-Options"] == "DENY"
+        )
         assert r.headers["Cache-Control"] == "no-store"
     token = page_token(url)
     assert token in page and len(token) >= 32
@@ -338,11 +401,26 @@ def test_a_label_committed_by_another_process_is_not_asked_again(tmp_path: Path)
     from irlkit.feedback.clips import ClipPair
 
     for pid in ids:
-        session.clip_ready(ClipPair(pair_id=pid, left=f"{pid}-L.mp4", right=f"{pid}-R.mp4", frames=13, fps=25.0,
-                                    render_s=0.0, queued_at=time.monotonic()))
-    other = run_cli(["-c", "import sys; from irlkit.store.preferences import open_preferences; "
-                     "ds = open_preferences(sys.argv[1]); ds.add_label(sys.argv[2], 'right', 'elsewhere', source='cli')",
-                     str(ds.path), ids[0]])
+        session.clip_ready(
+            ClipPair(
+                pair_id=pid,
+                left=f"{pid}-L.mp4",
+                right=f"{pid}-R.mp4",
+                frames=13,
+                fps=25.0,
+                render_s=0.0,
+                queued_at=time.monotonic(),
+            )
+        )
+    other = run_cli(
+        [
+            "-c",
+            "import sys; from irlkit.store.preferences import open_preferences; "
+            "ds = open_preferences(sys.argv[1]); ds.add_label(sys.argv[2], 'right', 'elsewhere', source='cli')",
+            str(ds.path),
+            ids[0],
+        ]
+    )
     assert other.returncode == 0, other.stderr
     nxt = session.next_pair("alice", 0)
     assert nxt["state"] == "pair" and nxt["pair"]["pair_id"] == ids[1], "a pair labelled elsewhere was asked"
@@ -396,8 +474,16 @@ def test_server_binds_loopback_only(tmp_path: Path):
 def test_concurrent_labels_for_one_pair_one_wins(tmp_path: Path):
     """Two tabs answering the same pair of a training run at once: exactly one label is kept."""
     ds, ids = queued(tmp_path / "store", 1)
-    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
-                                              annotator=None, host="127.0.0.1", port=0, quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        load_env_config("cartpole"),
+        tmp_path / "clips",
+        each_annotator=False,
+        annotator=None,
+        host="127.0.0.1",
+        port=0,
+        quiet=True,
+    )
     try:
         session.offer(ids, batch=1, batches=1)
         results: list[int] = []
@@ -471,7 +557,9 @@ def test_labels_survive_sigkill(tmp_path: Path):
     ds, ids = queued(tmp_path / "store", 200)
     acknowledged: set[str] = set()
     for kill_after in (3, 40, 90):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(ds.path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(ds.path)], stdout=subprocess.PIPE, text=True, cwd=REPO
+        )
         assert proc.stdout is not None
         seen = 0
         for line in proc.stdout:
@@ -501,8 +589,16 @@ def test_gatherer_resumes_from_stored_labels(tmp_path: Path):
     offered: list[list[str]] = []
 
     def run_round(labels: list[str]) -> tuple[HumanPreferenceGatherer, Any]:
-        session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
-                                                  annotator="ann", host="127.0.0.1", port=0, quiet=True)
+        session, server, worker = start_labelling(
+            ds,
+            load_env_config("cartpole"),
+            tmp_path / "clips",
+            each_annotator=False,
+            annotator="ann",
+            host="127.0.0.1",
+            port=0,
+            quiet=True,
+        )
         original_offer = session.offer
 
         def offer(pair_ids, **kw):
@@ -566,18 +662,32 @@ def test_the_page_asks_the_most_informative_pairs_first(tmp_path: Path):
 
     venv = make_venv(load_env_config("cartpole"), seed=0, n_envs=1)
     venv.action_space.seed(0)  # the random policy samples from it: the same episodes every time
-    trajs = rollout.generate_trajectories(None, venv, rollout.make_sample_until(min_timesteps=400), rng=np.random.default_rng(0))
+    trajs = rollout.generate_trajectories(
+        None, venv, rollout.make_sample_until(min_timesteps=400), rng=np.random.default_rng(0)
+    )
     venv.close()
     members = [Lean(0.5), Lean(-0.5)]
-    fragmenter = InformativeFragmenter("disagreement", rng=np.random.default_rng(0), candidates=5,
-                                       member_returns=lambda fs: member_fragment_returns(members, fs))
+    fragmenter = InformativeFragmenter(
+        "disagreement",
+        rng=np.random.default_rng(0),
+        candidates=5,
+        member_returns=lambda fs: member_fragment_returns(members, fs),
+    )
     pairs = fragmenter(trajs, 12, 4)
     scores = list(fragmenter.last_scores)
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
 
     ds = new_dataset(tmp_path / "store")
-    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
-                                              annotator="ann", host="127.0.0.1", port=0, quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        load_env_config("cartpole"),
+        tmp_path / "clips",
+        each_annotator=False,
+        annotator="ann",
+        host="127.0.0.1",
+        port=0,
+        quiet=True,
+    )
     shown: list[str] = []
     try:
         gatherer = HumanPreferenceGatherer(session=session, dataset=ds, run="run-order", rounds=1, url=server.url)
@@ -603,8 +713,16 @@ def test_the_page_asks_the_most_informative_pairs_first(tmp_path: Path):
 
 def test_gatherer_asks_again_when_every_first_pair_is_skipped(tmp_path: Path):
     ds = new_dataset(tmp_path / "store")
-    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=False,
-                                              annotator=None, host="127.0.0.1", port=0, quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        load_env_config("cartpole"),
+        tmp_path / "clips",
+        each_annotator=False,
+        annotator=None,
+        host="127.0.0.1",
+        port=0,
+        quiet=True,
+    )
     try:
         gatherer = HumanPreferenceGatherer(session=session, dataset=ds, run="run-y", rounds=3, url=server.url)
         comparisons = type("PC", (), {"dataset": SkippablePreferenceDataset()})()
@@ -653,7 +771,9 @@ def test_cohen_kappa_matches_hand_computed_values():
     # p_o = 35/50 = 0.7; p_e = 0.5*0.6 + 0.5*0.4 = 0.5; kappa = 0.2/0.5 = 0.4
     assert cohen_kappa(a, b) == pytest.approx(0.4)
     # three categories: p_o = 4/5; p_e = .6*.8 + .2*0 + .2*.2 = .52; kappa = .28/.48
-    assert cohen_kappa(["left", "right", "left", "equal", "left"], ["left", "left", "left", "equal", "left"]) == pytest.approx(0.28 / 0.48)
+    assert cohen_kappa(
+        ["left", "right", "left", "equal", "left"], ["left", "left", "left", "equal", "left"]
+    ) == pytest.approx(0.28 / 0.48)
     assert cohen_kappa(["left", "right"], ["left", "right"]) == pytest.approx(1.0)
     assert cohen_kappa(["left", "right"], ["right", "left"]) == pytest.approx(-1.0)
     assert math.isnan(cohen_kappa(["left", "left"], ["left", "left"]))  # chance agreement is 1: undefined
@@ -675,13 +795,17 @@ def test_stats_per_annotator_and_agreement_on_shared_pairs(tmp_path: Path, store
     assert rows["alice"]["skip_rate"] == pytest.approx(1 / 6)
     pairs = {(r["a"], r["b"]): r for r in agreement(ds)}
     ab = pairs[("alice", "bob")]
-    assert ab["shared_pairs"] == 5 and ab["agreement"] == pytest.approx(0.8) and ab["kappa"] == pytest.approx(0.28 / 0.48)
+    assert (
+        ab["shared_pairs"] == 5 and ab["agreement"] == pytest.approx(0.8) and ab["kappa"] == pytest.approx(0.28 / 0.48)
+    )
     assert pairs[("alice", "carol")]["shared_pairs"] == 1
     cli = run_cli(["-m", "irlkit.feedback", "stats", "shared", "--json"])
     assert cli.returncode == 0, cli.stderr
     data = json.loads(cli.stdout)
     assert data["summary"]["labels"] == 13
-    assert {(r["a"], r["b"]): r["kappa"] for r in data["agreement"]}[("alice", "bob")] == pytest.approx(0.58333, abs=1e-4)
+    assert {(r["a"], r["b"]): r["kappa"] for r in data["agreement"]}[("alice", "bob")] == pytest.approx(
+        0.58333, abs=1e-4
+    )
     from irlkit.feedback.stats import format_stats
 
     table = format_stats(ds)
@@ -693,10 +817,20 @@ def test_stats_per_annotator_and_agreement_on_shared_pairs(tmp_path: Path, store
 # --------------------------------------------------------------------------------------------
 # training from saved labels, and a whole human-in-the-loop run over HTTP
 # --------------------------------------------------------------------------------------------
-TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dqn.learning_starts=200",
-        "algo.label_curve_episodes=0", "algo.num_iterations=2", "algo.total_comparisons=6",
-        "algo.initial_comparison_frac=0.34", "algo.fragment_length=10", "eval.episodes=2", "eval.curve_points=0",
-        "progress=false"]
+TINY = [
+    "algo=preference",
+    "algo.budget=1024",
+    "algo.pretrain_steps=0",
+    "algo.dqn.learning_starts=200",
+    "algo.label_curve_episodes=0",
+    "algo.num_iterations=2",
+    "algo.total_comparisons=6",
+    "algo.initial_comparison_frac=0.34",
+    "algo.fragment_length=10",
+    "eval.episodes=2",
+    "eval.curve_points=0",
+    "progress=false",
+]
 
 
 @pytest.mark.slow
@@ -715,8 +849,17 @@ def test_dataset_feedback_trains_from_saved_labels_filtered_by_annotator(tmp_pat
         DatasetPreferenceGatherer(ds, annotators=["nobody"])
 
     run_dir = tmp_path / "run"
-    proc = run_cli(["-m", "irlkit", *TINY, "feedback=dataset", "feedback.dataset=saved", "feedback.annotators=[alice]",
-                    f"hydra.run.dir={run_dir}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            *TINY,
+            "feedback=dataset",
+            "feedback.dataset=saved",
+            "feedback.annotators=[alice]",
+            f"hydra.run.dir={run_dir}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "training on 5 saved comparisons from 'saved' (alice)" in proc.stderr
     assert (run_dir / "reward_net.pt").exists() and (run_dir / "eval.json").exists()
@@ -728,8 +871,17 @@ def test_dataset_feedback_trains_from_saved_labels_filtered_by_annotator(tmp_pat
 def test_human_run_over_http_finishes_and_stores_every_label(tmp_path: Path, store_root: Path):
     """`python -m irlkit algo=preference feedback=human` driven through the JSON API (no browser)."""
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "irlkit", *TINY, "feedback=human", "feedback.port=0", "feedback.annotator=tester",
-           "feedback.dataset=live", f"hydra.run.dir={run_dir}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "irlkit",
+        *TINY,
+        "feedback=human",
+        "feedback.port=0",
+        "feedback.annotator=tester",
+        "feedback.dataset=live",
+        f"hydra.run.dir={run_dir}",
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output: list[str] = []
@@ -758,7 +910,9 @@ def test_human_run_over_http_finishes_and_stores_every_label(tmp_path: Path, sto
     assert proc.wait(timeout=120) == 0, "".join(output)[-3000:]
     assert len(given) == 6  # query schedule [2, 3, 1]
     stored = open_preferences("live", root=store_root)
-    assert sorted((r.pair_id, r.label, r.annotator) for r in stored.labels()) == sorted((p, lab, "tester") for p, lab in given)
+    assert sorted((r.pair_id, r.label, r.annotator) for r in stored.labels()) == sorted(
+        (p, lab, "tester") for p, lab in given
+    )
     assert len(stored.pairs()) == 6 and {p.iteration for p in stored.pairs()} == {0, 1, 2}
     assert (run_dir / "reward_net.pt").exists() and (run_dir / "eval.json").exists()
     assert any(f.suffix == ".mp4" for f in (run_dir / "clips").iterdir())
@@ -795,8 +949,18 @@ def test_clips_show_the_env_itself_where_it_can_be_reposed():
 
 
 def _start_human_run(run_dir: Path, *extra: str) -> tuple[subprocess.Popen, str, list[str]]:
-    cmd = [sys.executable, "-m", "irlkit", *TINY, "feedback=human", "feedback.port=0", "feedback.annotator=tester",
-           "feedback.dataset=restart", f"hydra.run.dir={run_dir}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "irlkit",
+        *TINY,
+        "feedback=human",
+        "feedback.port=0",
+        "feedback.annotator=tester",
+        "feedback.dataset=restart",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output: list[str] = []
@@ -853,21 +1017,26 @@ def test_server_survives_a_body_that_never_arrives(serving, monkeypatch: pytest.
     monkeypatch.setattr(server_module._Handler, "timeout", 1)
     url, ds, ids, _ = serving
     t0 = time.time()
-    status, body = request(url + "api/label", "POST", b'{"pair_id": "',
-                           {"Content-Type": "application/json", "Content-Length": "100"})
+    status, body = request(
+        url + "api/label", "POST", b'{"pair_id": "', {"Content-Type": "application/json", "Content-Length": "100"}
+    )
     assert status == 408 and "did not arrive" in body["error"]
     assert time.time() - t0 < 10
     assert post_label(url, {"pair_id": ids[1], "label": "right", "annotator": "dan"})[0] == 200
     assert [r.label for r in open_preferences(str(ds.path)).labels()] == ["right"]
 
 
-@pytest.mark.parametrize("env, length, expected", [
-    ("cartpole", 2000, "ends after at most 500 steps"),          # seals: a fixed 500-step horizon
-    ("CartPole-v1", 400, "longer than every episode the random policy played"),  # ends early, at random
-])
+@pytest.mark.parametrize(
+    "env, length, expected",
+    [
+        ("cartpole", 2000, "ends after at most 500 steps"),  # seals: a fixed 500-step horizon
+        ("CartPole-v1", 400, "longer than every episode the random policy played"),  # ends early, at random
+    ],
+)
 def test_queue_refuses_fragments_longer_than_an_episode(env: str, length: int, expected: str, store_root: Path):
-    proc = run_cli(["-m", "irlkit.feedback", "queue", "too_long", "--env", env, "--pairs", "2",
-                    "--fragment-length", str(length)])
+    proc = run_cli(
+        ["-m", "irlkit.feedback", "queue", "too_long", "--env", env, "--pairs", "2", "--fragment-length", str(length)]
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("irlkit.feedback: error:")]
     assert len(errors) == 1 and expected in errors[0] and "Give --fragment-length" in errors[0], proc.stderr

@@ -26,20 +26,48 @@ from irlkit.store.preferences import open_preferences
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install 'irlkit[test]')")
 if CHROMIUM is None:
-    pytest.skip("chromium is not installed (apt-get install chromium; listed in .ci/apt-packages.txt)", allow_module_level=True)
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium; listed in .ci/apt-packages.txt)", allow_module_level=True
+    )
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
-TINY = ["algo=preference", "algo.budget=1024", "algo.pretrain_steps=0", "algo.dqn.learning_starts=200",
-        "algo.label_curve_episodes=0", "algo.num_iterations=2", "algo.total_comparisons=6",
-        "algo.initial_comparison_frac=0.34", "algo.fragment_length=10", "eval.episodes=2", "eval.curve_points=0",
-        "progress=false"]
+TINY = [
+    "algo=preference",
+    "algo.budget=1024",
+    "algo.pretrain_steps=0",
+    "algo.dqn.learning_starts=200",
+    "algo.label_curve_episodes=0",
+    "algo.num_iterations=2",
+    "algo.total_comparisons=6",
+    "algo.initial_comparison_frac=0.34",
+    "algo.fragment_length=10",
+    "eval.episodes=2",
+    "eval.curve_points=0",
+    "progress=false",
+]
 
 
 def start_run(run_dir: Path, *extra: str) -> tuple[subprocess.Popen, str, list[str]]:
-    cmd = [sys.executable, "-m", "irlkit", *TINY, "feedback=human", "feedback.port=0", "feedback.dataset=browser_prefs",
-           f"hydra.run.dir={run_dir}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "irlkit",
+        *TINY,
+        "feedback=human",
+        "feedback.port=0",
+        "feedback.dataset=browser_prefs",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output: list[str] = []
@@ -56,7 +84,14 @@ def start_run(run_dir: Path, *extra: str) -> tuple[subprocess.Popen, str, list[s
 @pytest.mark.slow
 def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
     proc, url, output = start_run(tmp_path / "run")
-    answers = [("click", "left"), ("key", "ArrowRight"), ("key", "s"), ("click", "equal"), ("key", "a"), ("click", "right")]
+    answers = [
+        ("click", "left"),
+        ("key", "ArrowRight"),
+        ("key", "s"),
+        ("click", "equal"),
+        ("key", "a"),
+        ("click", "right"),
+    ]
     expected = {"left": "left", "right": "right", "equal": "equal", "ArrowRight": "right", "s": "skip", "a": "left"}
     given: list[tuple[str, str]] = []
     try:
@@ -85,7 +120,9 @@ def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
                     for (let k = 0; k < d.length; k += 4) if (d[k] < 128 || d[k + 1] < 128) drawn++;
                     return {ready: v.readyState, loop: v.loop, duration: v.duration, w: v.videoWidth, drawn,
                             err: v.error && v.error.code}; })""")
-                assert len(info) == 2 and all(v["ready"] >= 2 and v["loop"] and v["w"] > 0 and v["err"] is None for v in info), info
+                assert len(info) == 2 and all(
+                    v["ready"] >= 2 and v["loop"] and v["w"] > 0 and v["err"] is None for v in info
+                ), info
                 assert all(v["drawn"] > 50 for v in info), f"a clip shows nothing (cart or pole not drawn): {info}"
                 assert info[0]["duration"] == pytest.approx(info[1]["duration"])
                 assert re.search(r"Iteration \d of 3", page.inner_text("#batch"))
@@ -106,7 +143,8 @@ def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
             proc.kill()
     stored = open_preferences("browser_prefs", root=store_root)
     assert sorted((r.pair_id, r.label, r.annotator) for r in stored.labels()) == sorted(
-        (p, label, "browser-tester") for p, label in given)
+        (p, label, "browser-tester") for p, label in given
+    )
     assert (tmp_path / "run" / "reward_net.pt").exists() and (tmp_path / "run" / "eval.json").exists()
     assert "5 answers, 1 skipped" in "".join(output)
 
@@ -114,8 +152,13 @@ def test_full_labelling_session_in_chromium(tmp_path: Path, store_root: Path):
 @pytest.mark.slow
 def test_keyboard_shortcuts_are_shown_on_the_page(tmp_path: Path, store_root: Path):
     """What a person reads before answering: the four buttons with their keys, and the waiting state."""
-    proc, url, output = start_run(tmp_path / "run", "feedback.annotator=kb", "algo.num_iterations=1",
-                                  "algo.total_comparisons=2", "algo.initial_comparison_frac=0.5")
+    proc, url, output = start_run(
+        tmp_path / "run",
+        "feedback.annotator=kb",
+        "algo.num_iterations=1",
+        "algo.total_comparisons=2",
+        "algo.initial_comparison_frac=0.5",
+    )
     try:
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -124,10 +167,15 @@ def test_keyboard_shortcuts_are_shown_on_the_page(tmp_path: Path, store_root: Pa
             page.goto(url)
             # the alias is fixed by the run: no form, and it cannot be changed on the page
             assert page.inner_text("#alias-shown") == "kb" or page.wait_for_function(
-                "document.getElementById('alias-shown').textContent === 'kb'")
+                "document.getElementById('alias-shown').textContent === 'kb'"
+            )
             assert not page.is_visible("#alias-input")
-            for label, keys in (("Left is better", ("←", "A")), ("Right is better", ("→", "D")),
-                                ("Equal", ("↑", "W")), ("Can't tell", ("↓", "S"))):
+            for label, keys in (
+                ("Left is better", ("←", "A")),
+                ("Right is better", ("→", "D")),
+                ("Equal", ("↑", "W")),
+                ("Can't tell", ("↓", "S")),
+            ):
                 text = page.locator(".buttons button", has_text=label).inner_text()
                 assert all(k in text for k in keys), text
             page.wait_for_selector('#pair[data-ready="1"]', timeout=120_000)
@@ -160,8 +208,16 @@ def test_a_foreign_page_in_the_same_browser_can_neither_label_nor_read_the_token
     from irlkit.feedback.gatherer import start_labelling
 
     ds, ids = queued(tmp_path / "store", 2)
-    session, server, worker = start_labelling(ds, load_env_config("cartpole"), tmp_path / "clips", each_annotator=True,
-                                              annotator=None, host="127.0.0.1", port=0, quiet=True)
+    session, server, worker = start_labelling(
+        ds,
+        load_env_config("cartpole"),
+        tmp_path / "clips",
+        each_annotator=True,
+        annotator=None,
+        host="127.0.0.1",
+        port=0,
+        quiet=True,
+    )
     session.offer(ids)
     target = server.url
     label = '{"pair_id": "%s", "label": "left", "annotator": "mallory"}' % ids[0]

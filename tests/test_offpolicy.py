@@ -37,8 +37,11 @@ def _filled(model, steps: int):
 
 # ---- relabelling ---------------------------------------------------------------------------------
 
+
 def test_sampled_rewards_follow_the_current_reward_net() -> None:
-    model = make_learner("sac", SACConfig(learning_starts=10_000, net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=10_000)
+    model = make_learner(
+        "sac", SACConfig(learning_starts=10_000, net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=10_000
+    )
     buffer = _filled(model, 300)
     assert isinstance(buffer, RelabelingReplayBuffer)
     net = BasicRewardNet(model.observation_space, model.action_space, hid_sizes=(16,))
@@ -61,7 +64,9 @@ def test_sampled_rewards_follow_the_current_reward_net() -> None:
 
 
 def test_reward_fn_sees_box_actions_in_env_units() -> None:
-    model = make_learner("sac", SACConfig(learning_starts=10_000, net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=10_000)
+    model = make_learner(
+        "sac", SACConfig(learning_starts=10_000, net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=10_000
+    )
     buffer = _filled(model, 200)
     seen: list[np.ndarray] = []
     buffer.reward_fn = lambda o, a, n, d: seen.append(a) or np.zeros(len(o))
@@ -73,8 +78,13 @@ def test_reward_fn_sees_box_actions_in_env_units() -> None:
 
 
 def test_dones_are_terminations_not_time_limits() -> None:
-    model = make_learner("dqn", DQNConfig(learning_starts=10_000, net_arch=[8]),
-                         _venv("CartPole-v1", max_episode_steps=12), seed=0, budget=10_000)
+    model = make_learner(
+        "dqn",
+        DQNConfig(learning_starts=10_000, net_arch=[8]),
+        _venv("CartPole-v1", max_episode_steps=12),
+        seed=0,
+        budget=10_000,
+    )
     buffer = _filled(model, 600)
     batch = buffer.transitions_at(buffer.valid_rows())
     ends = np.flatnonzero(buffer.dones[:600, 0])
@@ -85,6 +95,7 @@ def test_dones_are_terminations_not_time_limits() -> None:
 
 
 # ---- absorbing states ----------------------------------------------------------------------------
+
 
 def _terminating_episode() -> TransitionBatch:
     """Three steps of an episode that terminates (CartPole-v1 ends when the pole falls)."""
@@ -99,7 +110,9 @@ def _terminating_episode() -> TransitionBatch:
             break
     assert rows[-1][3] == 1.0
     rows = rows[-3:]
-    return TransitionBatch(*(np.asarray([r[k] for r in rows], dtype=np.float32 if k != 1 else np.int64) for k in range(4)))
+    return TransitionBatch(
+        *(np.asarray([r[k] for r in rows], dtype=np.float32 if k != 1 else np.int64) for k in range(4))
+    )
 
 
 def test_absorbing_state_after_an_early_termination() -> None:
@@ -111,9 +124,9 @@ def test_absorbing_state_after_an_early_termination() -> None:
     assert len(expanded.obs) == 4 and loops.tolist() == [False, False, False, True]
     np.testing.assert_array_equal(expanded.obs[:3, :4], episode.obs)
     assert (expanded.obs[:3, 4] == 0).all()
-    np.testing.assert_array_equal(expanded.next_obs[:2, :4], episode.next_obs[:2])   # ordinary steps keep s'
-    np.testing.assert_array_equal(expanded.next_obs[2], [0, 0, 0, 0, 1])              # the last goes to s_abs
-    np.testing.assert_array_equal(expanded.obs[3], [0, 0, 0, 0, 1])                   # ... which loops on itself
+    np.testing.assert_array_equal(expanded.next_obs[:2, :4], episode.next_obs[:2])  # ordinary steps keep s'
+    np.testing.assert_array_equal(expanded.next_obs[2], [0, 0, 0, 0, 1])  # the last goes to s_abs
+    np.testing.assert_array_equal(expanded.obs[3], [0, 0, 0, 0, 1])  # ... which loops on itself
     np.testing.assert_array_equal(expanded.next_obs[3], [0, 0, 0, 0, 1])
     assert (expanded.dones == 0).all(), "no transition of the expanded MDP ends it"
 
@@ -126,8 +139,15 @@ def test_absorbing_state_after_an_early_termination() -> None:
 
 
 def test_sqil_batches_are_half_demos_with_their_own_rewards() -> None:
-    model = make_learner("dqn", DQNConfig(learning_starts=10_000, net_arch=[8], gamma=0.9), _venv("CartPole-v1"), seed=0,
-                         budget=10_000, replay_buffer_class=DemoMixReplayBuffer, replay_buffer_kwargs={"demo_fraction": 0.5})
+    model = make_learner(
+        "dqn",
+        DQNConfig(learning_starts=10_000, net_arch=[8], gamma=0.9),
+        _venv("CartPole-v1"),
+        seed=0,
+        budget=10_000,
+        replay_buffer_class=DemoMixReplayBuffer,
+        replay_buffer_kwargs={"demo_fraction": 0.5},
+    )
     buffer = _filled(model, 100)
     absorbing = AbsorbingStates(model.observation_space, model.action_space, 0.9)
     episode = _terminating_episode()
@@ -145,6 +165,7 @@ def test_sqil_batches_are_half_demos_with_their_own_rewards() -> None:
 
 
 # ---- learners ------------------------------------------------------------------------------------
+
 
 def test_auto_learner_per_action_space_and_clear_refusals() -> None:
     box, discrete = spaces.Box(-1, 1, (2,)), spaces.Discrete(3)
@@ -204,12 +225,15 @@ def test_sac_log_prob_matches_sampled_actions() -> None:
 
 # ---- whole runs ----------------------------------------------------------------------------------
 
+
 def _run(algo: str, env: str, cfg, tmp_path: Path, **kwargs) -> dict:
     from irlkit.evaluate import EvalConfig
 
     env_cfg = load_env_config(env)
-    return run_training(RunConfig(algo=cfg, env=env_cfg, seed=0, eval=EvalConfig(episodes=2, curve_points=0),
-                                  progress=False, **kwargs), tmp_path)
+    return run_training(
+        RunConfig(algo=cfg, env=env_cfg, seed=0, eval=EvalConfig(episodes=2, curve_points=0), progress=False, **kwargs),
+        tmp_path,
+    )
 
 
 TINY_SAC = SACConfig(learning_starts=200, batch_size=32, net_arch=[16, 16])
@@ -218,7 +242,9 @@ TINY_DQN = DQNConfig(learning_starts=200, batch_size=32, net_arch=[16, 16])
 
 @pytest.mark.parametrize("algo", ["gail", "airl"])
 @pytest.mark.parametrize("env,learner", [("cartpole", "dqn"), ("mountain_car_continuous", "sac")])
-def test_off_policy_gail_and_airl_run_and_spend_the_budget_exactly(algo: str, env: str, learner: str, tmp_path: Path) -> None:
+def test_off_policy_gail_and_airl_run_and_spend_the_budget_exactly(
+    algo: str, env: str, learner: str, tmp_path: Path
+) -> None:
     cfg = AdversarialConfig(name=algo, budget=1237, round_steps=300, demo_batch_size=64, sac=TINY_SAC, dqn=TINY_DQN)
     result = _run(algo, env, cfg, tmp_path)
     assert result["env_steps"] == 1237 and result["learner"] == learner and result["disc_rounds"] == 4
@@ -234,7 +260,6 @@ def test_off_policy_gail_and_airl_run_and_spend_the_budget_exactly(algo: str, en
 
 def test_a_saved_off_policy_airl_run_is_rescored_with_its_reward(tmp_path: Path) -> None:
 
-
     from irlkit.evaluate.__main__ import evaluate_run
 
     cfg = AdversarialConfig(name="airl", budget=600, round_steps=300, demo_batch_size=64, sac=TINY_SAC, dqn=TINY_DQN)
@@ -244,13 +269,22 @@ def test_a_saved_off_policy_airl_run_is_rescored_with_its_reward(tmp_path: Path)
     assert again["return_mean"] == pytest.approx(first["return_mean"])
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["algo=gail", "env=pendulum", "algo.learner=dqn"], "algo.learner=dqn needs Discrete actions"),
-    (["algo=sqil", "env=cartpole", "demos=pendulum_expert"], "has observation space"),
-    (["algo=sqil", "algo.budget=500"], "ends before sqil's DQN learner makes its first update"),
-    (["algo=airl", "algo.budget=90", "algo.dqn.learning_starts=10"], "ends before airl's first discriminator round"),
-    (["algo=gail", "algo.learner=ppo", "algo.budget=1000"], "smaller than one round of gail with the PPO generator"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["algo=gail", "env=pendulum", "algo.learner=dqn"], "algo.learner=dqn needs Discrete actions"),
+        (["algo=sqil", "env=cartpole", "demos=pendulum_expert"], "has observation space"),
+        (["algo=sqil", "algo.budget=500"], "ends before sqil's DQN learner makes its first update"),
+        (
+            ["algo=airl", "algo.budget=90", "algo.dqn.learning_starts=10"],
+            "ends before airl's first discriminator round",
+        ),
+        (
+            ["algo=gail", "algo.learner=ppo", "algo.budget=1000"],
+            "smaller than one round of gail with the PPO generator",
+        ),
+    ],
+)
 def test_bad_off_policy_input_is_one_paragraph_and_exit_2(args: list[str], expected: str, tmp_path: Path) -> None:
     proc = run_cli(["-m", "irlkit", *args, f"hydra.run.dir={tmp_path}", "progress=false"])
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -266,12 +300,30 @@ def test_python_api_and_command_line_give_the_same_run(tmp_path: Path) -> None:
     from irlkit.evaluate import EvalConfig
 
     overrides = {"budget": 1500, "round_steps": 500}
-    proc = run_cli(["-m", "irlkit", "algo=gail", "seed=0", "progress=false", "eval.episodes=3", "eval.curve_points=0",
-                    *[f"algo.{k}={v}" for k, v in overrides.items()], f"hydra.run.dir={tmp_path / 'cli'}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=gail",
+            "seed=0",
+            "progress=false",
+            "eval.episodes=3",
+            "eval.curve_points=0",
+            *[f"algo.{k}={v}" for k, v in overrides.items()],
+            f"hydra.run.dir={tmp_path / 'cli'}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     cli = json.loads((tmp_path / "cli" / "eval.json").read_text())
-    api = run_training(RunConfig(algo=AdversarialConfig(name="gail", **overrides), seed=0,
-                                 eval=EvalConfig(episodes=3, curve_points=0), progress=False), tmp_path / "api")
+    api = run_training(
+        RunConfig(
+            algo=AdversarialConfig(name="gail", **overrides),
+            seed=0,
+            eval=EvalConfig(episodes=3, curve_points=0),
+            progress=False,
+        ),
+        tmp_path / "api",
+    )
     assert cli["learner"] == api["learner"] == "dqn"
     assert cli["returns"] == api["returns"]
     assert cli["reward_pearson"] == pytest.approx(api["reward_pearson"], abs=1e-9)

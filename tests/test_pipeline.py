@@ -35,8 +35,14 @@ TINY = {
     "dagger": ["algo.budget=600", "algo.round_steps=300", "algo.bc_epochs_per_round=1"],
     "gail": ["algo.budget=2048", "algo.ppo.n_steps=128", "algo.demo_batch_size=256"],
     "airl": ["algo.budget=2048", "algo.ppo.n_steps=128", "algo.demo_batch_size=256"],
-    "preference": ["algo.budget=2048", "algo.pretrain_steps=0", "algo.dqn.learning_starts=500", "algo.num_iterations=2",
-                   "algo.total_comparisons=20", "algo.fragment_length=20"],
+    "preference": [
+        "algo.budget=2048",
+        "algo.pretrain_steps=0",
+        "algo.dqn.learning_starts=500",
+        "algo.num_iterations=2",
+        "algo.total_comparisons=20",
+        "algo.fragment_length=20",
+    ],
     "density": ["algo.budget=1024", "algo.ppo.n_steps=128"],
     "mce_irl": ["algo.budget=5", "env=cliff_world"],
     "ppo": ["algo.budget=1024", "algo.ppo.n_steps=128"],
@@ -48,11 +54,28 @@ TINY = {
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
     assert algo in TINY, f"give the new algorithm {algo!r} a tiny budget in TINY"
-    config = run_config([f"algo={algo}", "eval.episodes=2", "eval.curve_points=2", "eval.curve_episodes=1",
-                         "progress=false", *TINY[algo]])
+    config = run_config(
+        [
+            f"algo={algo}",
+            "eval.episodes=2",
+            "eval.curve_points=2",
+            "eval.curve_episodes=1",
+            "progress=false",
+            *TINY[algo],
+        ]
+    )
     result = run_training(config, tmp_path)
     saved = json.loads((tmp_path / "eval.json").read_text())
-    for key in ("return_mean", "return_std", "episodes", "demo_return", "random_return", "normalized_score", "env_steps", "wall_s"):
+    for key in (
+        "return_mean",
+        "return_std",
+        "episodes",
+        "demo_return",
+        "random_return",
+        "normalized_score",
+        "env_steps",
+        "wall_s",
+    ):
         assert key in saved, key
     assert saved["episodes"] == 2 and len(saved["returns"]) == 2
     assert saved == json.loads(json.dumps(result))
@@ -72,7 +95,9 @@ def test_smoke_run_of_every_algorithm(algo: str, tmp_path: Path) -> None:
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
     results = []
     for k in range(2):
-        config = run_config(["algo=gail", "eval.episodes=2", "eval.curve_points=0", "seed=3", "progress=false", *TINY["gail"]])
+        config = run_config(
+            ["algo=gail", "eval.episodes=2", "eval.curve_points=0", "seed=3", "progress=false", *TINY["gail"]]
+        )
         results.append(run_training(config, tmp_path / str(k)))
     assert results[0]["returns"] == results[1]["returns"]
     assert results[0]["reward_pearson"] == results[1]["reward_pearson"]
@@ -90,7 +115,17 @@ def test_bc_learns_cartpole_from_shipped_demos(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_evaluate_a_saved_run(tmp_path: Path) -> None:
-    proc = run_cli(["-m", "irlkit", "algo=bc", "algo.budget=200", "progress=false", "eval.curve_points=0", f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=bc",
+            "algo.budget=200",
+            "progress=false",
+            "eval.curve_points=0",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     before = json.loads((tmp_path / "eval.json").read_text())
     proc = run_cli(["-m", "irlkit.evaluate", f"run={tmp_path}", "episodes=3"])
@@ -108,8 +143,19 @@ def test_evaluate_a_saved_run(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("algo", ["airl", "gail"])
 def test_evaluate_a_saved_adversarial_run_rebuilds_its_reward_net(algo: str, tmp_path: Path) -> None:
-    proc = run_cli(["-m", "irlkit", f"algo={algo}", *TINY[algo], "algo.bc_warmstart_batches=10", "progress=false",
-                    "eval.curve_points=0", "eval.episodes=2", f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            f"algo={algo}",
+            *TINY[algo],
+            "algo.bc_warmstart_batches=10",
+            "progress=false",
+            "eval.curve_points=0",
+            "eval.episodes=2",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     before = json.loads((tmp_path / "eval.json").read_text())
     proc = run_cli(["-m", "irlkit.evaluate", f"run={tmp_path}", "episodes=2"])
@@ -145,8 +191,9 @@ def test_empty_dataset_is_refused(store_root: Path, tmp_path: Path) -> None:
     from irlkit.store import DemoStore
 
     env = gym.make("seals/CartPole-v0")
-    DemoStore(store_root).create("empty", env_id="seals/CartPole-v0", observation_space=env.observation_space,
-                                 action_space=env.action_space)
+    DemoStore(store_root).create(
+        "empty", env_id="seals/CartPole-v0", observation_space=env.observation_space, action_space=env.action_space
+    )
     proc = run_cli(["-m", "irlkit", "demos=empty", f"hydra.run.dir={tmp_path}"])
     assert proc.returncode == 2
     assert "no episodes" in proc.stderr and "Traceback" not in proc.stderr
@@ -157,8 +204,18 @@ def test_demos_given_as_a_path(tmp_path: Path) -> None:
     from irlkit.store import DemoStore
 
     path = DemoStore().path_of("cartpole_expert")
-    proc = run_cli(["-m", "irlkit", "algo.budget=20", "eval.episodes=1", "eval.curve_points=0", "progress=false",
-                    f"demos={path}", f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo.budget=20",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "progress=false",
+            f"demos={path}",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "eval.json").read_text())["demos"] == str(path)
 
@@ -170,17 +227,26 @@ def test_installed_wheel_finds_conf_and_demos(tmp_path: Path) -> None:
     import sys
 
     wheel_dir = tmp_path / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(wheel_dir.glob("irlkit-*.whl"))
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {"PYTHONPATH": str(target), "IRLKIT_DEMOS": str(tmp_path / "userstore")}
-    proc = run_cli(["-m", "irlkit", "algo=bc", "algo.budget=50", "eval.episodes=1", "eval.curve_points=0", "progress=false"],
-                   cwd=elsewhere, env=env)
+    proc = run_cli(
+        ["-m", "irlkit", "algo=bc", "algo.budget=50", "eval.episodes=1", "eval.curve_points=0", "progress=false"],
+        cwd=elsewhere,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     probe = run_cli(["-c", "import irlkit; print(irlkit.__file__)"], cwd=elsewhere, env=env)
     assert str(target) in probe.stdout
@@ -191,7 +257,17 @@ def test_installed_wheel_finds_conf_and_demos(tmp_path: Path) -> None:
 def test_policy_zip_loads_with_plain_sb3(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    proc = run_cli(["-m", "irlkit", "algo.budget=20", "eval.episodes=1", "eval.curve_points=0", "progress=false", f"hydra.run.dir={tmp_path}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo.budget=20",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={tmp_path}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     model = PPO.load(tmp_path / "policy.zip", device="cpu")
     action, _ = model.predict(np.zeros(4, dtype=np.float32), deterministic=True)

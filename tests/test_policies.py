@@ -68,8 +68,9 @@ def _torch_bytes(obj) -> bytes:
 
 def _cartpole_policy(seed: int = 0):
     env = gym.make("CartPole-v1")
-    return sb3.PPO("MlpPolicy", env, policy_kwargs={"net_arch": [8]}, seed=seed, device="cpu", n_steps=16,
-                   batch_size=16)
+    return sb3.PPO(
+        "MlpPolicy", env, policy_kwargs={"net_arch": [8]}, seed=seed, device="cpu", n_steps=16, batch_size=16
+    )
 
 
 def _obs(n: int = 16) -> np.ndarray:
@@ -144,11 +145,14 @@ def test_a_policy_for_other_spaces_is_refused_naming_both_stacks(tmp_path: Path)
     assert "shape (4,)" in text and "Box(5,)" in text and "\n" not in text
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ({"sb3_class": "os.system"}, "names the policy class 'os.system'"),
-    ({"file": "../../etc/passwd"}, "not a file name in the run folder"),
-    ({"file": "missing.zip"}, "is missing"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        ({"sb3_class": "os.system"}, "names the policy class 'os.system'"),
+        ({"file": "../../etc/passwd"}, "not a file name in the run folder"),
+        ({"file": "missing.zip"}, "is missing"),
+    ],
+)
 def test_a_changed_policy_json_is_refused(edit: dict, expected: str, tmp_path: Path) -> None:
     save_policy_zip(_cartpole_policy().policy, tmp_path / "policy.zip")
     meta = json.loads((tmp_path / "policy.json").read_text())
@@ -157,10 +161,13 @@ def test_a_changed_policy_json_is_refused(edit: dict, expected: str, tmp_path: P
         load_policy(tmp_path)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (b"not a zip", "cannot be read as a zip"),
-    (None, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"not a zip", "cannot be read as a zip"),
+        (None, "not valid JSON"),
+    ],
+)
 def test_a_damaged_policy_zip_is_one_paragraph(raw, expected: str, tmp_path: Path) -> None:
     save_policy_zip(_cartpole_policy().policy, tmp_path / "policy.zip")
     if raw is None:  # 4 KB of nested JSON
@@ -179,9 +186,21 @@ def test_a_damaged_policy_zip_is_one_paragraph(raw, expected: str, tmp_path: Pat
 def airl_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished tiny AIRL run: a PPO policy.zip and a reward_net.pt."""
     run = tmp_path_factory.mktemp("airl") / "run"
-    proc = run_cli(["-m", "irlkit", "algo=airl", "algo.bc_warmstart_batches=10", "algo.budget=1024",
-                    "algo.ppo.n_steps=128", "algo.demo_batch_size=128",
-                    "eval.episodes=1", "eval.curve_points=0", "progress=false", f"hydra.run.dir={run}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=airl",
+            "algo.bc_warmstart_batches=10",
+            "algo.budget=1024",
+            "algo.ppo.n_steps=128",
+            "algo.demo_batch_size=128",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={run}",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return run
 
@@ -267,8 +286,9 @@ def test_shipped_experts_load_without_unpickling_and_act_as_sb3_loads_them(
     space = model.observation_space
     space.seed(0)
     obs = np.stack([space.sample() for _ in range(32)])
-    np.testing.assert_allclose(model.predict(obs, deterministic=True)[0], trusted.predict(obs, deterministic=True)[0],
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(obs, deterministic=True)[0], trusted.predict(obs, deterministic=True)[0], rtol=1e-6, atol=1e-6
+    )
 
 
 def test_a_tampered_cached_expert_runs_no_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,11 +327,17 @@ def test_zips_saved_on_either_stack_load_here(stack: Path) -> None:
         if name == "run":
             policy = load_policy(stack / "run")
         else:
-            policy = load_sb3_model(stack / name, observation_space=env.observation_space,
-                                    action_space=env.action_space, what=name)
+            policy = load_sb3_model(
+                stack / name, observation_space=env.observation_space, action_space=env.action_space, what=name
+            )
             assert type(policy).__name__ == want["algo"], name
-        np.testing.assert_allclose(policy.predict(obs, deterministic=True)[0], np.asarray(want["actions"]),
-                                   rtol=1e-5, atol=1e-5, err_msg=f"{stack.name}/{name}")
+        np.testing.assert_allclose(
+            policy.predict(obs, deterministic=True)[0],
+            np.asarray(want["actions"]),
+            rtol=1e-5,
+            atol=1e-5,
+            err_msg=f"{stack.name}/{name}",
+        )
 
 
 def _other_venv() -> Path | None:
@@ -335,8 +361,13 @@ def test_a_policy_saved_on_the_other_stack_loads_here(tmp_path: Path) -> None:
         "print(json.dumps(m.predict(obs, deterministic=True)[0].tolist()))\n"
     )
     obs = _obs()
-    proc = subprocess.run([str(other), "-c", script, str(tmp_path), json.dumps(obs.tolist())], capture_output=True,
-                          text=True, cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        [str(other), "-c", script, str(tmp_path), json.dumps(obs.tolist())],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     theirs = json.loads(proc.stdout.strip().splitlines()[-1])
     written = json.loads((tmp_path / "policy.json").read_text())["written_by"]["stable_baselines3"]

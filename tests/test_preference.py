@@ -20,23 +20,44 @@ from irlkit.errors import IrlkitError
 from irlkit.runconfig import RunConfig
 from irlkit.train import run_training
 
-FAST = ["algo=preference", "algo.pretrain_steps=0", "algo.dqn.learning_starts=100", "algo.fragment_length=10",
-        "algo.label_curve_episodes=1", "eval.episodes=2", "eval.curve_points=0", "progress=false"]
+FAST = [
+    "algo=preference",
+    "algo.pretrain_steps=0",
+    "algo.dqn.learning_starts=100",
+    "algo.fragment_length=10",
+    "algo.label_curve_episodes=1",
+    "eval.episodes=2",
+    "eval.curve_points=0",
+    "progress=false",
+]
 
 
 def small_cfg(**kw) -> PreferenceConfig:
-    base = dict(budget=600, pretrain_steps=0, fragment_length=10, label_curve_episodes=1, reward_epochs=5,
-                dqn=DQNConfig(learning_starts=100))
+    base = dict(
+        budget=600,
+        pretrain_steps=0,
+        fragment_length=10,
+        label_curve_episodes=1,
+        reward_epochs=5,
+        dqn=DQNConfig(learning_starts=100),
+    )
     base.update(kw)
     return PreferenceConfig(**base)
 
 
-def train(tmp_path: Path, cfg: PreferenceConfig, env: str = "cartpole", feedback: FeedbackConfig | None = None,
-          seed: int = 0) -> dict:
+def train(
+    tmp_path: Path, cfg: PreferenceConfig, env: str = "cartpole", feedback: FeedbackConfig | None = None, seed: int = 0
+) -> dict:
     from irlkit.evaluate import EvalConfig
 
-    config = RunConfig(algo=cfg, env=load_env_config(env), seed=seed, eval=EvalConfig(episodes=2, curve_points=0),
-                       feedback=feedback or FeedbackConfig(), progress=False)
+    config = RunConfig(
+        algo=cfg,
+        env=load_env_config(env),
+        seed=seed,
+        eval=EvalConfig(episodes=2, curve_points=0),
+        feedback=feedback or FeedbackConfig(),
+        progress=False,
+    )
     return run_training(config, tmp_path / "run")
 
 
@@ -84,8 +105,17 @@ def test_the_command_line_spends_the_env_step_budget_exactly(tmp_path: Path):
 
 
 def test_too_small_an_env_step_budget_is_refused_before_training_naming_the_minimum(tmp_path: Path):
-    proc = run_cli(["-m", "irlkit", *FAST, "algo.budget=150", "algo.pretrain_steps=400", "algo.dqn.learning_starts=10",
-                    f"hydra.run.dir={tmp_path / 'x'}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            *FAST,
+            "algo.budget=150",
+            "algo.pretrain_steps=400",
+            "algo.dqn.learning_starts=10",
+            f"hydra.run.dir={tmp_path / 'x'}",
+        ]
+    )
     assert proc.returncode == 2
     assert "must be at least 401" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x" / "eval.json").exists()
@@ -114,9 +144,16 @@ def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
 
     env_cfg = load_env_config("cartpole")
     venv = make_venv(env_cfg, seed=0)
-    ctx = RunContext(env_cfg=env_cfg, venv=venv, demos=None, rng=np.random.default_rng(0), seed=0,
-                     logger=imit_logger.configure(str(tmp_path / "logs"), ["csv"]), run_dir=tmp_path,
-                     feedback=FeedbackConfig())
+    ctx = RunContext(
+        env_cfg=env_cfg,
+        venv=venv,
+        demos=None,
+        rng=np.random.default_rng(0),
+        seed=0,
+        logger=imit_logger.configure(str(tmp_path / "logs"), ["csv"]),
+        run_dir=tmp_path,
+        feedback=FeedbackConfig(),
+    )
     cfg = small_cfg(budget=2000, total_comparisons=40, num_iterations=1, label_curve_episodes=0)
     trainer = PreferenceTrainer(cfg, ctx)
     trainer.rl.learn(total_timesteps=300, reset_num_timesteps=False)  # 100 steps of zero reward, the first query at 20
@@ -141,8 +178,9 @@ def test_replay_rewards_are_relabelled_after_each_reward_update(tmp_path: Path):
 
 
 def test_skipped_pairs_are_asked_but_never_trained_on(tmp_path: Path):
-    out = train(tmp_path, small_cfg(total_comparisons=60, num_iterations=2),
-                feedback=FeedbackConfig(teacher="skip", skip=0.5))
+    out = train(
+        tmp_path, small_cfg(total_comparisons=60, num_iterations=2), feedback=FeedbackConfig(teacher="skip", skip=0.5)
+    )
     assert out["comparisons_asked"] == 60
     assert out["comparisons_trained_on"] < 60  # a random CartPole policy's fragments are mostly all bad
     assert out["teacher"]["skip"] == 0.5
@@ -152,7 +190,9 @@ def test_skipped_pairs_are_asked_but_never_trained_on(tmp_path: Path):
 def test_bad_options_are_one_paragraph(tmp_path: Path):
     proc = run_cli(["-m", "irlkit", *FAST, "algo.query=variance", f"hydra.run.dir={tmp_path / 'q'}"])
     assert proc.returncode == 2 and "algo.query='variance' is not a query method" in proc.stderr
-    proc = run_cli(["-m", "irlkit", *FAST, "algo.query=disagreement", "algo.ensemble_size=1", f"hydra.run.dir={tmp_path / 'e'}"])
+    proc = run_cli(
+        ["-m", "irlkit", *FAST, "algo.query=disagreement", "algo.ensemble_size=1", f"hydra.run.dir={tmp_path / 'e'}"]
+    )
     assert proc.returncode == 2 and "needs algo.ensemble_size >= 2" in proc.stderr
     proc = run_cli(["-m", "irlkit", *FAST, "algo.learner=dqn", "env=pendulum", f"hydra.run.dir={tmp_path / 'd'}"])
     assert proc.returncode == 2 and "algo.learner=dqn needs Discrete actions" in proc.stderr

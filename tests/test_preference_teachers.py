@@ -128,7 +128,12 @@ class ObsReward(th.nn.Module):
         self.observation_space = spaces.Box(-10, 10, (2,))
 
     def preprocess(self, state, action, next_state, done):
-        return (th.as_tensor(state, dtype=th.float32), th.as_tensor(action), th.as_tensor(next_state), th.as_tensor(done))
+        return (
+            th.as_tensor(state, dtype=th.float32),
+            th.as_tensor(action),
+            th.as_tensor(next_state),
+            th.as_tensor(done),
+        )
 
     def forward(self, state, action, next_state, done):
         return self.w * state[:, 0]
@@ -150,12 +155,18 @@ def test_disagreement_selection_returns_the_most_disagreed_pairs_first():
     xs = np.linspace(-1, 1, 41)
     trajs = [frag([0.0] * L, obs=np.tile([x, 0.0], (L + 1, 1))) for x in xs]
     members = [ObsReward(0.1), ObsReward(-0.1)]  # |return gaps| <= 2: no saturation
-    fragmenter = InformativeFragmenter("disagreement", rng=np.random.default_rng(0), candidates=20,
-                                       member_returns=lambda fs: member_fragment_returns(members, fs))
+    fragmenter = InformativeFragmenter(
+        "disagreement",
+        rng=np.random.default_rng(0),
+        candidates=20,
+        member_returns=lambda fs: member_fragment_returns(members, fs),
+    )
     pairs = fragmenter(trajs, L, 5)
     gaps = [abs(a.obs[0, 0] - b.obs[0, 0]) for a, b in pairs]
     assert gaps == sorted(gaps, reverse=True)
-    assert fragmenter.last_scores is not None and list(fragmenter.last_scores) == sorted(fragmenter.last_scores, reverse=True)
+    assert fragmenter.last_scores is not None and list(fragmenter.last_scores) == sorted(
+        fragmenter.last_scores, reverse=True
+    )
     uniform = InformativeFragmenter("uniform", rng=np.random.default_rng(0))(trajs, L, 100)
     uniform_gaps = np.array([abs(a.obs[0, 0] - b.obs[0, 0]) for a, b in uniform])
     assert min(gaps) > np.quantile(uniform_gaps, 0.75)  # the chosen five are all in the widest quarter

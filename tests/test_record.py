@@ -131,7 +131,11 @@ def test_shipped_key_maps_parse_for_every_env_that_has_one():
 @pytest.mark.parametrize(
     "teleop, space, message",
     [
-        ({}, gym.spaces.Discrete(12), "(?s)no key map for teleoperation.*conf/env/toy.yaml.*actions: {left: 0, right: 1}"),
+        (
+            {},
+            gym.spaces.Discrete(12),
+            "(?s)no key map for teleoperation.*conf/env/toy.yaml.*actions: {left: 0, right: 1}",
+        ),
         ({}, gym.spaces.Box(-1, 1, (3,)), "(?s)no key map for teleoperation.*axes:"),
         ({"actions": {"left": 0}}, gym.spaces.Discrete(2), "`default` is missing"),
         ({"actions": {"leftt": 0}, "default": 0}, gym.spaces.Discrete(2), "unknown key name 'leftt'"),
@@ -144,7 +148,11 @@ def test_shipped_key_maps_parse_for_every_env_that_has_one():
         ({"actions": {"left": 0}, "default": 0, "speed": 3}, gym.spaces.Discrete(2), r"unknown entries \['speed'\]"),
         ({"axes": []}, gym.spaces.Box(-1, 1, (2,)), "one entry per action dimension"),
         ({"axes": [{"negative": "left"}]}, gym.spaces.Box(-1, 1, (1,)), "positive key missing"),
-        ({"axes": [{"negative": "left", "positive": "right", "size": 3}]}, gym.spaces.Box(-1, 1, (1,)), "exceeds the action bounds"),
+        (
+            {"axes": [{"negative": "left", "positive": "right", "size": 3}]},
+            gym.spaces.Box(-1, 1, (1,)),
+            "exceeds the action bounds",
+        ),
         ({"actions": {"left": 0}, "default": 0}, gym.spaces.MultiBinary(3), "cannot be driven by keys"),
     ],
 )

@@ -46,8 +46,17 @@ def _stop_after(units: int):
 def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
     """MCE IRL is deterministic under its seed (full-batch gradients on a known MDP): resuming gives the
     very numbers of a run that was never stopped."""
-    config = run_config(["algo=mce_irl", "env=cliff_world", "algo.budget=60", "eval.episodes=3", "eval.curve_points=3",
-                         "checkpoint_s=0", "progress=false"])
+    config = run_config(
+        [
+            "algo=mce_irl",
+            "env=cliff_world",
+            "algo.budget=60",
+            "eval.episodes=3",
+            "eval.curve_points=3",
+            "checkpoint_s=0",
+            "progress=false",
+        ]
+    )
     whole = run_training(config, tmp_path / "whole")
     with pytest.raises(Stop):
         run_training(config, tmp_path / "killed", on_trainer=_stop_after(30))
@@ -59,19 +68,34 @@ def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
     assert (tmp_path / "killed" / "curve.csv").read_text().count("\n") == 4  # header + 3 points, none twice
 
 
-@pytest.mark.parametrize("algo, overrides", [
-    ("bc", ["algo.budget=400"]),
-    ("dagger", ["algo.budget=800", "algo.round_steps=200", "algo.bc_epochs_per_round=1", "algo.use_demos=false"]),
-    ("ppo", ["algo.budget=4096", "algo.ppo.n_steps=128", "env.n_envs=4"]),
-    ("density", ["algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4"]),
-    ("gail", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]", "algo.demo_batch_size=64"]),
-    ("airl", ["env=pendulum", "algo.budget=900", "algo.sac.learning_starts=300", "algo.sac.net_arch=[16]",
-              "algo.demo_batch_size=64"]),
-    ("sqil", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]"]),
-])
+@pytest.mark.parametrize(
+    "algo, overrides",
+    [
+        ("bc", ["algo.budget=400"]),
+        ("dagger", ["algo.budget=800", "algo.round_steps=200", "algo.bc_epochs_per_round=1", "algo.use_demos=false"]),
+        ("ppo", ["algo.budget=4096", "algo.ppo.n_steps=128", "env.n_envs=4"]),
+        ("density", ["algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4"]),
+        (
+            "gail",
+            ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]", "algo.demo_batch_size=64"],
+        ),
+        (
+            "airl",
+            [
+                "env=pendulum",
+                "algo.budget=900",
+                "algo.sac.learning_starts=300",
+                "algo.sac.net_arch=[16]",
+                "algo.demo_batch_size=64",
+            ],
+        ),
+        ("sqil", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]"]),
+    ],
+)
 def test_a_stopped_run_resumes_to_its_full_budget(algo: str, overrides: list[str], tmp_path: Path) -> None:
-    config = run_config([f"algo={algo}", *overrides, "eval.episodes=2", "eval.curve_points=2", "checkpoint_s=0",
-                         "progress=false"])
+    config = run_config(
+        [f"algo={algo}", *overrides, "eval.episodes=2", "eval.curve_points=2", "checkpoint_s=0", "progress=false"]
+    )
     budget = config.algo.budget
     with pytest.raises(Stop):
         run_training(config, tmp_path, on_trainer=_stop_after(budget // 2))
@@ -84,8 +108,18 @@ def test_a_stopped_run_resumes_to_its_full_budget(algo: str, overrides: list[str
 
 def test_resume_from_the_command_line_after_sigkill(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "irlkit", "algo=bc", "algo.budget=5000", "checkpoint_s=0.2", "eval.episodes=2",
-           "eval.curve_points=0", "progress=false", f"hydra.run.dir={run}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "irlkit",
+        "algo=bc",
+        "algo.budget=5000",
+        "checkpoint_s=0.2",
+        "eval.episodes=2",
+        "eval.curve_points=0",
+        "progress=false",
+        f"hydra.run.dir={run}",
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (run / "checkpoint" / "state.json").exists() and time.time() < deadline:
@@ -115,26 +149,45 @@ def test_resume_mistakes_are_one_paragraph(tmp_path: Path) -> None:
 def test_budgets_are_spent_as_asked_or_rounded_with_a_notice(tmp_path: Path) -> None:
     from irlkit.algos.configs import PPOConfig
 
-    config = RunConfig(algo=ALGORITHMS["ppo"].config(budget=10_000, ppo=PPOConfig(n_steps=128)),
-                       eval=EvalConfig(episodes=1, curve_points=0), progress=False)
+    config = RunConfig(
+        algo=ALGORITHMS["ppo"].config(budget=10_000, ppo=PPOConfig(n_steps=128)),
+        eval=EvalConfig(episodes=1, curve_points=0),
+        progress=False,
+    )
     result = run_training(config, tmp_path)
     assert result["budget"] == 10_000 and result["budget_spent"] == result["env_steps"] == 10_240  # 10 x 128 x 8 envs
 
 
 @pytest.mark.parametrize("env, learner", [("cartpole", "dqn"), ("pendulum", "sac")])
-def test_a_stopped_preference_run_resumes_its_labels_and_learner(env: str, learner: str, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stopped_preference_run_resumes_its_labels_and_learner(
+    env: str, learner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Preference learning resumes to its full budget with every label asked exactly once: the labelled
     pairs, the reward ensemble and the counters come back, and labels.csv gets no row twice."""
     import irlkit.algos.checkpoint as checkpoint
 
     monkeypatch.setattr(checkpoint, "_fsync_tree", lambda folder: None)  # ~100 checkpoints; fsync is 0.2 s each here
-    config = run_config(["algo=preference", f"env={env}", "algo.budget=1500", "algo.total_comparisons=20",
-                         "algo.num_iterations=2", "algo.fragment_length=20", "algo.pretrain_steps=200",
-                         f"algo.{learner}.learning_starts=200", f"algo.{learner}.net_arch=[16]",
-                         "algo.reward_net_arch=[16]", "algo.reward_epochs=3", "algo.ensemble_size=2",
-                         "algo.label_curve_episodes=1", "eval.episodes=1", "eval.curve_points=0", "checkpoint_s=0",
-                         "progress=false"])
+    config = run_config(
+        [
+            "algo=preference",
+            f"env={env}",
+            "algo.budget=1500",
+            "algo.total_comparisons=20",
+            "algo.num_iterations=2",
+            "algo.fragment_length=20",
+            "algo.pretrain_steps=200",
+            f"algo.{learner}.learning_starts=200",
+            f"algo.{learner}.net_arch=[16]",
+            "algo.reward_net_arch=[16]",
+            "algo.reward_epochs=3",
+            "algo.ensemble_size=2",
+            "algo.label_curve_episodes=1",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "checkpoint_s=0",
+            "progress=false",
+        ]
+    )
     with pytest.raises(Stop):
         run_training(config, tmp_path, on_trainer=_stop_after(750))
     state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())

@@ -30,8 +30,9 @@ def _env_cfg(name: str = "mountain_car_continuous", **kwargs):
 
 def shaped(base, cfg: ShapingFeedbackConfig, env_cfg, *, seed: int = 0, **source) -> ShapingVecEnv:
     """What `algo=ppo feedback=shaping` builds: the watched env handed down to TAMER's VecEnv."""
-    watch = WatchedEnvFeedback(cfg, env_cfg, observation_space=base.observation_space,
-                               action_space=base.action_space, **source)
+    watch = WatchedEnvFeedback(
+        cfg, env_cfg, observation_space=base.observation_space, action_space=base.action_space, **source
+    )
     return ShapingVecEnv(base, cfg, source=watch, seed=seed)
 
 
@@ -78,8 +79,14 @@ def _run_env(venv: ShapingVecEnv, steps: int, policy) -> None:
 
 def test_scripted_rule_trains_model_shapes_reward_and_stores_events(tmp_path: Path) -> None:
     env_cfg = _env_cfg("pendulum")  # obs[0] = cos(angle): the rule says "good" near upright
-    cfg = ShapingFeedbackConfig(rule=RuleConfig(obs_index=0, above=0.5, otherwise=-1.0), weight=2.0,
-                                credit_steps=1, train_every=8, train_batches=30, dataset="shaped")
+    cfg = ShapingFeedbackConfig(
+        rule=RuleConfig(obs_index=0, above=0.5, otherwise=-1.0),
+        weight=2.0,
+        credit_steps=1,
+        train_every=8,
+        train_batches=30,
+        dataset="shaped",
+    )
     base = make_venv(env_cfg, seed=0, n_envs=2)
     store = DemoStore(tmp_path / "store")
     venv = shaped(base, cfg, env_cfg, seed=0, store=store)
@@ -134,7 +141,9 @@ def test_keyboard_presses_in_the_window(tmp_path: Path) -> None:
     base.close()
     ds = DemoStore(tmp_path).open("keys")
     assert [(e["step"], e["value"], e["operator"], e["device"]) for e in feedback_events(ds)] == [
-        (4, 1.0, "tester", "keyboard"), (11, -1.0, "tester", "keyboard")]
+        (4, 1.0, "tester", "keyboard"),
+        (11, -1.0, "tester", "keyboard"),
+    ]
     (ep,) = list(ds.episodes())
     assert len(ep) == 20
     labels = [i["label"] for i in ep.infos]
@@ -154,11 +163,27 @@ def test_keyboard_needs_an_operator(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cli_ppo_with_scripted_shaping(tmp_path: Path) -> None:
     run_dir, store = tmp_path / "run", tmp_path / "store"
-    proc = run_cli(["-m", "irlkit", "algo=ppo", "env=mountain_car_continuous", "feedback=shaping",
-                    "algo.budget=512", "algo.ppo.n_steps=128", "env.n_envs=2", "eval.episodes=1",
-                    "eval.curve_points=1", "eval.curve_episodes=1", "progress=false", "feedback.render=true",
-                    "feedback.rule.above=-0.55", f"feedback.store_root={store}", f"hydra.run.dir={run_dir}"],
-                   env={"SDL_VIDEODRIVER": "dummy"})
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=ppo",
+            "env=mountain_car_continuous",
+            "feedback=shaping",
+            "algo.budget=512",
+            "algo.ppo.n_steps=128",
+            "env.n_envs=2",
+            "eval.episodes=1",
+            "eval.curve_points=1",
+            "eval.curve_episodes=1",
+            "progress=false",
+            "feedback.render=true",
+            "feedback.rule.above=-0.55",
+            f"feedback.store_root={store}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        env={"SDL_VIDEODRIVER": "dummy"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = json.loads((run_dir / "eval.json").read_text())
     assert saved["algo"] == "ppo" and saved["env_steps"] == 512 and saved["feedback"] == "shaping"
@@ -173,7 +198,7 @@ def test_cli_ppo_with_scripted_shaping(tmp_path: Path) -> None:
 def test_pump_rule_judges_action_times_observation() -> None:
     """`rule.action_index` thresholds act[i] * obs[j]: "good when pushing the way the car moves"."""
     pump = ScriptedFeedback(RuleConfig(obs_index=1, action_index=0, above=0.0, otherwise=-1.0))
-    assert pump.handle([], np.array([-0.5, 0.02]), np.array([0.7])) == [1.0]    # pushing right, moving right
+    assert pump.handle([], np.array([-0.5, 0.02]), np.array([0.7])) == [1.0]  # pushing right, moving right
     assert pump.handle([], np.array([-0.5, -0.02]), np.array([0.7])) == [-1.0]  # pushing against the motion
     assert pump.handle([], np.array([-0.5, -0.02]), np.array([-0.1])) == [1.0]
     assert pump.value(np.array([0.3, 0.5]), np.array([-2.0])) == pytest.approx(-1.0)
@@ -189,14 +214,17 @@ def test_pump_rule_judges_action_times_observation() -> None:
     assert seed_rule.handle([], np.array([0.4, 0.0]), np.array([1.0])) == []
 
 
-@pytest.mark.parametrize("rule, env, match", [
-    (RuleConfig(obs_index=1, action_index=0, above=0.0), "mountain_car", "Box"),
-    (RuleConfig(obs_index=1, action_index=1, above=0.0), "mountain_car_continuous", "action_index=1"),
-    (RuleConfig(obs_index=2, above=0.0), "mountain_car_continuous", "obs_index=2"),
-    (RuleConfig(obs_index=0, above=0.5, below=0.1), "mountain_car_continuous", "never"),
-    (RuleConfig(obs_index=0, above=0.5, every=0), "mountain_car_continuous", "every"),
-    (RuleConfig(obs_index=0), "mountain_car_continuous", "above"),
-])
+@pytest.mark.parametrize(
+    "rule, env, match",
+    [
+        (RuleConfig(obs_index=1, action_index=0, above=0.0), "mountain_car", "Box"),
+        (RuleConfig(obs_index=1, action_index=1, above=0.0), "mountain_car_continuous", "action_index=1"),
+        (RuleConfig(obs_index=2, above=0.0), "mountain_car_continuous", "obs_index=2"),
+        (RuleConfig(obs_index=0, above=0.5, below=0.1), "mountain_car_continuous", "never"),
+        (RuleConfig(obs_index=0, above=0.5, every=0), "mountain_car_continuous", "every"),
+        (RuleConfig(obs_index=0), "mountain_car_continuous", "above"),
+    ],
+)
 def test_bad_rules_fail_at_start(tmp_path: Path, rule: RuleConfig, env: str, match: str) -> None:
     env_cfg = _env_cfg(env)
     base = make_venv(env_cfg, seed=0, n_envs=1)
@@ -237,17 +265,31 @@ def test_cli_pump_rule_solves_mountain_car_where_plain_ppo_stands_still(tmp_path
     """The measured gain (docs/shaping.md, bench/shaping.py), one seed: plain PPO with these settings scores
     0.26 (stands still) on seeds 0-8; shaped by the pump rule it reached the goal (>= 0.99) on all nine."""
     run_dir = tmp_path / "run"
-    proc = run_cli(["-m", "irlkit", "algo=ppo", "env=mountain_car_continuous", "feedback=shaping_pump", "seed=0",
-                    "algo.budget=40960", "algo.ppo.n_steps=256", "eval.episodes=3", "eval.curve_points=0",
-                    "progress=false", f"feedback.store_root={tmp_path / 'store'}", f"hydra.run.dir={run_dir}"],
-                   env={"SDL_VIDEODRIVER": "dummy"})
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=ppo",
+            "env=mountain_car_continuous",
+            "feedback=shaping_pump",
+            "seed=0",
+            "algo.budget=40960",
+            "algo.ppo.n_steps=256",
+            "eval.episodes=3",
+            "eval.curve_points=0",
+            "progress=false",
+            f"feedback.store_root={tmp_path / 'store'}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        env={"SDL_VIDEODRIVER": "dummy"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = json.loads((run_dir / "eval.json").read_text())
     assert saved["feedback_good"] + saved["feedback_bad"] == 512  # one press in 10 of env 0's 5120 steps
     assert saved["normalized_score"] > 0.8, saved["normalized_score"]
 
 
-KILLED_SHAPING = '''
+KILLED_SHAPING = """
 import os, signal, sys
 import numpy as np
 sys.path.insert(0, "tests")
@@ -276,15 +318,20 @@ for step in range(350):  # one whole 200-step episode, then killed 150 steps int
     venv.step_async(rng.uniform(-2, 2, size=(1, 1)).astype(np.float32))
     venv.step_wait()
 os.kill(os.getpid(), signal.SIGKILL)
-'''
+"""
 
 
 def test_a_killed_shaping_session_loses_no_press(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", KILLED_SHAPING, str(tmp_path)], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_SHAPING, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]
     given = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("press")]
     ds = DemoStore(tmp_path).open("shaped")
@@ -292,8 +339,13 @@ def test_a_killed_shaping_session_loses_no_press(tmp_path: Path) -> None:
     # the next session on the dataset stores it, and every press is there once
     env_cfg = _env_cfg("pendulum")
     base = make_venv(env_cfg, seed=0, n_envs=1)
-    shaped(base, ShapingFeedbackConfig(dataset="shaped", rule=RuleConfig(obs_index=0, above=0.5)),
-           env_cfg, seed=0, store=DemoStore(tmp_path))
+    shaped(
+        base,
+        ShapingFeedbackConfig(dataset="shaped", rule=RuleConfig(obs_index=0, above=0.5)),
+        env_cfg,
+        seed=0,
+        store=DemoStore(tmp_path),
+    )
     base.close()
     ds.refresh()
     assert [m.length for m in ds.metas] == [200, 150] and ds.metas[1].extra["recovered"]

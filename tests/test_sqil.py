@@ -17,16 +17,21 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 def _sqil(env: str, cfg: SQILConfig, run_dir: Path, episodes: int = 2) -> dict:
     env_cfg = load_env_config(env)
-    return run_training(RunConfig(algo=cfg, env=env_cfg, seed=0, eval=EvalConfig(episodes=episodes, curve_points=0),
-                                  progress=False), run_dir)
+    return run_training(
+        RunConfig(algo=cfg, env=env_cfg, seed=0, eval=EvalConfig(episodes=episodes, curve_points=0), progress=False),
+        run_dir,
+    )
 
 
 @pytest.mark.parametrize("env,learner", [("cartpole", "dqn"), ("pendulum", "sac")])
 def test_sqil_runs_with_either_learner_and_spends_the_budget(env: str, learner: str, tmp_path: Path) -> None:
     from irlkit.algos import DQNConfig, SACConfig
 
-    cfg = SQILConfig(budget=777, sac=SACConfig(learning_starts=300, batch_size=32, net_arch=[16]),
-                     dqn=DQNConfig(learning_starts=300, batch_size=32, net_arch=[16]))
+    cfg = SQILConfig(
+        budget=777,
+        sac=SACConfig(learning_starts=300, batch_size=32, net_arch=[16]),
+        dqn=DQNConfig(learning_starts=300, batch_size=32, net_arch=[16]),
+    )
     result = _sqil(env, cfg, tmp_path)
     assert result["env_steps"] == 777 and result["learner"] == learner
     assert result["artifacts"] == {"policy": "policy.zip"}

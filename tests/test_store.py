@@ -63,13 +63,19 @@ def pendulum_episodes(pendulum_env):
 
 
 def _create(store: DemoStore, name: str, env) -> Dataset:
-    return store.create(name, env_id=env.spec.id, observation_space=env.observation_space,
-                        action_space=env.action_space)
+    return store.create(
+        name, env_id=env.spec.id, observation_space=env.observation_space, action_space=env.action_space
+    )
 
 
 def _episode(obs, acts, rews, **meta) -> Episode:
-    return Episode(obs=np.asarray(obs), acts=np.asarray(acts), rews=np.asarray(rews, dtype=np.float64),
-                   truncated=True, meta=EpisodeMeta(**meta))
+    return Episode(
+        obs=np.asarray(obs),
+        acts=np.asarray(acts),
+        rews=np.asarray(rews, dtype=np.float64),
+        truncated=True,
+        meta=EpisodeMeta(**meta),
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -101,8 +107,9 @@ def test_terminated_and_truncated_stay_apart(tmp_path, cartpole_env):
     ds = _create(DemoStore(tmp_path), "tt", cartpole_env)
     ds.append_episodes(episodes)
     fixed = dataclasses.replace(load_env_config("cartpole"), max_episode_steps=20)
-    ds.append_episodes(record_policy_episodes(fixed, RandomPolicy(cartpole_env.action_space, 1), 1, seed=5,
-                                              progress=False))
+    ds.append_episodes(
+        record_policy_episodes(fixed, RandomPolicy(cartpole_env.action_space, 1), 1, seed=5, progress=False)
+    )
     ends = [(m.terminated, m.truncated) for m in Dataset.open(ds.path).metas]
     assert ends == [(True, False), (True, False), (False, True)]
     # imitation's view: "done" marks all three terminal, "terminated" only the real terminations.
@@ -111,22 +118,31 @@ def test_terminated_and_truncated_stay_apart(tmp_path, cartpole_env):
 
 
 def test_infos_and_metadata_round_trip(tmp_path, cartpole_env, cartpole_episodes):
-    ep = dataclasses.replace(cartpole_episodes[0], infos=[{"step": i, "note": "ok"} for i in range(len(cartpole_episodes[0]))])
-    ep.meta = EpisodeMeta(source="teleop", operator="op-ab12", device="keyboard", fps=30.0, notes="first try",
-                          extra={"dropped_frames": 2})
+    ep = dataclasses.replace(
+        cartpole_episodes[0], infos=[{"step": i, "note": "ok"} for i in range(len(cartpole_episodes[0]))]
+    )
+    ep.meta = EpisodeMeta(
+        source="teleop", operator="op-ab12", device="keyboard", fps=30.0, notes="first try", extra={"dropped_frames": 2}
+    )
     ds = _create(DemoStore(tmp_path), "meta", cartpole_env)
     ds.append_episode(ep)
     back = Dataset.open(ds.path).episode(0)
     assert back.infos == ep.infos
-    assert (back.meta.operator, back.meta.device, back.meta.fps, back.meta.notes) == ("op-ab12", "keyboard", 30.0, "first try")
+    assert (back.meta.operator, back.meta.device, back.meta.fps, back.meta.notes) == (
+        "op-ab12",
+        "keyboard",
+        30.0,
+        "first try",
+    )
     assert back.meta.extra == {"dropped_frames": 2} and back.meta.irlkit_version
 
 
 def test_select_by_metadata(tmp_path, cartpole_env, cartpole_episodes):
     ds = _create(DemoStore(tmp_path), "sel", cartpole_env)
     for k, ep in enumerate(cartpole_episodes):
-        ep = dataclasses.replace(ep, meta=EpisodeMeta(source="teleop" if k % 2 else "policy",
-                                                      operator="alice" if k < 2 else "bob"))
+        ep = dataclasses.replace(
+            ep, meta=EpisodeMeta(source="teleop" if k % 2 else "policy", operator="alice" if k < 2 else "bob")
+        )
         ds.append_episode(ep)
     returns = [ep.episode_return for ep in cartpole_episodes]
     assert len(ds.select(source="teleop")) == 2
@@ -228,9 +244,15 @@ def _cartpole_ep(t=5):
         (lambda o, a, r: (o[:-1], a, r), "field 'obs' has 5 rows but 'acts' has 5"),
         (lambda o, a, r: (o, a, r[:-1]), "field 'rews' has shape"),
         (lambda o, a, r: (o, a[:0], r[:0]), "no actions"),
-        (lambda o, a, r: (np.where(np.arange(6)[:, None] == 3, np.nan, o).astype(np.float32), a, r), "field 'obs' has NaN or inf at step 3"),
+        (
+            lambda o, a, r: (np.where(np.arange(6)[:, None] == 3, np.nan, o).astype(np.float32), a, r),
+            "field 'obs' has NaN or inf at step 3",
+        ),
         (lambda o, a, r: (o, a, np.where(np.arange(5) == 2, np.inf, r)), "field 'rews' has NaN or inf at step 2"),
-        (lambda o, a, r: (o, np.where(np.arange(5) == 4, 2, a), r), "field 'acts' at step 4 .* outside the space Discrete"),
+        (
+            lambda o, a, r: (o, np.where(np.arange(5) == 4, 2, a), r),
+            "field 'acts' at step 4 .* outside the space Discrete",
+        ),
         (lambda o, a, r: (o[:, :3], a, r), "field 'obs' rows have shape"),
     ],
 )
@@ -277,8 +299,13 @@ def test_spaces_differing_from_the_env_are_refused(tmp_path, cartpole_env, pendu
     with pytest.raises(StoreError, match="action space Discrete"):
         ds.check_spaces(cartpole_env.observation_space, spaces.Discrete(3))
     with pytest.raises(StoreError, match="has observation space"):
-        DemoStore(tmp_path).create("cp", env_id="Pendulum-v1", observation_space=pendulum_env.observation_space,
-                                   action_space=pendulum_env.action_space, exist_ok=True)
+        DemoStore(tmp_path).create(
+            "cp",
+            env_id="Pendulum-v1",
+            observation_space=pendulum_env.observation_space,
+            action_space=pendulum_env.action_space,
+            exist_ok=True,
+        )
 
 
 def test_truncated_file_is_detected(tmp_path, cartpole_env, cartpole_episodes):
@@ -409,8 +436,9 @@ _APPENDER = textwrap.dedent(
 
 
 def _spawn(path: Path, tag: str, n: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), tag, str(n)], stdout=subprocess.PIPE,
-                            text=True, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-c", _APPENDER, str(path), tag, str(n)], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
 
 
 def test_sigkill_mid_append_leaves_a_valid_dataset(tmp_path, cartpole_env):

@@ -30,13 +30,24 @@ FS_OPS = ("rename", "replace", "link", "unlink", "remove", "rmdir", "mkdir", "fs
 
 
 def _dataset(path: Path, segments: int, seed: int = 0) -> Dataset:
-    ds = Dataset.create(path, env_id="test-v0", observation_space=spaces.Box(-1.0, 1.0, (4,), np.float32),
-                        action_space=spaces.Discrete(2))
+    ds = Dataset.create(
+        path,
+        env_id="test-v0",
+        observation_space=spaces.Box(-1.0, 1.0, (4,), np.float32),
+        action_space=spaces.Discrete(2),
+    )
     rng = np.random.default_rng(seed)
     for k in range(segments):
         t = int(rng.integers(3, 30))
-        ds.append_episode(Episode(obs=rng.uniform(-1, 1, (t + 1, 4)).astype(np.float32), acts=rng.integers(0, 2, t),
-                                  rews=np.full(t, float(k)), truncated=True, meta=EpisodeMeta(source="script")))
+        ds.append_episode(
+            Episode(
+                obs=rng.uniform(-1, 1, (t + 1, 4)).astype(np.float32),
+                acts=rng.integers(0, 2, t),
+                rews=np.full(t, float(k)),
+                truncated=True,
+                meta=EpisodeMeta(source="script"),
+            )
+        )
     return ds
 
 
@@ -93,8 +104,11 @@ def test_a_kill_at_any_file_operation_of_compact_loses_nothing_and_leaves_it_rea
         shutil.copytree(template.path, path)
         status = _compact_killed_at(path, k, sig)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == sig, f"op {k}: the child was not killed"
-        segments = [json.loads((p / "segment.json").read_text()) for p in (path / "segments").iterdir()
-                    if (p / "segment.json").exists()]
+        segments = [
+            json.loads((p / "segment.json").read_text())
+            for p in (path / "segments").iterdir()
+            if (p / "segment.json").exists()
+        ]
         removal_kills += any("replaces" in h for h in segments) and len(segments) > 1
         ds = Dataset.open(path, verify=True)  # readable, whatever was half-done
         assert sorted(m.episode_id for m in ds.metas) == expected, f"op {k}: episodes lost or doubled"
@@ -105,7 +119,9 @@ def test_a_kill_at_any_file_operation_of_compact_loses_nothing_and_leaves_it_rea
         assert len(list((path / "segments").iterdir())) == 1  # ... and clears what the killed one left
         assert not list((path / ".tmp").glob("trash-*"))
         shutil.rmtree(path)
-    assert removal_kills >= (3 if sig == signal.SIGKILL else 1)  # kills landed between the merged commit and the last removal
+    assert removal_kills >= (
+        3 if sig == signal.SIGKILL else 1
+    )  # kills landed between the merged commit and the last removal
 
 
 def test_a_replaced_segment_an_older_compaction_half_deleted_in_place_is_skipped(tmp_path):
@@ -131,8 +147,11 @@ def test_a_damaged_compacted_segment_says_what_removing_it_brings_back(tmp_path)
     merged = next(p for p in (ds.path / "segments").iterdir() if p.name not in old)
     data = (merged / "obs.npy").read_bytes()
     (merged / "obs.npy").write_bytes(data[:-8])
-    with pytest.raises(StoreError, match=r"compacted segment whose merged segments are still on disk \(3 of 3\): "
-                                         r"removing its folder .* brings those back, and nothing is lost"):
+    with pytest.raises(
+        StoreError,
+        match=r"compacted segment whose merged segments are still on disk \(3 of 3\): "
+        r"removing its folder .* brings those back, and nothing is lost",
+    ):
         Dataset.open(ds.path)
     shutil.rmtree(ds.path / "segments" / old[0])  # one of them gone: removing the merged one would lose it
     with pytest.raises(StoreError, match=r"\(2 of 3\).*the episodes of the other 1 are lost"):
@@ -177,8 +196,9 @@ def test_readers_see_every_episode_once_while_another_process_compacts(tmp_path)
     ds = _dataset(tmp_path / "r", segments=60)
     expected = sorted(m.episode_id for m in ds.metas)
     reader = Dataset.open(ds.path)
-    proc = subprocess.Popen([sys.executable, "-c", _COMPACTING_CHILD, str(ds.path)], cwd=REPO,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _COMPACTING_CHILD, str(ds.path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     reads = 0
     while proc.poll() is None:
@@ -202,10 +222,29 @@ def test_a_reader_that_missed_a_compaction_is_told_to_refresh(tmp_path):
 
 @pytest.mark.slow
 def test_the_kill_test_script_runs_and_finds_nothing_wrong(tmp_path):
-    proc = subprocess.run([sys.executable, "bench/kill_test.py", "--what", "append", "journal", "compact", "--kills", "2", "--signals", "TERM", "--workdir",
-                           str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "bench/kill_test.py",
+            "--what",
+            "append",
+            "journal",
+            "compact",
+            "--kills",
+            "2",
+            "--signals",
+            "TERM",
+            "--workdir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert {(r["victim"], r["at"]) for r in rows} == {(v, m) for v in ("append", "journal", "compact")
-                                                      for m in ("time", "op")}
+    assert {(r["victim"], r["at"]) for r in rows} == {
+        (v, m) for v in ("append", "journal", "compact") for m in ("time", "op")
+    }
     assert all(r["kills"] == 2 and r["unreadable"] == 0 and r["lost"] == 0 for r in rows)

@@ -27,9 +27,18 @@ def store(tmp_path) -> DemoStore:
     store = DemoStore(tmp_path / "store")
     ds = store.create("ds", env_id="test-v0", observation_space=OBS, action_space=spaces.Discrete(2))
     rng = np.random.default_rng(0)
-    ds.append_episodes([Episode(obs=rng.uniform(-1, 1, (t + 1, 4)).astype(np.float32), acts=rng.integers(0, 2, t),
-                                rews=rng.normal(size=t), truncated=True, meta=EpisodeMeta(source="script"))
-                        for t in (20, 30, 25)])
+    ds.append_episodes(
+        [
+            Episode(
+                obs=rng.uniform(-1, 1, (t + 1, 4)).astype(np.float32),
+                acts=rng.integers(0, 2, t),
+                rews=rng.normal(size=t),
+                truncated=True,
+                meta=EpisodeMeta(source="script"),
+            )
+            for t in (20, 30, 25)
+        ]
+    )
     return store
 
 
@@ -47,8 +56,12 @@ def replace_column(seg: Path, name: str, array: np.ndarray) -> None:
     """Write a new column and make the header agree with it: size and checksum both match."""
     np.save(seg / f"{name}.npy", array)
     data = (seg / f"{name}.npy").read_bytes()
-    edit_header(seg, lambda h: h["files"].__setitem__(f"{name}.npy", {"bytes": len(data),
-                                                                      "sha256": hashlib.sha256(data).hexdigest()}))
+    edit_header(
+        seg,
+        lambda h: h["files"].__setitem__(
+            f"{name}.npy", {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        ),
+    )
 
 
 def one_paragraph(err: BaseException) -> str:
@@ -89,8 +102,11 @@ def test_observations_of_the_wrong_width(store):
     obs = np.load(seg / "obs.npy")
     replace_column(seg, "obs", np.concatenate([obs, obs[:, :1]], axis=1))
     ds = store.open("ds")
-    with pytest.raises(StoreError, match=r"obs.npy holds rows of shape \(5,\).*observation space Box\(4,\) float32 "
-                                         r"needs shape \(4,\)"):
+    with pytest.raises(
+        StoreError,
+        match=r"obs.npy holds rows of shape \(5,\).*observation space Box\(4,\) float32 "
+        r"needs shape \(4,\)",
+    ):
         ds.episode(0)
     with pytest.raises(StoreError, match=r"rows of shape \(5,\)"):
         ds.check()
@@ -99,8 +115,11 @@ def test_observations_of_the_wrong_width(store):
 def test_a_column_of_another_dtype(store):
     seg = segment(store)
     replace_column(seg, "acts", np.load(seg / "acts.npy").astype(np.float32))
-    with pytest.raises(StoreError, match="acts.npy holds rows of shape \\(\\) and dtype float32, but the dataset's "
-                                         "action space Discrete\\(2\\) needs shape \\(\\) and dtype int64"):
+    with pytest.raises(
+        StoreError,
+        match="acts.npy holds rows of shape \\(\\) and dtype float32, but the dataset's "
+        "action space Discrete\\(2\\) needs shape \\(\\) and dtype int64",
+    ):
         store.open("ds").to_trajectories()
 
 
@@ -124,13 +143,23 @@ def test_metadata_that_is_not_an_object(store):
 
 def test_infos_lines_that_do_not_fit_the_episodes(tmp_path):
     ds = DemoStore(tmp_path).create("i", env_id="test-v0", observation_space=OBS, action_space=spaces.Discrete(2))
-    ds.append_episode(Episode(obs=np.zeros((4, 4), np.float32), acts=np.zeros(3, np.int64), rews=np.zeros(3),
-                              infos=[{"t": t} for t in range(3)]))
+    ds.append_episode(
+        Episode(
+            obs=np.zeros((4, 4), np.float32),
+            acts=np.zeros(3, np.int64),
+            rews=np.zeros(3),
+            infos=[{"t": t} for t in range(3)],
+        )
+    )
     seg = next((ds.path / "segments").iterdir())
     data = b'[{"t": 0}]\n'
     (seg / "infos.jsonl").write_bytes(data)
-    edit_header(seg, lambda h: h["files"].__setitem__("infos.jsonl", {"bytes": len(data),
-                                                                     "sha256": hashlib.sha256(data).hexdigest()}))
+    edit_header(
+        seg,
+        lambda h: h["files"].__setitem__(
+            "infos.jsonl", {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        ),
+    )
     with pytest.raises(StoreError, match="infos.jsonl line 1 is not a list of 3 step infos"):
         Dataset.open(ds.path).episode(0)
 
@@ -142,8 +171,11 @@ def test_a_dataset_linked_in_from_outside_the_root_is_refused(store, tmp_path):
     outside = tmp_path / "elsewhere"
     shutil.move(store.root / "ds", outside)
     (store.root / "ds").symlink_to(outside)
-    with pytest.raises(StoreError, match=r"dataset 'ds' in .* is a symbolic link to .*elsewhere, outside the store "
-                                         r"root.*pass its path instead of a name") as info:
+    with pytest.raises(
+        StoreError,
+        match=r"dataset 'ds' in .* is a symbolic link to .*elsewhere, outside the store "
+        r"root.*pass its path instead of a name",
+    ) as info:
         store.open("ds")
     one_paragraph(info.value)
     assert Dataset.open(outside).validate() == []  # the same data, given by path, is the caller's choice
@@ -161,8 +193,11 @@ def test_a_segment_linked_in_from_outside_the_dataset_is_refused(store, tmp_path
     seg = segment(store)
     shutil.move(seg, tmp_path / "loose")
     seg.symlink_to(tmp_path / "loose")
-    with pytest.raises(StoreError, match=r"segment .* of dataset 'ds' is a symbolic link to .*loose, outside the "
-                                         r"dataset's folder"):
+    with pytest.raises(
+        StoreError,
+        match=r"segment .* of dataset 'ds' is a symbolic link to .*loose, outside the "
+        r"dataset's folder",
+    ):
         store.open("ds")
 
 
@@ -201,12 +236,15 @@ def _inf_reward(seg: Path) -> None:
     replace_column(seg, "rews", rews)
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (_flip_a_byte, "segment .*: file rews.npy does not match its checksum"),
-    (_nan_observation, r"episode 0 \(\w+\): field 'obs' has NaN or inf at step 7"),
-    (_action_out_of_space, r"episode 1 \(\w+\): field 'acts' at step 10 is 7, outside the space Discrete\(2\)"),
-    (_inf_reward, r"episode 2 \(\w+\): field 'rews' has NaN or inf at step 10"),
-])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (_flip_a_byte, "segment .*: file rews.npy does not match its checksum"),
+        (_nan_observation, r"episode 0 \(\w+\): field 'obs' has NaN or inf at step 7"),
+        (_action_out_of_space, r"episode 1 \(\w+\): field 'acts' at step 10 is 7, outside the space Discrete\(2\)"),
+        (_inf_reward, r"episode 2 \(\w+\): field 'rews' has NaN or inf at step 10"),
+    ],
+)
 def test_training_refuses_what_validate_rejects(store, damage, problem):
     damage(segment(store))
     [reported] = store.open("ds").validate()
@@ -217,8 +255,14 @@ def test_training_refuses_what_validate_rejects(store, damage, problem):
 
 def test_the_check_covers_only_the_selected_episodes_segments(store):
     ds = store.open("ds")
-    ds.append_episode(Episode(obs=np.zeros((3, 4), np.float32), acts=np.zeros(2, np.int64), rews=np.zeros(2),
-                              meta=EpisodeMeta(source="teleop", operator="op-1")))
+    ds.append_episode(
+        Episode(
+            obs=np.zeros((3, 4), np.float32),
+            acts=np.zeros(2, np.int64),
+            rews=np.zeros(2),
+            meta=EpisodeMeta(source="teleop", operator="op-1"),
+        )
+    )
     _flip_a_byte(segment(store))  # the first segment: script episodes only
     load_demos("ds", SelectConfig(source="teleop"), root=str(store.root))  # the teleop one is sound
     with pytest.raises(StoreError, match="does not match its checksum"):
@@ -236,13 +280,23 @@ def test_the_training_command_refuses_a_tampered_dataset_with_exit_2(store, tmp_
     from irlkit.envs import load_env_config, make_env
 
     env = make_env(load_env_config("cartpole"))
-    ds = store.create("cp", env_id="seals/CartPole-v0", observation_space=env.observation_space,
-                      action_space=env.action_space)
+    ds = store.create(
+        "cp", env_id="seals/CartPole-v0", observation_space=env.observation_space, action_space=env.action_space
+    )
     env.close()
     ds.append_episode(Episode(obs=np.zeros((6, 4), np.float32), acts=np.zeros(5, np.int64), rews=np.ones(5)))
     _flip_a_byte(segment(store, "cp"))
-    proc = run_cli(["-m", "irlkit", "algo=bc", "demos=cp", f"demos_root={store.root}", "progress=false",
-                    f"hydra.run.dir={tmp_path / 'run'}"])
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=bc",
+            "demos=cp",
+            f"demos_root={store.root}",
+            "progress=false",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ]
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "fails its check and is not used" in proc.stderr and "does not match its checksum" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "run" / "policy.zip").exists()

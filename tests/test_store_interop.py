@@ -25,6 +25,7 @@ needs_minari = pytest.mark.skipif(
     not HAVE_MINARI, reason="minari is not installed (optional extra: pip install 'irlkit[minari]'); CI installs it"
 )
 
+
 def target(ref: str) -> TargetEnv:
     """The env an import is for, made by the caller as `python -m irlkit.demos import --env` does."""
     cfg = resolve_env_config(ref)
@@ -49,8 +50,14 @@ def source(request, tmp_path_factory):
     episodes[0].infos = [{"t": t, "tag": "x"} for t in range(len(episodes[0]))]
     episodes[1].meta = dataclasses.replace(episodes[1].meta, source="teleop", operator="op-77", device="keyboard")
     store = DemoStore(tmp_path_factory.mktemp(f"src_{name}"))
-    ds = store.create(f"{name}_src", env_id=env.spec.id, observation_space=env.observation_space,
-                      action_space=env.action_space, env_spec=env_spec_json(env), description=f"{name} test data")
+    ds = store.create(
+        f"{name}_src",
+        env_id=env.spec.id,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        env_spec=env_spec_json(env),
+        description=f"{name} test data",
+    )
     env.close()
     ds.append_episodes(episodes)
     return name, ds
@@ -106,7 +113,9 @@ def test_imitation_written_by_imitation(tmp_path):
     trajs = rollout.generate_trajectories(None, venv, rollout.make_sample_until(min_episodes=2), rng=rng)
     venv.close()
     serialize.save(tmp_path / "theirs", trajs)
-    ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "theirs", "theirs", env=target("cartpole"))
+    ds = import_dataset(
+        DemoStore(tmp_path / "store"), "imitation", tmp_path / "theirs", "theirs", env=target("cartpole")
+    )
     assert len(ds) == len(trajs)
     for t, ep in zip(trajs, ds.episodes()):
         np.testing.assert_array_equal(ep.obs, t.obs.astype(np.float32))
@@ -131,8 +140,9 @@ def test_imitation_import_never_decodes_jsonpickle(tmp_path):
     marker.unlink()
     t = 4
     obs = np.zeros((t + 1, 4), dtype=np.float32).tolist()
-    hf = datasets.Dataset.from_dict({"obs": [obs], "acts": [[0, 1, 0, 1]], "infos": [[payload] * t],
-                                     "terminal": [True], "rews": [[1.0] * t]})
+    hf = datasets.Dataset.from_dict(
+        {"obs": [obs], "acts": [[0, 1, 0, 1]], "infos": [[payload] * t], "terminal": [True], "rews": [[1.0] * t]}
+    )
     hf.save_to_disk(str(tmp_path / "evil"))
     ds = import_dataset(DemoStore(tmp_path / "store"), "imitation", tmp_path / "evil", "evil", env=target("cartpole"))
     assert len(ds) == 1 and ds.episode(0).infos is None
@@ -183,7 +193,9 @@ def test_sb3_expert_npz(tmp_path):
         episode_starts=np.concatenate([np.arange(len(e)) == 0 for e in eps]),
         episode_returns=np.array([e.episode_return for e in eps]),
     )
-    ds = import_dataset(DemoStore(tmp_path / "store"), "npz", tmp_path / "expert_cartpole.npz", "sb3", env=target("CartPole-v1"))
+    ds = import_dataset(
+        DemoStore(tmp_path / "store"), "npz", tmp_path / "expert_cartpole.npz", "sb3", env=target("CartPole-v1")
+    )
     assert len(ds) == 4
     for orig, ep in zip(eps, ds.episodes()):
         np.testing.assert_array_equal(ep.obs[:-1], orig.obs[:-1])
@@ -200,18 +212,33 @@ def test_import_refuses_bad_sources(tmp_path):
     np.savez(tmp_path / "odd.npz", foo=np.zeros(3))
     with pytest.raises(StoreError, match="neither imitation's legacy layout"):
         import_dataset(store, "npz", tmp_path / "odd.npz", "odd", env=target("cartpole"))
-    np.savez(tmp_path / "sb3.npz", obs=np.zeros((4, 4), np.float32), actions=np.zeros((4, 1)),
-             rewards=np.zeros(4), episode_starts=np.array([1, 0, 0, 0]))
+    np.savez(
+        tmp_path / "sb3.npz",
+        obs=np.zeros((4, 4), np.float32),
+        actions=np.zeros((4, 1)),
+        rewards=np.zeros(4),
+        episode_starts=np.array([1, 0, 0, 0]),
+    )
     with pytest.raises(StoreError, match="does not say which env"):
         import_dataset(store, "npz", tmp_path / "sb3.npz", "nenv")
     with pytest.raises(StoreError, match=r"field 'obs' rows have shape \(4,\).*Box\(3,\)"):
         import_dataset(store, "npz", tmp_path / "sb3.npz", "wrong", env=target("pendulum"))
-    np.savez(tmp_path / "half.npz", obs=np.zeros((3, 4), np.float32), actions=np.full((3, 1), 0.5),
-             rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))
+    np.savez(
+        tmp_path / "half.npz",
+        obs=np.zeros((3, 4), np.float32),
+        actions=np.full((3, 1), 0.5),
+        rewards=np.zeros(3),
+        episode_starts=np.array([1, 0, 0]),
+    )
     with pytest.raises(StoreError, match="'acts' holds float64 values that do not fit"):
         import_dataset(store, "npz", tmp_path / "half.npz", "half", env=target("cartpole"))
-    np.savez(tmp_path / "nan.npz", obs=np.full((3, 4), np.nan, np.float32), actions=np.zeros((3, 1)),
-             rewards=np.zeros(3), episode_starts=np.array([1, 0, 0]))
+    np.savez(
+        tmp_path / "nan.npz",
+        obs=np.full((3, 4), np.nan, np.float32),
+        actions=np.zeros((3, 1)),
+        rewards=np.zeros(3),
+        episode_starts=np.array([1, 0, 0]),
+    )
     with pytest.raises(StoreError, match="NaN or inf"):
         import_dataset(store, "npz", tmp_path / "nan.npz", "nan", env=target("cartpole"))
     assert store.names() == [] or all(n not in store.names() for n in ("odd", "nenv", "wrong", "half", "nan"))
@@ -281,10 +308,20 @@ def test_minari_import_of_minari_written_data(tmp_path, monkeypatch):
             act = env.action_space.sample()
             obs, rew, term, trunc, _ = env.step(act)
             o.append(obs), a.append(act), r.append(rew)
-        buffers.append(EpisodeBuffer(id=k, seed=k, observations=np.array(o), actions=np.array(a), rewards=r,
-                                     terminations=[False] * 15, truncations=[False] * 14 + [True]))
-    minari.create_dataset_from_buffers("pendulum-test-v0", buffers, env="Pendulum-v1", algorithm_name="random",
-                                       data_format="hdf5", jpeg_encoding=False)
+        buffers.append(
+            EpisodeBuffer(
+                id=k,
+                seed=k,
+                observations=np.array(o),
+                actions=np.array(a),
+                rewards=r,
+                terminations=[False] * 15,
+                truncations=[False] * 14 + [True],
+            )
+        )
+    minari.create_dataset_from_buffers(
+        "pendulum-test-v0", buffers, env="Pendulum-v1", algorithm_name="random", data_format="hdf5", jpeg_encoding=False
+    )
     ds = import_dataset(DemoStore(tmp_path / "store"), "minari", tmp_path / "root" / "pendulum-test-v0", "pend")
     assert ds.env_id == "Pendulum-v1" and len(ds) == 2 and ds.metas[1].seed == 1
     for buf, ep in zip(buffers, ds.episodes()):

@@ -24,8 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 def dataset(tmp_path):
     env = make_env(load_env_config("pendulum"))
     try:
-        yield DemoStore(tmp_path).create("pend", env_id="Pendulum-v1", observation_space=env.observation_space,
-                                         action_space=env.action_space)
+        yield DemoStore(tmp_path).create(
+            "pend", env_id="Pendulum-v1", observation_space=env.observation_space, action_space=env.action_space
+        )
     finally:
         env.close()
 
@@ -89,8 +90,13 @@ KILLED_WRITER = textwrap.dedent("""
 
 
 def kill_a_writer(dataset, steps: int, policy: str = "keep") -> list[tuple[float, float]]:
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(dataset.path.parent), str(steps), policy],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(dataset.path.parent), str(steps), policy],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     return [(float(a), float(r)) for _, a, r in (line.split() for line in proc.stdout.splitlines())]
 
@@ -103,8 +109,13 @@ def test_a_killed_writer_loses_no_step_and_recovery_counts_each_once(dataset):
     problems = dataset.validate()
     assert any("demos recover pend" in p for p in problems)
 
-    out = subprocess.run([sys.executable, "-m", "irlkit.demos", "--root", str(dataset.path.parent), "recover", "pend"],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "irlkit.demos", "--root", str(dataset.path.parent), "recover", "pend"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and "37 steps, operator op-7" in out.stdout, out.stdout + out.stderr
     dataset.refresh()
     [ep] = list(dataset.episodes())
@@ -205,8 +216,13 @@ COMMIT_THEN_KILLED = textwrap.dedent("""
 def test_a_writer_killed_after_its_commit_leaves_no_unfinished_episode(dataset, where):
     """The race behind the flaky corrections test: a SIGKILL between an episode's commit and its
     journal's removal left the committed episode reported as an unfinished journal."""
-    proc = subprocess.run([sys.executable, "-c", COMMIT_THEN_KILLED, str(dataset.path.parent), where], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", COMMIT_THEN_KILLED, str(dataset.path.parent), where],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     episode_id = proc.stdout.strip()
     dataset.refresh()

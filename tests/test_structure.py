@@ -90,15 +90,26 @@ def _graph() -> dict[str, dict[str, set[str]]]:
 
 def test_layers_hold() -> None:
     graph = _graph()
-    breaks = [f"{m} imports {target}" for part, bad in FORBIDDEN.items() for target, mods in graph.get(part, {}).items()
-              if target in bad for m in sorted(mods)]
+    breaks = [
+        f"{m} imports {target}"
+        for part, bad in FORBIDDEN.items()
+        for target, mods in graph.get(part, {}).items()
+        if target in bad
+        for m in sorted(mods)
+    ]
     assert not breaks, "layering breaks:\n" + "\n".join(breaks)
 
 
 def test_hydra_and_argparse_only_at_the_edge() -> None:
     graph = _graph()
-    breaks = [f"{m} imports {lib}" for part, edges in graph.items() if part not in ("entries", "cli")
-              for lib, mods in edges.items() if lib in EDGE_ONLY for m in sorted(mods)]
+    breaks = [
+        f"{m} imports {lib}"
+        for part, edges in graph.items()
+        if part not in ("entries", "cli")
+        for lib, mods in edges.items()
+        if lib in EDGE_ONLY
+        for m in sorted(mods)
+    ]
     assert not breaks, "only irlkit/cli/ and __main__.py entries may touch Hydra or argparse:\n" + "\n".join(breaks)
 
 
@@ -110,7 +121,7 @@ def test_no_cycles_between_parts() -> None:
     def visit(node: str, stack: list[str]) -> None:
         for nxt in sorted(parts.get(node, ())):
             if nxt in stack:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 if sorted(cycle[:-1]) not in [sorted(c[:-1]) for c in cycles]:
                     cycles.append(cycle)
             elif len(stack) < len(parts):
@@ -128,4 +139,6 @@ def test_modules_stay_small(path: Path) -> None:
     if lines <= 420:
         return
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    assert "one module" in doc.lower(), f"{path.relative_to(PACKAGE)} has {lines} lines: split it, or say in its docstring why it is one module"
+    assert "one module" in doc.lower(), (
+        f"{path.relative_to(PACKAGE)} has {lines} lines: split it, or say in its docstring why it is one module"
+    )

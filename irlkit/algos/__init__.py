@@ -59,19 +59,34 @@ class AlgorithmSpec:
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     "bc": AlgorithmSpec(BCConfig, "irlkit.algos.bc:build", learns_reward=False),
-    "dagger": AlgorithmSpec(DAggerConfig, "irlkit.algos.dagger:build", learns_reward=False,
-                            human="expert", human_kinds=("sb3", "human"), default_human="sb3"),
-    "gail": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_gail", True,
-                          "irlkit.algos.adversarial:load_gail_reward"),
-    "airl": AlgorithmSpec(AdversarialConfig, "irlkit.algos.adversarial:build_airl", True,
-                          "irlkit.algos.adversarial:load_airl_reward"),
-    "preference": AlgorithmSpec(PreferenceConfig, "irlkit.algos.preference:build", True,
-                                "irlkit.algos.preference:load_reward", human="feedback",
-                                human_kinds=("synthetic", "human", "dataset"), default_human="synthetic"),
+    "dagger": AlgorithmSpec(
+        DAggerConfig,
+        "irlkit.algos.dagger:build",
+        learns_reward=False,
+        human="expert",
+        human_kinds=("sb3", "human"),
+        default_human="sb3",
+    ),
+    "gail": AlgorithmSpec(
+        AdversarialConfig, "irlkit.algos.adversarial:build_gail", True, "irlkit.algos.adversarial:load_gail_reward"
+    ),
+    "airl": AlgorithmSpec(
+        AdversarialConfig, "irlkit.algos.adversarial:build_airl", True, "irlkit.algos.adversarial:load_airl_reward"
+    ),
+    "preference": AlgorithmSpec(
+        PreferenceConfig,
+        "irlkit.algos.preference:build",
+        True,
+        "irlkit.algos.preference:load_reward",
+        human="feedback",
+        human_kinds=("synthetic", "human", "dataset"),
+        default_human="synthetic",
+    ),
     "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
-    "ppo": AlgorithmSpec(PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False,
-                         human="feedback", human_kinds=("shaping",)),
+    "ppo": AlgorithmSpec(
+        PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False, human="feedback", human_kinds=("shaping",)
+    ),
     "sqil": AlgorithmSpec(SQILConfig, "irlkit.algos.sqil:build", learns_reward=False),
 }
 

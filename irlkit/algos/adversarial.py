@@ -133,7 +133,9 @@ class AdversarialIRLTrainer(RLTrainer):
         n_rounds = max(1, budget // per_round)
         for r in range(n_rounds):
             if self._cfg.ppo.anneal_lr:
-                set_learning_rate(self.rl, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start))
+                set_learning_rate(
+                    self.rl, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start)
+                )
             self._adv.train_gen(per_round)
             for _ in range(self._adv.n_disc_updates_per_round):
                 with networks.training(self._adv.reward_train):

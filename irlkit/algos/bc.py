@@ -46,8 +46,10 @@ class BCTrainer(Trainer):
     def checkpoint(self) -> Checkpoint:
         # imitation's BC steps its optimizer before calling on_batch_end: here the weights and the
         # optimizer are those after the batch just counted.
-        return Checkpoint(tensors={"policy": self._bc.policy.state_dict(), "optimizer": self._bc.optimizer.state_dict()},
-                          meta={"batches": self._batches})
+        return Checkpoint(
+            tensors={"policy": self._bc.policy.state_dict(), "optimizer": self._bc.optimizer.state_dict()},
+            meta={"batches": self._batches},
+        )
 
     def restore(self, ckpt: Checkpoint) -> None:
         self._bc.policy.load_state_dict(ckpt.tensors["policy"])

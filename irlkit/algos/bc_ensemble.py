@@ -93,8 +93,17 @@ class BCLearner:
     def members(self) -> int:
         return len(self.trainers)
 
-    def fit(self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, dones: np.ndarray, *, epochs: int,
-            min_batches: int, member_min_batches: int = 0) -> None:
+    def fit(
+        self,
+        obs: np.ndarray,
+        acts: np.ndarray,
+        next_obs: np.ndarray,
+        dones: np.ndarray,
+        *,
+        epochs: int,
+        min_batches: int,
+        member_min_batches: int = 0,
+    ) -> None:
         """Continue training every member on the labels so far (members > 0 on a bootstrap resample).
 
         Members > 0 only measure doubt; `member_min_batches` trains them at least that long even when

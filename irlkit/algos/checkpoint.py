@@ -91,12 +91,16 @@ def _read(folder: Path) -> Checkpoint:
     try:
         state = json.loads((folder / "state.json").read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise IrlkitError(f"checkpoint {folder} is damaged ({err}); remove the folder to train the run again from the start") from None
+        raise IrlkitError(
+            f"checkpoint {folder} is damaged ({err}); remove the folder to train the run again from the start"
+        ) from None
     if state.get("format") != FORMAT:
         raise IrlkitError(f"checkpoint {folder} has format {state.get('format')!r}; this irlkit reads format {FORMAT}")
     try:
         tensors = th.load(folder / "tensors.pt", map_location="cpu", weights_only=True)
-        arrays = {name: np.load(folder / "arrays" / f"{name}.npy", allow_pickle=False) for name in state.get("arrays", [])}
+        arrays = {
+            name: np.load(folder / "arrays" / f"{name}.npy", allow_pickle=False) for name in state.get("arrays", [])
+        }
     except (pickle.UnpicklingError, RuntimeError, ValueError, OSError, EOFError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise IrlkitError(
@@ -141,8 +145,11 @@ def sb3_state(model: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any], 
         tensors[f"{prefix}/{name}"] = _attr(model, name).state_dict()
     for name in variables or []:
         tensors[f"{prefix}/{name}"] = _attr(model, name).detach().clone()
-    meta: dict[str, Any] = {"num_timesteps": int(model.num_timesteps), "n_updates": int(getattr(model, "_n_updates", 0)),
-            "episode_num": int(getattr(model, "_episode_num", 0))}
+    meta: dict[str, Any] = {
+        "num_timesteps": int(model.num_timesteps),
+        "n_updates": int(getattr(model, "_n_updates", 0)),
+        "episode_num": int(getattr(model, "_episode_num", 0)),
+    }
     arrays: dict[str, np.ndarray] = {}
     buffer = getattr(model, "replay_buffer", None)
     if buffer is not None:
@@ -158,8 +165,9 @@ def sb3_state(model: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any], 
 _BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
 
-def load_sb3_state(model: Any, prefix: str, tensors: dict[str, Any], meta: dict[str, Any],
-                   arrays: dict[str, np.ndarray]) -> None:
+def load_sb3_state(
+    model: Any, prefix: str, tensors: dict[str, Any], meta: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> None:
     state_dicts, variables = model._get_torch_save_params()
     for name in state_dicts:
         _attr(model, name).load_state_dict(tensors[f"{prefix}/{name}"])

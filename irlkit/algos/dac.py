@@ -65,17 +65,30 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         venv = self.make_venv(ctx)
         self.absorbing = AbsorbingStates(venv.observation_space, venv.action_space, lcfg.gamma)
         mix = cfg.demo_fraction > 0
-        self.rl = make_learner(learner, lcfg, venv, seed=ctx.seed, budget=cfg.budget,
-                               replay_buffer_class=DemoMixReplayBuffer if mix else RelabelingReplayBuffer,
-                               replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction} if mix else None,
-                               logger=sb3_csv_logger(ctx.run_dir, learner))
+        self.rl = make_learner(
+            learner,
+            lcfg,
+            venv,
+            seed=ctx.seed,
+            budget=cfg.budget,
+            replay_buffer_class=DemoMixReplayBuffer if mix else RelabelingReplayBuffer,
+            replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction} if mix else None,
+            logger=sb3_csv_logger(ctx.run_dir, learner),
+        )
         self._demos = transitions_of(ctx.demos, venv.action_space)
         disc_net = make_discriminator_net(cfg, kind, self.absorbing.space, venv.action_space, lcfg.gamma)
         self.generator_net = generator_reward_net(cfg, kind, disc_net)
         self.generator_net.eval()  # the discriminator switches to training for its own steps only
         log_prob = (lambda obs, acts: policy_log_prob(self.rl, obs, acts)) if kind == "airl" else None
-        self.disc = Discriminator(kind, disc_net, self.absorbing, self._demos, lr=cfg.disc_lr,
-                                  grad_penalty=cfg.grad_penalty, log_prob=log_prob)
+        self.disc = Discriminator(
+            kind,
+            disc_net,
+            self.absorbing,
+            self._demos,
+            lr=cfg.disc_lr,
+            grad_penalty=cfg.grad_penalty,
+            log_prob=log_prob,
+        )
         buffer: RelabelingReplayBuffer = self.rl.replay_buffer  # type: ignore[assignment]
         buffer.reward_fn = self.absorbing.learner_reward_fn(reward_fn_of(self.generator_net))
         if isinstance(buffer, DemoMixReplayBuffer):
@@ -139,8 +152,9 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         return {"learner": self._learner, "disc_rounds": self._rounds}
 
 
-def load_recovered_reward(cfg: AdversarialConfig, kind: str, learner: str, observation_space: Any, action_space: Any,
-                          state: dict) -> PaddedObsRewardNet:
+def load_recovered_reward(
+    cfg: AdversarialConfig, kind: str, learner: str, observation_space: Any, action_space: Any, state: dict
+) -> PaddedObsRewardNet:
     """A saved off-policy run's recovered reward on the env's own observations."""
     lcfg = learner_config(cfg, learner)
     absorbing = AbsorbingStates(observation_space, action_space, lcfg.gamma)

@@ -105,7 +105,10 @@ class DAggerTrainer(Trainer):
     def _retrain(self) -> None:
         obs, acts = self._labels()
         if self._demos is not None:
-            obs, acts = np.concatenate([self._demos[0], obs]), np.concatenate([self._demos[1], acts.astype(self._demos[1].dtype)])
+            obs, acts = (
+                np.concatenate([self._demos[0], obs]),
+                np.concatenate([self._demos[1], acts.astype(self._demos[1].dtype)]),
+            )
         n = len(obs)
         # BC reads obs and acts only; next_obs and dones are required fields of Transitions.
         data = Transitions(obs=obs, acts=acts, infos=np.array([{}] * n), next_obs=obs, dones=np.zeros(n, dtype=bool))
@@ -140,8 +143,10 @@ class DAggerTrainer(Trainer):
 
 def build(cfg: DAggerConfig, ctx: RunContext) -> Trainer:
     if ctx.human is None:
-        raise ValueError("algo=dagger needs who labels its states in RunContext.human (irlkit.train builds it from "
-                         "the `expert` group: an SB3 policy for expert=sb3, a Corrector for expert=human)")
+        raise ValueError(
+            "algo=dagger needs who labels its states in RunContext.human (irlkit.train builds it from "
+            "the `expert` group: an SB3 policy for expert=sb3, a Corrector for expert=human)"
+        )
     if ctx.expert is not None and ctx.expert.kind == "human":
         from irlkit.algos.hg_dagger import HGDAggerTrainer
 

@@ -58,8 +58,9 @@ class PaddedObsRewardNet(RewardNet):
         return self.base(state, action, next_state, done)
 
 
-def make_discriminator_net(cfg: AdversarialConfig, kind: str, observation_space: spaces.Space, action_space: spaces.Space,
-                           gamma: float) -> RewardNet:
+def make_discriminator_net(
+    cfg: AdversarialConfig, kind: str, observation_space: spaces.Space, action_space: spaces.Space, gamma: float
+) -> RewardNet:
     """The discriminator's own reward net (GAIL: the logit; AIRL: the shaped f), unnormalised."""
     norm = networks.RunningNorm if cfg.normalize_input else None
     if kind == "airl":
@@ -73,7 +74,10 @@ def make_discriminator_net(cfg: AdversarialConfig, kind: str, observation_space:
             use_action=cfg.reward_use_action,
         )
     return BasicRewardNet(
-        observation_space, action_space, hid_sizes=tuple(cfg.reward_net_arch), normalize_input_layer=norm,
+        observation_space,
+        action_space,
+        hid_sizes=tuple(cfg.reward_net_arch),
+        normalize_input_layer=norm,
         use_action=cfg.reward_use_action,
     )
 

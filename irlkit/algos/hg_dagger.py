@@ -170,16 +170,23 @@ class HGDAggerTrainer(Trainer):
                 result = corrector.run_round(self.learner, round_no, min(self._cfg.round_steps, budget - self._steps))
                 self._record_round(result)
                 if result.acts:
-                    self._add(np.stack(result.obs), np.asarray(result.acts), np.stack(result.next_obs),
-                              np.asarray(result.dones))
+                    self._add(
+                        np.stack(result.obs),
+                        np.asarray(result.acts),
+                        np.stack(result.next_obs),
+                        np.asarray(result.dones),
+                    )
                     total = self.labels + self.resumed_labels
                     corrector.message(f"round {round_no} done: retraining on {total} labels...")
                     self._retrain()
                 progress(result.steps)
                 if result.stopped_by:
                     self.stopped_by = result.stopped_by
-                    print(f"irlkit: corrections stopped ({result.stopped_by}) after {self._steps} steps; "
-                          f"every label given is stored in {corrector.dataset_path}", file=sys.stderr)
+                    print(
+                        f"irlkit: corrections stopped ({result.stopped_by}) after {self._steps} steps; "
+                        f"every label given is stored in {corrector.dataset_path}",
+                        file=sys.stderr,
+                    )
                     break
         finally:
             corrector.close()
@@ -189,12 +196,23 @@ class HGDAggerTrainer(Trainer):
         self.labels += r.labels
         self.asked += r.asked
         self.approved += r.approved
-        row = {"round": r.round, "steps": r.steps, "labels": r.labels, "asked": r.asked, "approved": r.approved,
-               "episodes": len(r.episodes), "return_mean": float(np.mean(r.returns)) if r.returns else None}
+        row = {
+            "round": r.round,
+            "steps": r.steps,
+            "labels": r.labels,
+            "asked": r.asked,
+            "approved": r.approved,
+            "episodes": len(r.episodes),
+            "return_mean": float(np.mean(r.returns)) if r.returns else None,
+        }
         self.rounds.append(row)
         ret = f"{row['return_mean']:.1f}" if row["return_mean"] is not None else "-"
-        print(f"irlkit: round {r.round}: {r.steps} steps, {r.labels} labels ({self.labels} in all), "
-              f"{r.asked} asked, {r.approved} approved, episode return {ret}", file=sys.stderr, flush=True)
+        print(
+            f"irlkit: round {r.round}: {r.steps} steps, {r.labels} labels ({self.labels} in all), "
+            f"{r.asked} asked, {r.approved} approved, episode return {ret}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     @property
     def policy(self) -> Any:

@@ -35,7 +35,9 @@ LEARNERS = ("auto", "sac", "dqn", "ppo")
 LearnerConfig = Union[SACConfig, DQNConfig]
 
 
-def resolve_learner(name: str, action_space: spaces.Space, *, algo: str, allowed: tuple[str, ...] = ("sac", "dqn", "ppo")) -> str:
+def resolve_learner(
+    name: str, action_space: spaces.Space, *, algo: str, allowed: tuple[str, ...] = ("sac", "dqn", "ppo")
+) -> str:
     """`auto` -> `sac` for Box actions, `dqn` for Discrete; a learner that cannot act in this
     action space is refused with the fix."""
     choices = ("auto", *allowed)
@@ -74,7 +76,9 @@ class SoftDQN(DQN):
     (Haarnoja et al. 2018), to keep the policy's entropy at `target_entropy` x log|A|; the
     temperature then follows the scale of the Q-values whatever the reward's."""
 
-    def __init__(self, *args: Any, ent_coef: Union[str, float] = 0.01, target_entropy: float = 0.5, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ent_coef: Union[str, float] = 0.01, target_entropy: float = 0.5, **kwargs: Any
+    ) -> None:
         self.ent_coef = ent_coef
         self.target_entropy_share = float(target_entropy)
         super().__init__(*args, **kwargs)
@@ -140,7 +144,9 @@ class SoftDQN(DQN):
         self.logger.record("train/loss", float(np.mean(losses)))
         self.logger.record("train/ent_coef", float(np.mean(alphas)))
 
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any:
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> Any:
         if deterministic or not self.soft:
             return super().predict(observation, state, episode_start, deterministic)
         obs, vectorized = self.policy.obs_to_tensor(observation)
@@ -201,7 +207,9 @@ def make_learner(
     model: OffPolicyAlgorithm
     if kind == "sac":
         assert isinstance(cfg, SACConfig), type(cfg)
-        model = SAC("MlpPolicy", venv, ent_coef=_ent_coef(cfg.ent_coef), target_entropy=_ent_coef(cfg.target_entropy), **common)
+        model = SAC(
+            "MlpPolicy", venv, ent_coef=_ent_coef(cfg.ent_coef), target_entropy=_ent_coef(cfg.target_entropy), **common
+        )
     elif kind == "dqn":
         assert isinstance(cfg, DQNConfig), type(cfg)
         ent_coef = _ent_coef(cfg.ent_coef)
@@ -253,8 +261,16 @@ def policy_log_prob(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray
     raise TypeError(f"no log pi(a|s) for {type(model).__name__}")
 
 
-def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray, *, batches: int, rng: np.random.Generator,
-                    batch_size: int = 64, lr: float = 1e-3) -> None:
+def pretrain_policy(
+    model: OffPolicyAlgorithm,
+    obs: np.ndarray,
+    acts: np.ndarray,
+    *,
+    batches: int,
+    rng: np.random.Generator,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+) -> None:
     """Behavior-clone the learner's policy on demos before it learns (a warm start, off by default):
     SAC's actor maximises log pi(a_demo|s); soft DQN's Boltzmann policy softmax(Q / alpha) is
     trained as a classifier of the demo actions."""
@@ -276,7 +292,9 @@ def pretrain_policy(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray
             loss = -dist.log_prob(scaled.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).mean()
         else:
             temperature = model.alpha if isinstance(model, SoftDQN) and model.soft else 1.0
-            loss = F.cross_entropy(cast(DQN, model).q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1))
+            loss = F.cross_entropy(
+                cast(DQN, model).q_net(o) / temperature, th.as_tensor(acts[idx], device=model.device).long().reshape(-1)
+            )
         opt.zero_grad()
         loss.backward()
         opt.step()

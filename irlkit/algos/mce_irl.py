@@ -70,8 +70,11 @@ class MCEIRLTrainer(Trainer):
             progress(n)
 
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint(tensors={"reward_net": self._reward_net.state_dict(), "optimizer": self._mce.optimizer.state_dict()},
-                          arrays={"pi": np.asarray(self._mce.policy.pi)}, meta={"iterations": self._iterations})
+        return Checkpoint(
+            tensors={"reward_net": self._reward_net.state_dict(), "optimizer": self._mce.optimizer.state_dict()},
+            arrays={"pi": np.asarray(self._mce.policy.pi)},
+            meta={"iterations": self._iterations},
+        )
 
     def restore(self, ckpt: Checkpoint) -> None:
         self._reward_net.load_state_dict(ckpt.tensors["reward_net"])

@@ -65,8 +65,12 @@ def transitions_of(dataset: Any, action_space: Optional[spaces.Space] = None) ->
     acts = np.asarray(t.acts)
     if isinstance(action_space, spaces.Box):
         acts = np.clip(acts, action_space.low, action_space.high).astype(np.float32)
-    return TransitionBatch(np.asarray(t.obs, dtype=np.float32), acts, np.asarray(t.next_obs, dtype=np.float32),
-                           np.asarray(t.dones, dtype=np.float32))
+    return TransitionBatch(
+        np.asarray(t.obs, dtype=np.float32),
+        acts,
+        np.asarray(t.next_obs, dtype=np.float32),
+        np.asarray(t.dones, dtype=np.float32),
+    )
 
 
 def scale_actions(action_space: spaces.Space, acts: np.ndarray) -> np.ndarray:
@@ -170,7 +174,9 @@ class DemoMixReplayBuffer(RelabelingReplayBuffer):
     def __init__(self, *args: Any, demo_fraction: float = 0.5, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not 0.0 < demo_fraction < 1.0:
-            raise IrlkitError(f"demo_fraction={demo_fraction}: the demos' share of each batch must lie strictly between 0 and 1")
+            raise IrlkitError(
+                f"demo_fraction={demo_fraction}: the demos' share of each batch must lie strictly between 0 and 1"
+            )
         self.demo_fraction = demo_fraction
         self.demo_reward_fn: Optional[RewardFn] = None
         self._demos: Optional[TransitionBatch] = None
@@ -228,7 +234,9 @@ class AbsorbingStates:
                 f"{observation_space}. Use algo.learner=ppo for other observation spaces."
             )
         if not 0.0 <= gamma < 1.0:
-            raise IrlkitError(f"gamma={gamma}: absorbing states need a discount below 1 (their value is r / (1 - gamma))")
+            raise IrlkitError(
+                f"gamma={gamma}: absorbing states need a discount below 1 (their value is r / (1 - gamma))"
+            )
         self.raw_space = observation_space
         self.action_space = action_space
         self.gamma = gamma
@@ -284,11 +292,17 @@ class AbsorbingStates:
             if terminal.any():  # one more row, the self-loop, in the same call
                 acts = np.asarray(acts)
                 a0 = self.absorbing_actions(1).reshape((1, *acts.shape[1:])).astype(acts.dtype)
-                r_all = padded_reward_fn(np.concatenate([self.pad(obs), self.absorbing(1)]), np.concatenate([acts, a0]),
-                                         np.concatenate([padded_next, self.absorbing(1)]), np.zeros(n + 1, np.float32))
+                r_all = padded_reward_fn(
+                    np.concatenate([self.pad(obs), self.absorbing(1)]),
+                    np.concatenate([acts, a0]),
+                    np.concatenate([padded_next, self.absorbing(1)]),
+                    np.zeros(n + 1, np.float32),
+                )
                 r_all = np.asarray(r_all, dtype=np.float64).reshape(-1)
                 return r_all[:n] + terminal * (self.gamma / (1.0 - self.gamma)) * r_all[n]
-            return np.asarray(padded_reward_fn(self.pad(obs), acts, padded_next, np.zeros(n, np.float32)), dtype=np.float64).reshape(-1)
+            return np.asarray(
+                padded_reward_fn(self.pad(obs), acts, padded_next, np.zeros(n, np.float32)), dtype=np.float64
+            ).reshape(-1)
 
         return reward
 

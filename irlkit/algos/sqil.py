@@ -47,9 +47,16 @@ class SQILTrainer(OffPolicyTrainer, RLTrainer):
         lcfg = cfg.sac if learner == "sac" else cfg.dqn
         check_budget(learner, lcfg, cfg.budget, algo="sqil")
         venv = self.make_venv(ctx)
-        self.rl = make_learner(learner, lcfg, venv, seed=ctx.seed, budget=cfg.budget, replay_buffer_class=DemoMixReplayBuffer,
-                               replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction},
-                               logger=sb3_csv_logger(ctx.run_dir, learner))
+        self.rl = make_learner(
+            learner,
+            lcfg,
+            venv,
+            seed=ctx.seed,
+            budget=cfg.budget,
+            replay_buffer_class=DemoMixReplayBuffer,
+            replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction},
+            logger=sb3_csv_logger(ctx.run_dir, learner),
+        )
         absorbing = AbsorbingStates(venv.observation_space, venv.action_space, lcfg.gamma)
         buffer: DemoMixReplayBuffer = self.rl.replay_buffer  # type: ignore[assignment]
         buffer.set_demos(transitions_of(ctx.demos, venv.action_space))

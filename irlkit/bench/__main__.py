@@ -40,7 +40,9 @@ _KEEP = {".hydra"}
 """What Hydra writes into the run folder before the job starts: kept when a killed run is redone."""
 
 
-def finished_result(run_dir: Path, *, budget: Optional[int], config_yaml: Optional[str] = None) -> Optional[dict[str, Any]]:
+def finished_result(
+    run_dir: Path, *, budget: Optional[int], config_yaml: Optional[str] = None
+) -> Optional[dict[str, Any]]:
     """The run's eval.json if it finished with the wanted budget (None = any budget) and, when
     `config_yaml` is given, from exactly that resolved training config; else None (redo it)."""
     path = run_dir / EVAL_FILE
@@ -160,7 +162,10 @@ def _failed(cfg: DictConfig, run_dir: Path, stage: str) -> None:
     """Record a failed job in its folder (the report lists it; the next run of the command retries
     it) instead of letting one bad job end the whole sweep."""
     (run_dir / ERROR_FILE).write_text(f"failed while {stage}\n\n{traceback.format_exc()}")
-    print(f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}", file=sys.stderr)
+    print(
+        f"irlkit.bench: {cfg.cell} seed {cfg.seed} FAILED while {stage}; traceback in {run_dir / ERROR_FILE}",
+        file=sys.stderr,
+    )
 
 
 class ReportCallback(Callback):
@@ -188,8 +193,11 @@ class ReportCallback(Callback):
         except Exception as err:  # noqa: BLE001  (Hydra would turn it into a warning and exit 0)
             if not isinstance(err, IrlkitError):
                 traceback.print_exc()
-            print(f"irlkit.bench: error: the runs are done, but the report could not be written ({err}). Rebuild it "
-                  f"with python -m irlkit.bench.report {config.out}", file=sys.stderr)
+            print(
+                f"irlkit.bench: error: the runs are done, but the report could not be written ({err}). Rebuild it "
+                f"with python -m irlkit.bench.report {config.out}",
+                file=sys.stderr,
+            )
             sys.exit(2 if isinstance(err, IrlkitError) else 1)
 
     def _write(self, config: Any) -> None:
@@ -205,8 +213,12 @@ class ReportCallback(Callback):
         launcher = [o for o in config.hydra.overrides.hydra if o.startswith(("hydra/launcher", "hydra.launcher"))]
         command = "python -m irlkit.bench " + " ".join([*config.hydra.overrides.task, *launcher])
         path = write_report(
-            Path(config.out), cells=cells, seeds=seeds, title=f"Benchmark report: suite `{config.suite.name}`",
-            description=config.suite.description, command=command.strip(),
+            Path(config.out),
+            cells=cells,
+            seeds=seeds,
+            title=f"Benchmark report: suite `{config.suite.name}`",
+            description=config.suite.description,
+            command=command.strip(),
         )
         print(f"irlkit.bench: report in {path}/report.md")
 

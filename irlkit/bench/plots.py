@@ -53,7 +53,11 @@ def plot_scores(records: Sequence["RunRecord"], aggs: Sequence["Aggregate"], pat
     for ax, env in zip(axes.flat, envs):
         here = [a for a in algos if any(r.algo == a and r.env == env for r in records)]
         for i, algo in enumerate(here):
-            vals = [r.normalized_score for r in records if r.algo == algo and r.env == env and not math.isnan(r.normalized_score)]
+            vals = [
+                r.normalized_score
+                for r in records
+                if r.algo == algo and r.env == env and not math.isnan(r.normalized_score)
+            ]
             if not vals:
                 continue
             m, h = mean_ci(vals)
@@ -67,10 +71,25 @@ def plot_scores(records: Sequence["RunRecord"], aggs: Sequence["Aggregate"], pat
     if aggs:
         ax = axes.flat[len(envs)]
         for i, a in enumerate(aggs):
-            ax.errorbar([a.iqm], [i + 0.15], xerr=[[a.iqm - a.iqm_ci[0]], [a.iqm_ci[1] - a.iqm]], fmt="o",
-                        color=colors.get(a.algo, "black"), capsize=3, label="IQM" if i == 0 else None)
-            ax.errorbar([a.mean], [i - 0.15], xerr=[[a.mean - a.mean_ci[0]], [a.mean_ci[1] - a.mean]], fmt="s",
-                        color=colors.get(a.algo, "black"), mfc="white", capsize=3, label="mean" if i == 0 else None)
+            ax.errorbar(
+                [a.iqm],
+                [i + 0.15],
+                xerr=[[a.iqm - a.iqm_ci[0]], [a.iqm_ci[1] - a.iqm]],
+                fmt="o",
+                color=colors.get(a.algo, "black"),
+                capsize=3,
+                label="IQM" if i == 0 else None,
+            )
+            ax.errorbar(
+                [a.mean],
+                [i - 0.15],
+                xerr=[[a.mean - a.mean_ci[0]], [a.mean_ci[1] - a.mean]],
+                fmt="s",
+                color=colors.get(a.algo, "black"),
+                mfc="white",
+                capsize=3,
+                label="mean" if i == 0 else None,
+            )
         ax.set_yticks(range(len(aggs)), [a.algo for a in aggs], fontsize=8)
         ax.axvline(1.0, color="gray", lw=0.8, ls="--")
         ax.set_title("aggregate (95% bootstrap CI)")
@@ -120,7 +139,9 @@ def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
             n = min(len(x) for x, _ in curves)
             xs = np.mean([x[:n] for x, _ in curves], axis=0)
             ys = np.array([y[:n] for _, y in curves])
-            unit = {"env_steps": "steps", "batches": "batches", "iterations": "iters"}.get(runs[0].budget_unit, runs[0].budget_unit)
+            unit = {"env_steps": "steps", "batches": "batches", "iterations": "iters"}.get(
+                runs[0].budget_unit, runs[0].budget_unit
+            )
             ax.plot(xs, ys.mean(axis=0), "o-", ms=3, color=colors[algo], label=f"{algo} ({runs[0].budget:,} {unit})")
             if len(curves) > 1:
                 ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=colors[algo], alpha=0.15)
@@ -133,10 +154,12 @@ def plot_curves(records: Sequence["RunRecord"], path: Path) -> Path:
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
         ax.set_xlim(0, 1.02)
         ax.legend(fontsize=6, loc="best")
-    for ax in list(axes.flat)[len(envs):]:
+    for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
-    fig.suptitle("learning curves (curve.csv): mean over seeds, band = min–max; ★ = final evaluation (eval.json), mean over seeds",
-                 fontsize=9)
+    fig.suptitle(
+        "learning curves (curve.csv): mean over seeds, band = min–max; ★ = final evaluation (eval.json), mean over seeds",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

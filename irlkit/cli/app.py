@@ -158,7 +158,9 @@ def option_rows(cfg: Any, prefix: str = "") -> list[tuple[str, str, str]]:
             rows += option_rows(node, f"{path}.")
             continue
         try:
-            value = OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else cfg[key]
+            value = (
+                OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else cfg[key]
+            )
         except Exception:  # a required value not given (???), or an interpolation that cannot resolve yet
             value = node._value() if hasattr(node, "_value") else "?"
         rows.append((path, _fmt(value), first_sentence(docs.get(str(key), ""))))

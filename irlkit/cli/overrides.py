@@ -17,8 +17,23 @@ from omegaconf import DictConfig, OmegaConf
 from irlkit.cli.schemas import SCHEMA_SUFFIX
 from irlkit.typed import nearest
 
-HYDRA_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "-i", "--config-path", "-cp", "--config-name",
-                          "-cn", "--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc"}
+HYDRA_FLAGS_WITH_VALUE = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--info",
+    "-i",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+    "--shell-completion",
+    "-sc",
+}
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -52,8 +67,9 @@ def groups(config_dir: str) -> list[str]:
     return sorted(p.name for p in Path(config_dir).iterdir() if p.is_dir())
 
 
-def check_overrides(config_dir: str, config_name: str, overrides: Sequence[str], *, multirun: bool,
-                    prog: str = "python -m irlkit") -> tuple[Optional[str], list[str]]:
+def check_overrides(
+    config_dir: str, config_name: str, overrides: Sequence[str], *, multirun: bool, prog: str = "python -m irlkit"
+) -> tuple[Optional[str], list[str]]:
     """(None, overrides of the first job) when the command line composes; else (what is wrong with
     it in one paragraph, [])."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -63,8 +79,11 @@ def check_overrides(config_dir: str, config_name: str, overrides: Sequence[str],
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except OverrideParseException as err:
         first = str(err).splitlines()[0]
-        return (f"{first}. Each option is key=value (for example algo=gail or algo.budget=5000); quote values "
-                "with spaces or commas ('key=\"a, b\"').", [])
+        return (
+            f"{first}. Each option is key=value (for example algo=gail or algo.budget=5000); quote values "
+            "with spaces or commas ('key=\"a, b\"').",
+            [],
+        )
     known_groups = set(groups(config_dir))
     single: list[str] = []
     for o in parsed:
@@ -73,8 +92,11 @@ def check_overrides(config_dir: str, config_name: str, overrides: Sequence[str],
             continue  # Hydra's own settings (hydra/launcher=joblib, hydra.run.dir=...): Hydra checks them
         values = [str(v) for v in o.sweep_string_iterator()] if o.is_sweep_override() else None
         if values is not None and not multirun:
-            return (f"`{o.input_line}` sweeps over several values; add -m (multirun) to run one job per value, "
-                    f"or quote it to pass one string ({key}='{cast(str, o.input_line).split('=', 1)[1]}').", [])
+            return (
+                f"`{o.input_line}` sweeps over several values; add -m (multirun) to run one job per value, "
+                f"or quote it to pass one string ({key}='{cast(str, o.input_line).split('=', 1)[1]}').",
+                [],
+            )
         if key in known_groups and not o.is_delete():
             for value in values or [str(o.value())]:
                 problem = _check_choice(config_dir, key, value)
@@ -111,11 +133,15 @@ def compose(config_dir: str, config_name: str, overrides: Sequence[str]) -> Dict
 def _check_choice(config_dir: str, group: str, value: str) -> Optional[str]:
     options = group_options(config_dir, group)
     if value.endswith(SCHEMA_SUFFIX):
-        return (f"{group}={value} is an internal schema, not one of the {group} configs; choose one of "
-                f"{', '.join(options)}.")
+        return (
+            f"{group}={value} is an internal schema, not one of the {group} configs; choose one of "
+            f"{', '.join(options)}."
+        )
     if value not in options and value != "null":
-        return (f"{group}={value} is not one of the {group} configs{nearest(value, options)}: choose one of "
-                f"{', '.join(options)} (the files in conf/{group}/).")
+        return (
+            f"{group}={value} is not one of the {group} configs{nearest(value, options)}: choose one of "
+            f"{', '.join(options)} (the files in conf/{group}/)."
+        )
     return None
 
 
@@ -124,8 +150,9 @@ _OVERRIDE = re.compile(r"Could not override '([^']+)'")
 _CONVERT = re.compile(r"Value '([^']*)' (?:of type '(\w+)' )?could not be converted to (\w+)")
 
 
-def explain(err: BaseException, config_dir: str, config_name: str, overrides: Sequence[str], *,
-            prog: str = "python -m irlkit") -> str:
+def explain(
+    err: BaseException, config_dir: str, config_name: str, overrides: Sequence[str], *, prog: str = "python -m irlkit"
+) -> str:
     """Hydra's and OmegaConf's composition errors, rewritten as one paragraph with the fix."""
     cause = err.__cause__ or err
     text = f"{err}\n{cause}"
@@ -139,7 +166,8 @@ def explain(err: BaseException, config_dir: str, config_name: str, overrides: Se
     conv = _CONVERT.search(text)
     if conv and key:
         wanted = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}.get(
-            conv.group(3), conv.group(3).lower())
+            conv.group(3), conv.group(3).lower()
+        )
         return f"`{key}={conv.group(1)}`: {key} takes {wanted}."
     if key and ("not in" in text or "Could not override" in text or "Key '" in text):
         return _unknown_key(key, config_dir, config_name, overrides, prog)
@@ -163,15 +191,19 @@ def _unknown_key(key: str, config_dir: str, config_name: str, overrides: Sequenc
             options = [str(k) for k in node.keys() if k != "hydra"]
             hint = nearest(leaf, options)
             if hint:
-                hint = hint.replace(f"`{hint.split('`')[1]}`", f"`{parent + '.' if parent else ''}{hint.split('`')[1]}`")
+                hint = hint.replace(
+                    f"`{hint.split('`')[1]}`", f"`{parent + '.' if parent else ''}{hint.split('`')[1]}`"
+                )
         if not hint:
             elsewhere = [p for p in _leaf_paths(cfg) if p.rpartition(".")[2] == leaf]
             if elsewhere:
                 hint = f" (did you mean `{elsewhere[0]}`?)"
     where = f"`{parent}`" if parent else "the config"
     listing = f" The options of {where} are: {', '.join(options)}." if options else ""
-    return (f"unknown option `{key}`{hint}.{listing} Fix the spelling; `{prog} --help` lists every "
-            "option with its current value.")
+    return (
+        f"unknown option `{key}`{hint}.{listing} Fix the spelling; `{prog} --help` lists every "
+        "option with its current value."
+    )
 
 
 def _leaf_paths(cfg: Any, prefix: str = "") -> list[str]:

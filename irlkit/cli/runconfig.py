@@ -50,15 +50,19 @@ def run_config(cfg: DictConfig, overrides: Sequence[str]) -> RunConfig:
     asked = named(overrides)
     if spec.human and spec.human in asked and data[spec.human].get("kind") not in spec.human_kinds:
         kind = data[spec.human].get("kind")
-        raise IrlkitError(f"{spec.human}={kind} is not something algo={name} can use; it takes "
-                          f"{spec.human}={'|'.join(spec.human_kinds)}.")
+        raise IrlkitError(
+            f"{spec.human}={kind} is not something algo={name} can use; it takes "
+            f"{spec.human}={'|'.join(spec.human_kinds)}."
+        )
     for key in sorted(unused(cfg)):
         if key in asked:
             if key in HELPERS:
                 readers = " or ".join(f"{g}=" for g in HELPERS[key])
-                raise IrlkitError(f"{key}= is not used by algo={name}: it is read by the {readers} groups of the "
-                                  "algorithms that take a person's input (algo=dagger expert=human, algo=ppo "
-                                  f"feedback=shaping). Drop {key}=, or pick one of those.")
+                raise IrlkitError(
+                    f"{key}= is not used by algo={name}: it is read by the {readers} groups of the "
+                    "algorithms that take a person's input (algo=dagger expert=human, algo=ppo "
+                    f"feedback=shaping). Drop {key}=, or pick one of those."
+                )
             raise IrlkitError(unused_group_message(key, data.get(key, {}).get("kind"), name))
         data.pop(key, None)
     for helper in HELPERS:

@@ -126,7 +126,10 @@ def register_schemas() -> None:
 
     from irlkit.envs import RESOLVERS
 
-    for name, fn in RESOLVERS.items():  # ${irlkit.env_name:...} (conf/env/gym.yaml), ${irlkit.stack_id:...} (lunar_lander)
+    for (
+        name,
+        fn,
+    ) in RESOLVERS.items():  # ${irlkit.env_name:...} (conf/env/gym.yaml), ${irlkit.stack_id:...} (lunar_lander)
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
     from hydra.core.config_store import ConfigStore
@@ -149,4 +152,3 @@ def register_schemas() -> None:
         for kind, cls in kinds.items():
             cs.store(group=group, name=f"{kind}{SCHEMA_SUFFIX}", node=cls)
     _done = True
-

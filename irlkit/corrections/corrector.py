@@ -54,8 +54,9 @@ class WindowCorrector:
 
     def run_round(self, learner: Proposer, round_no: int, min_steps: int) -> RoundResult:
         if self.session is None:
-            self.session = CorrectionSession(self.session_config, person=self._make_person(), learner=learner,
-                                             on_frame=self.on_frame)
+            self.session = CorrectionSession(
+                self.session_config, person=self._make_person(), learner=learner, on_frame=self.on_frame
+            )
         self.session.learner = learner
         return self.session.run_round(round_no, min_steps)
 

@@ -41,11 +41,14 @@ def check_human_expert(cfg: HumanExpertConfig) -> HumanExpertConfig:
     if cfg.query not in QUERIES:
         raise IrlkitError(f"query={cfg.query!r} (expert.query): choose one of {', '.join(QUERIES)}")
     if cfg.query == "uncertain" and cfg.ensemble < 2:
-        raise IrlkitError("expert.query=uncertain needs an ensemble of at least 2 policies, "
-                          f"got expert.ensemble={cfg.ensemble}")
+        raise IrlkitError(
+            f"expert.query=uncertain needs an ensemble of at least 2 policies, got expert.ensemble={cfg.ensemble}"
+        )
     if cfg.novelty_threshold is not None and cfg.novelty_threshold <= 0:
-        raise IrlkitError(f"expert.novelty_threshold={cfg.novelty_threshold}: give a positive distance (e.g. 0.5), "
-                          "or null to ask on ensemble disagreement only")
+        raise IrlkitError(
+            f"expert.novelty_threshold={cfg.novelty_threshold}: give a positive distance (e.g. 0.5), "
+            "or null to ask on ensemble disagreement only"
+        )
     return cfg
 
 
@@ -73,13 +76,19 @@ def corrector(algo_cfg: Any, cfg: HumanExpertConfig, ctx: Any) -> WindowCorrecto
     )
     action_space = ctx.action_space
     if scripted:
+
         def person() -> InputDevice:
             from irlkit.corrections.scripted import ScriptedPerson
             from irlkit.experts import load_or_train_expert
 
             expert = load_or_train_expert(env_cfg, seed=algo_cfg.expert_seed)
-            return ScriptedPerson(expert.policy, action_space, query=cfg.query,
-                                  hand_back_after=cfg.hand_back_after, accept_prob=cfg.accept_prob)
+            return ScriptedPerson(
+                expert.policy,
+                action_space,
+                query=cfg.query,
+                hand_back_after=cfg.hand_back_after,
+                accept_prob=cfg.accept_prob,
+            )
     else:
         from irlkit.teleop.inputs import GamepadInput, KeyboardInput
         from irlkit.teleop.keymap import parse_keymap
@@ -90,6 +99,7 @@ def corrector(algo_cfg: Any, cfg: HumanExpertConfig, ctx: Any) -> WindowCorrecto
 
         def person() -> InputDevice:
             return device
+
     return WindowCorrector(cfg, session, person)
 
 

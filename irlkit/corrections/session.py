@@ -7,6 +7,9 @@ and that step becomes a label. With `query="uncertain"` the learner also stops a
 ensemble disagrees: the window pauses with a prompt until the person takes over (hold a key) or
 declines (Space).
 
+It stays one module: the step loop, its pause-and-ask state and the per-step record it writes
+change together, and the shared pieces already live in `irlkit.teleop.loop`.
+
 Why a loop of its own rather than the recorder's: the recorder steps whenever it is recording and
 stores only the device's action; here a step may wait for an answer, and every step carries who
 acted and what the learner proposed. Everything else is shared: the window and HUD, the input
@@ -187,8 +190,13 @@ class CorrectionSession:
     def dataset(self) -> Dataset:
         """The corrections dataset, created at the first commit."""
         if self._dataset is None:
-            self._dataset = dataset_for_env(self.store, self.config.dataset, self.config.env.id, self.env,
-                                            f"human corrections (HG-DAgger) on {self.config.env.id}")
+            self._dataset = dataset_for_env(
+                self.store,
+                self.config.dataset,
+                self.config.env.id,
+                self.env,
+                f"human corrections (HG-DAgger) on {self.config.env.id}",
+            )
         return self._dataset
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -210,9 +218,17 @@ class CorrectionSession:
         clock = FixedRateClock(self.fps, realtime=cfg.realtime)
 
         def episode_meta(extra: dict[str, Any]) -> EpisodeMeta:
-            return EpisodeMeta(source=SOURCE, operator=cfg.operator, device=self.person.device, env_id=cfg.env.id,
-                               seed=seed, started_utc=started, ended_utc=utc_now(), fps=self.fps,
-                               extra={"round": round_no, "query": cfg.query, "env_name": cfg.env.name, **extra})
+            return EpisodeMeta(
+                source=SOURCE,
+                operator=cfg.operator,
+                device=self.person.device,
+                env_id=cfg.env.id,
+                seed=seed,
+                started_utc=started,
+                ended_utc=utc_now(),
+                fps=self.fps,
+                extra={"round": round_no, "query": cfg.query, "env_name": cfg.env.name, **extra},
+            )
 
         def commit(terminated: bool, truncated: bool, ended_by: str) -> None:
             infos, ret = writer.infos, writer.episode_return
@@ -239,8 +255,15 @@ class CorrectionSession:
             self.total_asked += asked
             self.total_approved += approved
             self.episodes_kept += 1
-            log.info("round %d: episode stored (%s): %d steps, %d labels, %d asked, return %.1f",
-                     round_no, ep.meta.episode_id, steps, labels, asked, ret)
+            log.info(
+                "round %d: episode stored (%s): %d steps, %d labels, %d asked, return %.1f",
+                round_no,
+                ep.meta.episode_id,
+                steps,
+                labels,
+                asked,
+                ret,
+            )
 
         def restart() -> None:
             nonlocal seed, obs, state, asking, pending_ask, declined, proposal, no_ask_until
@@ -303,9 +326,16 @@ class CorrectionSession:
                 else:
                     given = self.person.action(obs) if engaged else None
                     action = given if engaged else proposal.action
-                    info = step_info(actor=PERSON if engaged else LEARNER, proposed=proposal.action, given=given,
-                                     asked=unsure or pending_ask, uncertainty=proposal.uncertainty, round_no=round_no,
-                                     approved=declined and not engaged, novelty=proposal.novelty)
+                    info = step_info(
+                        actor=PERSON if engaged else LEARNER,
+                        proposed=proposal.action,
+                        given=given,
+                        asked=unsure or pending_ask,
+                        uncertainty=proposal.uncertainty,
+                        round_no=round_no,
+                        approved=declined and not engaged,
+                        novelty=proposal.novelty,
+                    )
                     asking = pending_ask = declined = False
                     self._person_driving = engaged
                     obs, reward, terminated, truncated, _ = self.env.step(action)
@@ -328,11 +358,23 @@ class CorrectionSession:
         cfg = self.config
         if proposal.uncertainty is not None and proposal.uncertainty > cfg.threshold:
             return True
-        return (cfg.novelty_threshold is not None and proposal.novelty is not None
-                and proposal.novelty > cfg.novelty_threshold)
+        return (
+            cfg.novelty_threshold is not None
+            and proposal.novelty is not None
+            and proposal.novelty > cfg.novelty_threshold
+        )
 
-    def _draw(self, round_no: int, result: RoundResult, min_steps: int, state: RecorderState, asking: bool,
-              step: int, ret: float, proposal: Optional[Proposal]) -> None:
+    def _draw(
+        self,
+        round_no: int,
+        result: RoundResult,
+        min_steps: int,
+        state: RecorderState,
+        asking: bool,
+        step: int,
+        ret: float,
+        proposal: Optional[Proposal],
+    ) -> None:
         """One frame: the env and the HUD saying who drives, the round's progress and the learner's doubt."""
         cfg = self.config
         if asking:
@@ -342,7 +384,10 @@ class CorrectionSession:
         elif state is RecorderState.PAUSED:
             head, colour = f"PAUSED  round {round_no}  step {step}: Space resumes", "paused"
         elif state is RecorderState.RECORDING and self._person_driving:
-            head, colour = f"YOU DRIVE  round {round_no}  step {step}  return {ret:.1f}: release to hand back", "recording"
+            head, colour = (
+                f"YOU DRIVE  round {round_no}  step {step}  return {ret:.1f}: release to hand back",
+                "recording",
+            )
         else:
             head, colour = f"LEARNER DRIVES  round {round_no}  step {step}  return {ret:.1f}", "replay"
         doubt = ""
@@ -352,8 +397,10 @@ class CorrectionSession:
                 doubt += f", novelty {proposal.novelty:.2f} (above {cfg.novelty_threshold:g})"
         self.hud = [
             head,
-            (f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
-             f"all rounds {self.total_labels}  asked {self.total_asked}  approved {self.total_approved}"),
+            (
+                f"round steps {result.steps}/{min_steps}  labels this round {result.labels}  "
+                f"all rounds {self.total_labels}  asked {self.total_asked}  approved {self.total_approved}"
+            ),
             f"operator {cfg.operator}  query {cfg.query}{doubt}",
             f"take over: hold {self.person.legend() or 'a driving key'}; release to hand back",
             LEGEND,

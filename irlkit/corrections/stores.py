@@ -39,8 +39,15 @@ def jsonable_action(action: Any) -> Any:
 
 
 def step_info(
-    *, actor: str, proposed: Any, given: Any, asked: bool, uncertainty: Optional[float], round_no: int,
-    approved: bool = False, novelty: Optional[float] = None,
+    *,
+    actor: str,
+    proposed: Any,
+    given: Any,
+    asked: bool,
+    uncertainty: Optional[float],
+    round_no: int,
+    approved: bool = False,
+    novelty: Optional[float] = None,
 ) -> dict[str, Any]:
     """The per-step record stored in `Episode.infos` (see the module docstring)."""
     return {
@@ -100,8 +107,11 @@ def recover_unfinished(dataset: Any) -> list[str]:
         eps = list(dataset.select(include_discarded=True, where=lambda m: m.episode_id in wanted).episodes())
         labels = sum(sum(1 for i in ep.infos or [] if i.get("actor") == PERSON) for ep in eps)
         steps = sum(len(ep) for ep in eps)
-        print(f"irlkit: recovered {len(ids)} unfinished episode(s) ({steps} steps, {labels} labels) that a stopped "
-              f"session left in {dataset.name!r}", file=sys.stderr)
+        print(
+            f"irlkit: recovered {len(ids)} unfinished episode(s) ({steps} steps, {labels} labels) that a stopped "
+            f"session left in {dataset.name!r}",
+            file=sys.stderr,
+        )
     return ids
 
 

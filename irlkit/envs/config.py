@@ -73,8 +73,10 @@ def _resolve(value: Any, where: Path) -> Any:
         return value
     match = _RESOLVER_CALL.match(value.strip())
     if match is None or match.group(1) not in RESOLVERS:
-        raise IrlkitError(f"env config {where}: {value!r} is not one of irlkit's resolvers ({', '.join(RESOLVERS)}) "
-                          "applied to a literal")
+        raise IrlkitError(
+            f"env config {where}: {value!r} is not one of irlkit's resolvers ({', '.join(RESOLVERS)}) "
+            "applied to a literal"
+        )
     return RESOLVERS[match.group(1)](match.group(2).strip())
 
 

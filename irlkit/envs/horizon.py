@@ -37,8 +37,10 @@ class Horizon:
         """The note a run prints when it allows variable horizons."""
         verb = "ends" if self.shown else "may end"
         why = f" ({self.why})" if self.why else ""
-        return (f"irlkit: note: {env_id} {verb} episodes at different lengths{why}; {algo} runs with imitation's "
-                "allow_variable_horizon=True, so episode length itself can leak into the learned reward.")
+        return (
+            f"irlkit: note: {env_id} {verb} episodes at different lengths{why}; {algo} runs with imitation's "
+            "allow_variable_horizon=True, so episode length itself can leak into the learned reward."
+        )
 
 
 def detect_horizon(cfg: EnvConfig, demo_metas: Optional[Sequence[Any]] = None, *, seed: int = 0) -> Horizon:
@@ -91,4 +93,3 @@ def _probe(cfg: EnvConfig, seed: int) -> Optional[tuple[int, int]]:
         return None
     finally:
         env.close()
-

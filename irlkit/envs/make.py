@@ -31,13 +31,23 @@ _EXTRAS_HINT = {
     "BipedalWalker": "pip install 'irlkit[box2d]' (the box2d wheel)",
     **{
         name: "pip install 'irlkit[mujoco]' (MuJoCo)"
-        for name in ("Ant", "HalfCheetah", "Hopper", "Swimmer", "Walker2d", "Humanoid", "InvertedPendulum",
-                     "InvertedDoublePendulum", "Reacher", "Pusher")
+        for name in (
+            "Ant",
+            "HalfCheetah",
+            "Hopper",
+            "Swimmer",
+            "Walker2d",
+            "Humanoid",
+            "InvertedPendulum",
+            "InvertedDoublePendulum",
+            "Reacher",
+            "Pusher",
+        )
     },
 }
 
 _REGISTRY_HINT = (
-    "List the registered ids with `python -c \"import gymnasium; gymnasium.pprint_registry()\"`; for an env of your "
+    'List the registered ids with `python -c "import gymnasium; gymnasium.pprint_registry()"`; for an env of your '
     "own, pass env.id=<module>:<EnvId>, where importing <module> (on PYTHONPATH) calls gymnasium.register for <EnvId>."
 )
 
@@ -51,8 +61,9 @@ def quiet_known_warnings() -> Iterator[None]:
     so the warning is noise, and it leaks into outputs that must be one clean paragraph. Only that
     message is silenced, only while irlkit makes envs."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"(?s).*Box (low|high)'s precision lowered by casting to float32",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"(?s).*Box (low|high)'s precision lowered by casting to float32", category=UserWarning
+        )
         yield
 
 
@@ -79,7 +90,7 @@ def _import_env_module(env_id: str) -> None:
         raise IrlkitError(
             f"env.id={env_id!r}: importing the module {module!r} failed ({type(err).__name__}: {err}). Put the "
             f"module on PYTHONPATH (or pip install its package) and check that it imports with "
-            f"`python -c \"import {module}\"`; importing it must call gymnasium.register for {env_id.split(':', 1)[1]!r}."
+            f'`python -c "import {module}"`; importing it must call gymnasium.register for {env_id.split(":", 1)[1]!r}.'
         ) from None
 
 
@@ -121,16 +132,22 @@ def time_limit(cfg: EnvConfig, spec: gym.envs.registration.EnvSpec) -> Optional[
         return None  # its own limit; seals' tabular MDPs end at their own horizon
     if cfg.id not in _capped:
         _capped.add(cfg.id)
-        print(f"irlkit: note: {cfg.id} is registered without a time limit; episodes end after "
-              f"{DEFAULT_MAX_EPISODE_STEPS} steps (env.max_episode_steps=N to change that).", file=sys.stderr)
+        print(
+            f"irlkit: note: {cfg.id} is registered without a time limit; episodes end after "
+            f"{DEFAULT_MAX_EPISODE_STEPS} steps (env.max_episode_steps=N to change that).",
+            file=sys.stderr,
+        )
     return DEFAULT_MAX_EPISODE_STEPS
 
 
 def _is_image(space: spaces.Space) -> bool:
     """SB3's test for image observations (`is_image_space`), without importing torch."""
     return (
-        isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
-        and bool(np.all(space.low == 0)) and bool(np.all(space.high == 255))
+        isinstance(space, spaces.Box)
+        and space.dtype == np.uint8
+        and len(space.shape) == 3
+        and bool(np.all(space.low == 0))
+        and bool(np.all(space.high == 255))
     )
 
 
@@ -148,8 +165,9 @@ def check_spaces(cfg: EnvConfig, observation_space: spaces.Space, action_space: 
             flatten = (
                 "Register a flattened variant, e.g. gymnasium.register('MyEnvFlat-v0', entry_point=lambda **kw: "
                 "gymnasium.wrappers.FlattenObservation(gymnasium.make('MyEnv-v0', **kw))), and pass env.id=<module>:"
-                "MyEnvFlat-v0." if role == "observation" else
-                "Give the env a Box, Discrete, MultiDiscrete or MultiBinary action space (a wrapper that maps one to "
+                "MyEnvFlat-v0."
+                if role == "observation"
+                else "Give the env a Box, Discrete, MultiDiscrete or MultiBinary action space (a wrapper that maps one to "
                 "the env's actions)."
             )
             raise IrlkitError(
@@ -240,6 +258,12 @@ def dataset_for_env(store: Any, name: str, env_id: str, env: gym.Env, descriptio
     """The dataset `name` that episodes of `env` are committed to: created with the env's spaces and
     spec, or opened when it exists and its spaces agree (writers call this at their first commit, so
     a session that stores nothing leaves nothing)."""
-    return store.create(name, env_id=env_id, observation_space=env.observation_space,
-                        action_space=env.action_space, env_spec=env_spec_json(env), description=description,
-                        exist_ok=True)
+    return store.create(
+        name,
+        env_id=env_id,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        env_spec=env_spec_json(env),
+        description=description,
+        exist_ok=True,
+    )

@@ -171,7 +171,9 @@ def evaluate(
     if reward is not None:
         result.update(reward_agreement(reward, [learned, rand]))
     if n_frames:
-        result["video"] = write_video(learned.frames, cast(Path, video_path), fps=env_fps(env_cfg)).name  # n_frames: a path
+        result["video"] = write_video(
+            learned.frames, cast(Path, video_path), fps=env_fps(env_cfg)
+        ).name  # n_frames: a path
     result["eval_wall_s"] = time.time() - t0
     return result
 
@@ -189,7 +191,9 @@ def write_video(frames: list[np.ndarray], path: Path, *, fps: int) -> Path:
     try:
         import imageio.v2 as imageio
     except ImportError:
-        raise IrlkitError("video=true needs imageio: pip install 'irlkit[video]' (imageio and imageio-ffmpeg)") from None
+        raise IrlkitError(
+            "video=true needs imageio: pip install 'irlkit[video]' (imageio and imageio-ffmpeg)"
+        ) from None
     if not frames:
         raise IrlkitError("no frames were rendered: this env cannot render rgb_array frames")
     try:

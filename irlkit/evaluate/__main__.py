@@ -39,8 +39,11 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
     policy = load_policy(run_dir)
     reward = None
     if spec.load_eval_reward is not None and (run_dir / "reward_net.pt").exists():
-        state = load_tensors(run_dir / "reward_net.pt", what=f"reward_net.pt of run {run_dir}",
-                             fix="train the run again, or restore the run folder from a copy you trust")
+        state = load_tensors(
+            run_dir / "reward_net.pt",
+            what=f"reward_net.pt of run {run_dir}",
+            fix="train the run again, or restore the run folder from a copy you trust",
+        )
         env = make_env(env_cfg)
         try:
             reward = spec.load_eval_reward(config.algo, env.observation_space, env.action_space, state)
@@ -57,8 +60,15 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
     if demo_return is None:
         demos = load_demos(config.demos_ref, config.select, root=config.demos_root)
         demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
-    result = evaluate(env_cfg, policy, demo_return=demo_return, seed=config.seed, cfg=eval_cfg, reward=reward,
-                      video_path=run_dir / "video")
+    result = evaluate(
+        env_cfg,
+        policy,
+        demo_return=demo_return,
+        seed=config.seed,
+        cfg=eval_cfg,
+        reward=reward,
+        video_path=run_dir / "video",
+    )
     merged = {**{k: v for k, v in previous.items() if k not in STALE}, **result}
     write_eval_json(run_dir, merged)
     print_table(merged, title=f"{config.algo.name} on {env_cfg.name} (seed {config.seed}), re-evaluated")

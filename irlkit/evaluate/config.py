@@ -28,14 +28,18 @@ class EvalConfig:
         """Refuse settings that would make a score of nothing (a mean over 0 episodes is nan)."""
         bad = []
         if not isinstance(self.episodes, int) or self.episodes < 1:
-            bad.append(f"episodes={self.episodes}: the score is a mean over evaluation episodes, so give 1 or more "
-                       "(eval.episodes=N when training, episodes=N for python -m irlkit.evaluate)")
+            bad.append(
+                f"episodes={self.episodes}: the score is a mean over evaluation episodes, so give 1 or more "
+                "(eval.episodes=N when training, episodes=N for python -m irlkit.evaluate)"
+            )
         if self.video and self.video_episodes < 1:
             bad.append(f"eval.video_episodes={self.video_episodes} with video on: give 1 or more, or video=false")
         if self.curve_points < 0:
             bad.append(f"eval.curve_points={self.curve_points}: give 0 for no learning curve, or more")
         if self.curve_points > 0 and self.curve_episodes < 1:
-            bad.append(f"eval.curve_episodes={self.curve_episodes} with eval.curve_points={self.curve_points}: give 1 "
-                       "or more, or eval.curve_points=0 for no learning curve")
+            bad.append(
+                f"eval.curve_episodes={self.curve_episodes} with eval.curve_points={self.curve_points}: give 1 "
+                "or more, or eval.curve_points=0 for no learning curve"
+            )
         if bad:
             raise IrlkitError("cannot evaluate with " + "; ".join(bad) + ".")

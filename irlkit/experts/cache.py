@@ -71,12 +71,19 @@ def load_expert(path: Path, env_cfg: EnvConfig):
         obs_space, act_space = env.observation_space, env.action_space
     finally:
         env.close()
-    return load_sb3_model(path, observation_space=obs_space, action_space=act_space, what=f"expert {env_cfg.name!r}",
-                          fix=fix)
+    return load_sb3_model(
+        path, observation_space=obs_space, action_space=act_space, what=f"expert {env_cfg.name!r}", fix=fix
+    )
 
 
-def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
-                 recipe: Optional[ExpertRecipe] = None, log: Callable[[str], None] = print):
+def train_expert(
+    env_cfg: EnvConfig,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    recipe: Optional[ExpertRecipe] = None,
+    log: Callable[[str], None] = print,
+):
     """Train an SB3 expert for `env_cfg` following its recipe; keeps the best evaluated weights."""
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -93,8 +100,10 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
     algo_cls = _algo_class(recipe.algo)
     venv = make_vec_env(lambda: make_env(env_cfg), n_envs=recipe.n_envs, seed=seed)
     model = algo_cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **recipe.hyperparams)
-    log(f"irlkit.experts: training {recipe.algo} on {env_cfg.id} for up to {recipe.total_timesteps} steps "
-        f"(hyperparameters: {recipe.source}; stops at mean return {recipe.target_return})")
+    log(
+        f"irlkit.experts: training {recipe.algo} on {env_cfg.id} for up to {recipe.total_timesteps} steps "
+        f"(hyperparameters: {recipe.source}; stops at mean return {recipe.target_return})"
+    )
 
     class _EvalAndStop(BaseCallback):
         """Evaluate every `eval_every` steps; keep the best weights; stop once expert level is met."""
@@ -111,8 +120,14 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
             if progress:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=recipe.total_timesteps, desc=f"training {recipe.algo}", unit="step",
-                                file=sys.stderr, dynamic_ncols=True, disable=None)
+                self.bar = tqdm(
+                    total=recipe.total_timesteps,
+                    desc=f"training {recipe.algo}",
+                    unit="step",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                    disable=None,
+                )
 
         def _on_step(self) -> bool:
             if self.bar is not None:
@@ -122,8 +137,10 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
                 return True
             self.next_eval += recipe.eval_every
             mean, std = evaluate_policy_return(env_cfg, self.model, recipe.eval_episodes, seed=10_000 + seed)
-            log(f"irlkit.experts: {self.num_timesteps} steps, {time.time() - self.started:.0f} s: "
-                f"evaluation return {mean:.1f} ± {std:.1f}")
+            log(
+                f"irlkit.experts: {self.num_timesteps} steps, {time.time() - self.started:.0f} s: "
+                f"evaluation return {mean:.1f} ± {std:.1f}"
+            )
             if mean > self.best:
                 self.best = mean
                 # get_parameters() hands out the live tensors: copy, or "best" follows training
@@ -140,11 +157,15 @@ def train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = True,
     if callback.best_params is not None and callback.best > final:
         model.set_parameters(callback.best_params)
         final = callback.best
-    log(f"irlkit.experts: trained {recipe.algo} on {env_cfg.id}: evaluation return {final:.1f} "
-        f"after {model.num_timesteps} steps, {time.time() - callback.started:.0f} s")
+    log(
+        f"irlkit.experts: trained {recipe.algo} on {env_cfg.id}: evaluation return {final:.1f} "
+        f"after {model.num_timesteps} steps, {time.time() - callback.started:.0f} s"
+    )
     if recipe.target_return is not None and final < recipe.target_return:
-        log(f"irlkit.experts: warning: the expert's return {final:.1f} is below the expert level "
-            f"{recipe.target_return}; demos made from it are not expert demos")
+        log(
+            f"irlkit.experts: warning: the expert's return {final:.1f} is below the expert level "
+            f"{recipe.target_return}; demos made from it are not expert demos"
+        )
     venv.close()
     return model
 
@@ -166,7 +187,9 @@ def load_or_train_expert(env_cfg: EnvConfig, *, seed: int = 0, progress: bool = 
     :param progress: print progress and a progress bar while training.
     :return: a `stable_baselines3.common.base_class.BaseAlgorithm`.
     """
-    log: Callable[[str], None] = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    log: Callable[[str], None] = (
+        (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    )
     shipped = shipped_expert_path(env_cfg.name)
     if shipped is not None:
         log(f"irlkit.experts: using the shipped expert {shipped}")

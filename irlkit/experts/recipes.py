@@ -51,8 +51,14 @@ RECIPES: dict[str, ExpertRecipe] = {
         total_timesteps=200_000,
         n_envs=8,
         hyperparams=dict(
-            n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
-            learning_rate=_linear(1e-3), clip_range=_linear(0.2),
+            n_steps=32,
+            batch_size=256,
+            gae_lambda=0.8,
+            gamma=0.98,
+            n_epochs=20,
+            ent_coef=0.0,
+            learning_rate=_linear(1e-3),
+            clip_range=_linear(0.2),
             policy_kwargs=dict(net_arch=[64, 64]),
         ),
         target_return=500.0,
@@ -63,16 +69,24 @@ RECIPES: dict[str, ExpertRecipe] = {
         algo="DQN",
         total_timesteps=300_000,
         hyperparams=dict(
-            learning_rate=1e-3, batch_size=128, buffer_size=10_000, learning_starts=1_000, gamma=0.98,
-            target_update_interval=1_000, train_freq=16, gradient_steps=8, exploration_fraction=0.3,
-            exploration_final_eps=0.07, policy_kwargs=dict(net_arch=[128, 128]),
+            learning_rate=1e-3,
+            batch_size=128,
+            buffer_size=10_000,
+            learning_starts=1_000,
+            gamma=0.98,
+            target_update_interval=1_000,
+            train_freq=16,
+            gradient_steps=8,
+            exploration_fraction=0.3,
+            exploration_final_eps=0.07,
+            policy_kwargs=dict(net_arch=[128, 128]),
         ),
         target_return=-105.0,
         eval_every=10_000,
         eval_episodes=50,
         source="rl-baselines3-zoo dqn.yml MountainCar-v0, with net 128x128, learning rate 1e-3, "
-               "exploration over 30% of training, target update every 1000 steps (steadier on seals' "
-               "fixed-horizon MountainCar; the best of the evaluations every 10k steps is kept)",
+        "exploration over 30% of training, target update every 1000 steps (steadier on seals' "
+        "fixed-horizon MountainCar; the best of the evaluations every 10k steps is kept)",
     ),
     "pendulum": ExpertRecipe(
         algo="SAC",
@@ -87,8 +101,16 @@ RECIPES: dict[str, ExpertRecipe] = {
         algo="SAC",
         total_timesteps=60_000,
         hyperparams=dict(
-            learning_rate=3e-4, buffer_size=50_000, batch_size=512, ent_coef=0.1, train_freq=32,
-            gradient_steps=32, gamma=0.9999, tau=0.01, learning_starts=0, use_sde=True,
+            learning_rate=3e-4,
+            buffer_size=50_000,
+            batch_size=512,
+            ent_coef=0.1,
+            train_freq=32,
+            gradient_steps=32,
+            gamma=0.9999,
+            tau=0.01,
+            learning_starts=0,
+            use_sde=True,
             policy_kwargs=dict(log_std_init=-3.67, net_arch=[64, 64]),
         ),
         target_return=93.0,
@@ -133,10 +155,12 @@ RECIPES: dict[str, ExpertRecipe] = {
 }
 
 _FALLBACK = {
-    "discrete": ExpertRecipe(algo="PPO", total_timesteps=300_000, n_envs=8, hyperparams={}, eval_every=30_000,
-                             source="SB3 PPO defaults"),
-    "continuous": ExpertRecipe(algo="SAC", total_timesteps=100_000, hyperparams={}, eval_every=10_000,
-                               source="SB3 SAC defaults"),
+    "discrete": ExpertRecipe(
+        algo="PPO", total_timesteps=300_000, n_envs=8, hyperparams={}, eval_every=30_000, source="SB3 PPO defaults"
+    ),
+    "continuous": ExpertRecipe(
+        algo="SAC", total_timesteps=100_000, hyperparams={}, eval_every=10_000, source="SB3 SAC defaults"
+    ),
 }
 
 
@@ -151,5 +175,8 @@ def recipe_for(env_cfg: EnvConfig, action_space: gym.Space) -> ExpertRecipe:
     threshold = env_spec(env_cfg.id).reward_threshold
     if threshold is None:
         return _FALLBACK[kind]
-    return dataclasses.replace(_FALLBACK[kind], target_return=float(threshold),
-                               source=f"{_FALLBACK[kind].source}, until the spec's reward_threshold")
+    return dataclasses.replace(
+        _FALLBACK[kind],
+        target_return=float(threshold),
+        source=f"{_FALLBACK[kind].source}, until the spec's reward_threshold",
+    )

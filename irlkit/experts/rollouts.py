@@ -22,8 +22,9 @@ from irlkit.store import Episode, EpisodeMeta, utc_now
 class Policy(Protocol):
     """Anything with SB3's `predict`: SB3 algorithms and policies, imitation's BC policy, ...."""
 
-    def predict(self, observation: np.ndarray, state: Any = None, episode_start: Any = None,
-                deterministic: bool = False) -> tuple[np.ndarray, Any]: ...
+    def predict(
+        self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> tuple[np.ndarray, Any]: ...
 
 
 class RandomPolicy:
@@ -82,11 +83,13 @@ def policy_device_name(policy: Any) -> str:
     return type(policy).__name__
 
 
-def evaluate_policy_return(env_cfg: EnvConfig, policy: Policy, n_episodes: int, *, seed: int,
-                           deterministic: bool = True) -> tuple[float, float]:
+def evaluate_policy_return(
+    env_cfg: EnvConfig, policy: Policy, n_episodes: int, *, seed: int, deterministic: bool = True
+) -> tuple[float, float]:
     """Mean and std of undiscounted returns over `n_episodes` seeded episodes."""
-    episodes = record_policy_episodes(env_cfg, policy, n_episodes, seed=seed, deterministic=deterministic,
-                                      progress=False)
+    episodes = record_policy_episodes(
+        env_cfg, policy, n_episodes, seed=seed, deterministic=deterministic, progress=False
+    )
     returns = np.array([ep.episode_return for ep in episodes])
     return float(returns.mean()), float(returns.std())
 
@@ -115,8 +118,13 @@ def record_policy_episodes(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_episodes, desc=f"rolling out {device} on {env_cfg.id}", unit="episode", file=sys.stderr,
-                   disable=None)
+        bar = tqdm(
+            total=n_episodes,
+            desc=f"rolling out {device} on {env_cfg.id}",
+            unit="episode",
+            file=sys.stderr,
+            disable=None,
+        )
     try:
         for k in range(n_episodes):
             ep_seed = seed + k
@@ -130,8 +138,9 @@ def record_policy_episodes(
             episode_start = np.ones((1,), dtype=bool)
             state = None
             while not (terminated or truncated):
-                action, state = policy.predict(obs, state=state, episode_start=episode_start,
-                                               deterministic=deterministic)
+                action, state = policy.predict(
+                    obs, state=state, episode_start=episode_start, deterministic=deterministic
+                )
                 episode_start = np.zeros((1,), dtype=bool)
                 action = np.asarray(action)
                 if isinstance(env.action_space, gym.spaces.Discrete):
@@ -151,14 +160,16 @@ def record_policy_episodes(
                 fps=round(len(actions) / elapsed, 1) if elapsed > 0 else None,
                 notes=notes,
             )
-            episodes.append(Episode(
-                obs=np.stack(observations),
-                acts=np.stack(actions),
-                rews=np.asarray(rewards, dtype=np.float64),
-                terminated=bool(terminated),
-                truncated=bool(truncated),
-                meta=meta,
-            ))
+            episodes.append(
+                Episode(
+                    obs=np.stack(observations),
+                    acts=np.stack(actions),
+                    rews=np.asarray(rewards, dtype=np.float64),
+                    terminated=bool(terminated),
+                    truncated=bool(truncated),
+                    meta=meta,
+                )
+            )
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(ret=f"{episodes[-1].episode_return:.1f}")

@@ -46,8 +46,9 @@ def _cmd_queue(args: argparse.Namespace) -> int:
 
         run = Path(args.policy)
         if not (run / "policy.json").exists() and not (run / "config.yaml").exists():
-            raise IrlkitError(f"--policy {args.policy}: give 'random' or a run folder holding policy.json and "
-                              "policy.zip")
+            raise IrlkitError(
+                f"--policy {args.policy}: give 'random' or a run folder holding policy.json and policy.zip"
+            )
         policy = load_policy(run)
     spec = getattr(venv.envs[0], "spec", None) if hasattr(venv, "envs") else None
     horizon = getattr(spec, "max_episode_steps", None)
@@ -70,13 +71,25 @@ def _cmd_queue(args: argparse.Namespace) -> int:
         )
     fragmenter = pc.RandomFragmenter(rng=rng, warning_threshold=0)
     pairs = fragmenter(trajs, args.fragment_length, args.pairs)
-    ds = create_preferences(args.name, env_id=env_cfg.id, observation_space=venv.observation_space,
-                            action_space=venv.action_space, env_config=dataclasses.asdict(env_cfg), root=args.root,
-                            description=f"Pairs queued from a {args.policy} policy for labelling later.")
-    ids = ds.add_pairs([(to_fragment(a), to_fragment(b)) for a, b in pairs], run=f"queue-{utc_now()}", iteration=0,
-                       extra={"policy": str(args.policy), "seed": args.seed})
-    print(f"queued {len(ids)} pairs of {args.fragment_length} steps in {ds.path}; label them with "
-          f"`python -m irlkit.feedback label {ds.name}`")
+    ds = create_preferences(
+        args.name,
+        env_id=env_cfg.id,
+        observation_space=venv.observation_space,
+        action_space=venv.action_space,
+        env_config=dataclasses.asdict(env_cfg),
+        root=args.root,
+        description=f"Pairs queued from a {args.policy} policy for labelling later.",
+    )
+    ids = ds.add_pairs(
+        [(to_fragment(a), to_fragment(b)) for a, b in pairs],
+        run=f"queue-{utc_now()}",
+        iteration=0,
+        extra={"policy": str(args.policy), "seed": args.seed},
+    )
+    print(
+        f"queued {len(ids)} pairs of {args.fragment_length} steps in {ds.path}; label them with "
+        f"`python -m irlkit.feedback label {ds.name}`"
+    )
     return 0
 
 
@@ -94,10 +107,21 @@ def _cmd_label(args: argparse.Namespace) -> int:
     env_cfg = EnvConfig(**stored) if stored else resolve_env_config(ds.env_id)
     pair_ids = [p.pair_id for p in ds.pairs()]
     if not pair_ids:
-        raise IrlkitError(f"preference dataset {ds.name!r} holds no pairs; queue some with `python -m irlkit.feedback queue`")
+        raise IrlkitError(
+            f"preference dataset {ds.name!r} holds no pairs; queue some with `python -m irlkit.feedback queue`"
+        )
     clip_dir = Path(args.clips) if args.clips else Path(tempfile.mkdtemp(prefix="irlkit-clips-"))
-    session, server, worker = start_labelling(ds, env_cfg, clip_dir, each_annotator=True, annotator=args.annotator,
-                                              host=args.host, port=args.port, clip_fps=args.fps, clip_format=args.format)
+    session, server, worker = start_labelling(
+        ds,
+        env_cfg,
+        clip_dir,
+        each_annotator=True,
+        annotator=args.annotator,
+        host=args.host,
+        port=args.port,
+        clip_fps=args.fps,
+        clip_format=args.format,
+    )
     if args.annotator:  # only render what this person still has to label
         done = {p for (p, a) in ds.latest_labels(annotators=[args.annotator])}
         pair_ids = [p for p in pair_ids if p not in done]
@@ -107,7 +131,9 @@ def _cmd_label(args: argparse.Namespace) -> int:
         while True:
             time.sleep(0.5)
             if args.annotator and session.progress(args.annotator)["labelled"] >= len(pair_ids):
-                session.finish(f"You have labelled all {len(pair_ids)} pairs of {ds.name}. Thank you! You can close this page.")
+                session.finish(
+                    f"You have labelled all {len(pair_ids)} pairs of {ds.name}. Thank you! You can close this page."
+                )
                 print(f"{args.annotator} labelled all {len(pair_ids)} pairs", flush=True)
                 time.sleep(1.0)  # let the page's open request see the done state
                 break
@@ -127,9 +153,20 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
     ds = open_preferences(args.name, root=args.root)
     if args.json:
-        nan_to_none = lambda rows: [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]  # noqa: E731
-        print(json.dumps({"summary": ds.summary(), "annotators": nan_to_none(annotator_stats(ds)),
-                          "agreement": nan_to_none(agreement(ds))}, indent=1))
+
+        def nan_to_none(rows: list[dict]) -> list[dict]:
+            return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
+
+        print(
+            json.dumps(
+                {
+                    "summary": ds.summary(),
+                    "annotators": nan_to_none(annotator_stats(ds)),
+                    "agreement": nan_to_none(agreement(ds)),
+                },
+                indent=1,
+            )
+        )
     else:
         print(format_stats(ds))
     return 0
@@ -141,10 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Preference datasets: queue pairs, label them in the browser, look at who labelled what.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  python -m irlkit.feedback queue cartpole_pairs --env cartpole --pairs 40 --fragment-length 50\n"
-               "  python -m irlkit.feedback label cartpole_pairs --annotator alice\n"
-               "  python -m irlkit.feedback stats cartpole_pairs\n"
-               "  python -m irlkit algo=preference feedback=dataset feedback.dataset=cartpole_pairs\n",
+        "  python -m irlkit.feedback queue cartpole_pairs --env cartpole --pairs 40 --fragment-length 50\n"
+        "  python -m irlkit.feedback label cartpole_pairs --annotator alice\n"
+        "  python -m irlkit.feedback stats cartpole_pairs\n"
+        "  python -m irlkit algo=preference feedback=dataset feedback.dataset=cartpole_pairs\n",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -160,8 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("label", help="serve a saved queue on the labelling page")
     p.add_argument("name", metavar="NAME", help="preference dataset to label")
-    p.add_argument("--annotator", default=None, help="your alias; the command ends when you labelled every pair "
-                   "(without it, the page asks each visitor and serves until Ctrl-C)")
+    p.add_argument(
+        "--annotator",
+        default=None,
+        help="your alias; the command ends when you labelled every pair "
+        "(without it, the page asks each visitor and serves until Ctrl-C)",
+    )
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (127.0.0.1 or ::1)")
     p.add_argument("--fps", type=float, default=25.0, help="clip frame rate")

@@ -94,7 +94,7 @@ def chart_frame(obs: np.ndarray, low: np.ndarray, high: np.ndarray, size: tuple[
     for i, f in enumerate(frac):
         x0 = i * (w // n) + 1
         top = int(round((1.0 - f) * (h - 2)))
-        frame[top:h - 1, x0:x0 + bar_w] = (60, 110, 200)
+        frame[top : h - 1, x0 : x0 + bar_w] = (60, 110, 200)
     frame[h // 2, :] = (180, 180, 180)
     return frame
 
@@ -112,7 +112,12 @@ class FrameRenderer:
         self._env.reset(seed=0)
         self._setter = state_setter_for(self._env) if drawable else None
         u = self._env.unwrapped
-        if self.stride > 1 and hasattr(u, "screen_width") and hasattr(u, "screen_height") and getattr(u, "screen", None) is None:
+        if (
+            self.stride > 1
+            and hasattr(u, "screen_width")
+            and hasattr(u, "screen_height")
+            and getattr(u, "screen", None) is None
+        ):
             # Classic-control envs draw at their screen size: drawing at the clip's size is 4x cheaper
             # than drawing big and dropping pixels (0.4 vs 1.6 ms a CartPole frame here).
             u.screen_width, u.screen_height = u.screen_width // self.stride, u.screen_height // self.stride
@@ -174,7 +179,12 @@ def encode_clip(frames: list[np.ndarray], path: Path, *, fps: float) -> Path:
         import imageio.v2 as imageio
 
         writer = imageio.get_writer(
-            tmp, fps=fps, codec="libx264", macro_block_size=2, quality=None, pixelformat="yuv420p",
+            tmp,
+            fps=fps,
+            codec="libx264",
+            macro_block_size=2,
+            quality=None,
+            pixelformat="yuv420p",
             ffmpeg_params=["-preset", "ultrafast", "-tune", "zerolatency", "-crf", "23", "-movflags", "+faststart"],
             ffmpeg_log_level="error",
         )
@@ -187,7 +197,12 @@ def encode_clip(frames: list[np.ndarray], path: Path, *, fps: float) -> Path:
         from PIL import Image
 
         images = [Image.fromarray(f) for f in frames]
-        kwargs: dict[str, Any] = {"save_all": True, "append_images": images[1:], "duration": int(round(1000 / fps)), "loop": 0}
+        kwargs: dict[str, Any] = {
+            "save_all": True,
+            "append_images": images[1:],
+            "duration": int(round(1000 / fps)),
+            "loop": 0,
+        }
         if path.suffix == ".webp":
             kwargs.update(quality=70, method=0)
         images[0].save(tmp, **kwargs)
@@ -224,8 +239,17 @@ class ClipWorker:
     Training hands over fragments and goes on (the next pair renders while the person watches
     the first); `on_ready(ClipPair)` is called from the worker thread for each finished pair."""
 
-    def __init__(self, env_cfg: EnvConfig, out_dir: Path, *, on_ready: Callable[[ClipPair], None], fps: float = 25.0,
-                 fmt: str = "mp4", stride: int = 2, on_error: Optional[Callable[[str, BaseException], None]] = None):
+    def __init__(
+        self,
+        env_cfg: EnvConfig,
+        out_dir: Path,
+        *,
+        on_ready: Callable[[ClipPair], None],
+        fps: float = 25.0,
+        fmt: str = "mp4",
+        stride: int = 2,
+        on_error: Optional[Callable[[str, BaseException], None]] = None,
+    ):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.fps = float(fps)

@@ -45,4 +45,3 @@ class DatasetFeedbackConfig:
     """Store root of that preference dataset (default: IRLKIT_DEMOS, the checkout's demos/, or ~/.local/share/irlkit/demos)."""
     annotators: Optional[list[str]] = None
     """Train only on these annotators' labels (default: everyone's)."""
-

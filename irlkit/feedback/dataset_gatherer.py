@@ -28,8 +28,14 @@ class DatasetPreferenceGatherer(AttachableGatherer):
         one comparison, so two annotators who disagree on a pair give a soft target.
     """
 
-    def __init__(self, dataset: PreferenceDataset, *, annotators: Optional[Sequence[str]] = None,
-                 rng: Optional[np.random.Generator] = None, logger: Any = None):
+    def __init__(
+        self,
+        dataset: PreferenceDataset,
+        *,
+        annotators: Optional[Sequence[str]] = None,
+        rng: Optional[np.random.Generator] = None,
+        logger: Any = None,
+    ):
         super().__init__(rng=rng, logger=logger)
         self.dataset = dataset
         self.annotators = list(annotators) if annotators else None
@@ -55,8 +61,10 @@ class DatasetPreferenceGatherer(AttachableGatherer):
 def make_dataset_gatherer(cfg: Any, fb: DatasetFeedbackConfig, ctx: Any) -> DatasetPreferenceGatherer:
     """`feedback=dataset`: answers from a saved preference dataset."""
     if fb.dataset in (None, "", "???"):
-        raise IrlkitError("feedback=dataset needs the preference dataset to read: add feedback.dataset=NAME "
-                          "(`python -m irlkit.feedback stats NAME` shows what one holds)")
+        raise IrlkitError(
+            "feedback=dataset needs the preference dataset to read: add feedback.dataset=NAME "
+            "(`python -m irlkit.feedback stats NAME` shows what one holds)"
+        )
     dataset = open_preferences(fb.dataset, root=fb.root)
     dataset.check_spaces(ctx.observation_space, ctx.action_space, env_id=ctx.env_cfg.id)
     annotators = [fb.annotators] if isinstance(fb.annotators, str) else fb.annotators

@@ -72,15 +72,23 @@ class AttachableGatherer(pc.PreferenceGatherer):
 
 def to_fragment(traj: Any) -> Fragment:
     rews = getattr(traj, "rews", None)
-    return Fragment(obs=np.asarray(traj.obs), acts=np.asarray(traj.acts),
-                    rews=np.asarray(rews if rews is not None else np.zeros(len(traj.acts)), dtype=np.float64))
+    return Fragment(
+        obs=np.asarray(traj.obs),
+        acts=np.asarray(traj.acts),
+        rews=np.asarray(rews if rews is not None else np.zeros(len(traj.acts)), dtype=np.float64),
+    )
 
 
 def to_trajectory(frag: Fragment) -> Any:
     from imitation.data.types import TrajectoryWithRew
 
-    return TrajectoryWithRew(obs=np.asarray(frag.obs), acts=np.asarray(frag.acts), infos=None, terminal=False,
-                             rews=np.asarray(frag.rews, dtype=np.float32))
+    return TrajectoryWithRew(
+        obs=np.asarray(frag.obs),
+        acts=np.asarray(frag.acts),
+        infos=None,
+        terminal=False,
+        rews=np.asarray(frag.rews, dtype=np.float32),
+    )
 
 
 def run_key(env_id: str, seed: int, algo_cfg: Any) -> str:
@@ -101,10 +109,27 @@ class HumanPreferenceGatherer(AttachableGatherer):
     :param resume: reuse pairs and labels already stored for this run key.
     """
 
-    def __init__(self, *, session: LabelSession, dataset: PreferenceDataset, run: str, rounds: int, resume: bool = True,
-                 url: str = "", rng: Optional[np.random.Generator] = None, logger: Any = None):
+    def __init__(
+        self,
+        *,
+        session: LabelSession,
+        dataset: PreferenceDataset,
+        run: str,
+        rounds: int,
+        resume: bool = True,
+        url: str = "",
+        rng: Optional[np.random.Generator] = None,
+        logger: Any = None,
+    ):
         super().__init__(rng=rng, logger=logger)
-        self.session, self.dataset, self.run, self.rounds, self.resume, self.url = session, dataset, run, rounds, resume, url
+        self.session, self.dataset, self.run, self.rounds, self.resume, self.url = (
+            session,
+            dataset,
+            run,
+            rounds,
+            resume,
+            url,
+        )
         self.calls = 0
         self.answered = 0
         self.skipped = 0
@@ -127,7 +152,9 @@ class HumanPreferenceGatherer(AttachableGatherer):
         if stored:
             ids = [p.pair_id for p in stored]
         else:
-            ids = self.dataset.add_pairs([(to_fragment(a), to_fragment(b)) for a, b in fragment_pairs], run=self.run, iteration=k)
+            ids = self.dataset.add_pairs(
+                [(to_fragment(a), to_fragment(b)) for a, b in fragment_pairs], run=self.run, iteration=k
+            )
         answers = self._stored_answers(ids)
         if stored:
             _say(f"resuming round {k + 1}/{self.rounds}: {len(ids)} pairs stored, {len(answers)} already labelled")
@@ -141,8 +168,13 @@ class HumanPreferenceGatherer(AttachableGatherer):
         while ids and all(answers[p].label == "skip" for p in ids) and (self.target is None or len(self.target) == 0):
             round_no += 1
             _say(f"every pair of round {k + 1} was skipped; the reward model needs at least one answer: asking again")
-            self.session.offer(ids, round=round_no, batch=k + 1, batches=self.rounds,
-                               message="Every pair so far was skipped; the reward model needs at least one answer.")
+            self.session.offer(
+                ids,
+                round=round_no,
+                batch=k + 1,
+                batches=self.rounds,
+                message="Every pair so far was skipped; the reward model needs at least one answer.",
+            )
             for pid, label in self.session.wait_labels(ids).items():
                 answers[pid] = _Answer(label, round_no)
         prefs = np.array([LABEL_PREFERENCE.get(answers[p].label, np.nan) for p in ids], dtype=np.float32)
@@ -154,12 +186,16 @@ class HumanPreferenceGatherer(AttachableGatherer):
         self.logger.record("human_answered", n_ok)
         self.logger.record("human_skipped", len(ids) - n_ok)
         if self.calls >= self.rounds:
-            self.session.finish(f"Done: all {self.answered} answers are in ({self.skipped} skipped). Training is finishing; "
-                                "you can close this page.")
+            self.session.finish(
+                f"Done: all {self.answered} answers are in ({self.skipped} skipped). Training is finishing; "
+                "you can close this page."
+            )
             _say(f"all {self.rounds} rounds labelled ({self.answered} answers, {self.skipped} skipped)")
         else:
-            self.session.set_waiting(f"Round {k + 1} of {self.rounds} is labelled. The reward model and the agent are "
-                                     "training; the next pairs appear here by themselves.")
+            self.session.set_waiting(
+                f"Round {k + 1} of {self.rounds} is labelled. The reward model and the agent are "
+                "training; the next pairs appear here by themselves."
+            )
         return np.full(len(fragment_pairs), np.nan, dtype=np.float32)
 
     def _stored_answers(self, ids: list[str]) -> dict[str, "_Answer"]:
@@ -194,15 +230,35 @@ def _print_label(session: LabelSession) -> Any:
     return on_label
 
 
-def start_labelling(dataset: PreferenceDataset, env_cfg: Any, clip_dir: Path, *, each_annotator: bool, annotator: Optional[str],
-                    host: str, port: int, clip_fps: float = 25.0, clip_format: str = "mp4", clip_stride: int = 2,
-                    quiet: bool = False) -> tuple[LabelSession, LabelServer, ClipWorker]:
+def start_labelling(
+    dataset: PreferenceDataset,
+    env_cfg: Any,
+    clip_dir: Path,
+    *,
+    each_annotator: bool,
+    annotator: Optional[str],
+    host: str,
+    port: int,
+    clip_fps: float = 25.0,
+    clip_format: str = "mp4",
+    clip_stride: int = 2,
+    quiet: bool = False,
+) -> tuple[LabelSession, LabelServer, ClipWorker]:
     """A session, its clip worker and its server (already serving); shut down at exit."""
     holder: dict[str, LabelSession] = {}
-    worker = ClipWorker(env_cfg, clip_dir, fps=clip_fps, fmt=clip_format, stride=clip_stride,
-                        on_ready=lambda c: holder["s"].clip_ready(c), on_error=lambda p, e: holder["s"].clip_failed(p, e))
+    worker = ClipWorker(
+        env_cfg,
+        clip_dir,
+        fps=clip_fps,
+        fmt=clip_format,
+        stride=clip_stride,
+        on_ready=lambda c: holder["s"].clip_ready(c),
+        on_error=lambda p, e: holder["s"].clip_failed(p, e),
+    )
     on_label = None if quiet else (lambda rec: _print_label(holder["s"])(rec))
-    session = LabelSession(dataset, worker.submit, each_annotator=each_annotator, annotator=annotator, on_label=on_label)
+    session = LabelSession(
+        dataset, worker.submit, each_annotator=each_annotator, annotator=annotator, on_label=on_label
+    )
     holder["s"] = session
     server = LabelServer(session, clip_dir, host=host, port=port).start()
     atexit.register(worker.close)
@@ -216,22 +272,44 @@ def make_human_gatherer(cfg: Any, fb: HumanFeedbackConfig, ctx: Any) -> HumanPre
         check_operator(fb.annotator)
     name = fb.dataset or f"{ctx.env_cfg.name}_preferences"
     dataset = create_preferences(
-        name, env_id=ctx.env_cfg.id, observation_space=ctx.observation_space, action_space=ctx.action_space,
-        env_config=dataclasses.asdict(ctx.env_cfg), root=fb.root,
+        name,
+        env_id=ctx.env_cfg.id,
+        observation_space=ctx.observation_space,
+        action_space=ctx.action_space,
+        env_config=dataclasses.asdict(ctx.env_cfg),
+        root=fb.root,
         description="Pairs of fragments from preference-comparisons runs and the labels people gave them.",
     )
     session, server, _ = start_labelling(
-        dataset, ctx.env_cfg, Path(ctx.run_dir) / "clips", each_annotator=False, annotator=fb.annotator, host=fb.host,
-        port=fb.port, clip_fps=fb.clip_fps, clip_format=fb.clip_format, clip_stride=fb.clip_stride,
+        dataset,
+        ctx.env_cfg,
+        Path(ctx.run_dir) / "clips",
+        each_annotator=False,
+        annotator=fb.annotator,
+        host=fb.host,
+        port=fb.port,
+        clip_fps=fb.clip_fps,
+        clip_format=fb.clip_format,
+        clip_stride=fb.clip_stride,
     )
     key = run_key(ctx.env_cfg.id, ctx.seed, cfg)
     others = {p.run for p in dataset.pairs()} - {key}
     if others and fb.resume:
-        _say(f"note: {dataset.name!r} holds pairs of {len(others)} other run(s) (another seed or algorithm config); "
-             "this run starts its own rounds. Train on all saved labels with feedback=dataset.")
+        _say(
+            f"note: {dataset.name!r} holds pairs of {len(others)} other run(s) (another seed or algorithm config); "
+            "this run starts its own rounds. Train on all saved labels with feedback=dataset."
+        )
     _say(f"labelling page: {server.url}  (pairs and labels go to {dataset.path}; run key {key})")
     print(f"Open the labelling page: {server.url}", flush=True)
     if fb.open_browser:
         webbrowser.open(server.url)
-    return HumanPreferenceGatherer(session=session, dataset=dataset, run=key, rounds=len(label_schedule(cfg)),
-                                   resume=fb.resume, url=server.url, rng=ctx.rng, logger=ctx.logger)
+    return HumanPreferenceGatherer(
+        session=session,
+        dataset=dataset,
+        run=key,
+        rounds=len(label_schedule(cfg)),
+        resume=fb.resume,
+        url=server.url,
+        rng=ctx.rng,
+        logger=ctx.logger,
+    )

@@ -1,5 +1,8 @@
 """The labelling page's HTTP server: the static page, the clips, and a small JSON API.
 
+It is one module on purpose: every route's request checks (Host, Origin, token, sizes, ranges)
+and its answer sit side by side, so a reviewer sees each route's whole defence in one place.
+
 Bound to a loopback address only: the page shows what an agent does and takes answers that
 steer training, so nothing off this machine may reach it (use an SSH tunnel to label from
 elsewhere). Other web pages the person has open in the same browser are kept out three ways:
@@ -179,8 +182,11 @@ class _Handler(BaseHTTPRequestHandler):
             host = (self.headers.get("Host") or "").strip().lower()
             own = {f"http://{host}"} if host else set()
             if len(origins) > 1 or origins[0].strip().lower() not in own:
-                raise RequestError(403, f"requests from other web pages are refused (Origin {origins[0][:100]!r}); "
-                                        "open the labelling page itself")
+                raise RequestError(
+                    403,
+                    f"requests from other web pages are refused (Origin {origins[0][:100]!r}); "
+                    "open the labelling page itself",
+                )
         site = (self.headers.get("Sec-Fetch-Site") or "").strip().lower()
         if not page and site in _FOREIGN_FETCH_SITES:
             raise RequestError(403, f"requests from other web pages are refused (Sec-Fetch-Site: {site})")
@@ -189,8 +195,11 @@ class _Handler(BaseHTTPRequestHandler):
         tokens = self.headers.get_all(TOKEN_HEADER) or []
         if len(tokens) != 1 or not hmac.compare_digest(tokens[0].strip().encode(), self.server.token.encode()):
             what = "carries no session token" if not tokens else "carries a session token of another session"
-            raise RequestError(403, f"this request {what} ({TOKEN_HEADER}). The labelling page sends it: reload the "
-                                    f"page (the token is new each time the server starts)")
+            raise RequestError(
+                403,
+                f"this request {what} ({TOKEN_HEADER}). The labelling page sends it: reload the "
+                f"page (the token is new each time the server starts)",
+            )
 
     def _query(self) -> dict[str, str]:
         try:
@@ -222,12 +231,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             return self._send_page()
         if path.startswith("/page/"):
-            name = path[len("/page/"):]
+            name = path[len("/page/") :]
             if name not in _PAGE_FILES or name == "index.html":
                 raise RequestError(404, f"no page file {name!r}")
             return self._send_file(PAGE_DIR / name)
         if path.startswith("/clips/"):
-            name = path[len("/clips/"):]
+            name = path[len("/clips/") :]
             if not _CLIP_NAME.match(name) or not (self.server.clip_dir / name).is_file():
                 raise RequestError(404, f"no clip {name!r}")
             return self._send_file(self.server.clip_dir / name, ranges=True)
@@ -283,8 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rng:
             m = _RANGE.match(rng.strip())
             if not m or (not m.group(1) and not m.group(2)):
-                raise RequestError(416, f"unsupported Range {rng[:100]!r}; one range of bytes is served "
-                                        "(bytes=START-END)")
+                raise RequestError(
+                    416, f"unsupported Range {rng[:100]!r}; one range of bytes is served (bytes=START-END)"
+                )
             if m.group(1):
                 start = int(m.group(1))
                 end = min(int(m.group(2)), len(data) - 1) if m.group(2) else len(data) - 1
@@ -293,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             if start > end or start >= len(data):
                 return self._send_empty(416, ("Content-Range", f"bytes */{len(data)}"))
             status = 206
-        body = data[start:end + 1]
+        body = data[start : end + 1]
         self.send_response(status)
         self.send_header("Content-Type", ctype + ("; charset=utf-8" if ctype.startswith("text/") else ""))
         self.send_header("Content-Length", str(len(body)))
@@ -312,8 +322,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._post()
         except RequestError as err:
-            self._error(err.status, err.reason, close=err.status in (400, 408, 411, 413),
-                        reload=err.status == 403 and TOKEN_HEADER in err.reason)
+            self._error(
+                err.status,
+                err.reason,
+                close=err.status in (400, 408, 411, 413),
+                reload=err.status == 403 and TOKEN_HEADER in err.reason,
+            )
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as err:  # noqa: BLE001
@@ -384,8 +398,15 @@ class LabelServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, session: LabelSession, clip_dir: Path, *, host: str = "127.0.0.1", port: int = 8765,
-                 token: Optional[str] = None):
+    def __init__(
+        self,
+        session: LabelSession,
+        clip_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        token: Optional[str] = None,
+    ):
         host = check_loopback(host)
         if ":" in host:
             import socket
@@ -411,7 +432,9 @@ class LabelServer(ThreadingHTTPServer):
 
     def start(self) -> "LabelServer":
         """Serve in a background (daemon) thread."""
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="irlkit-label-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="irlkit-label-server", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -66,8 +66,15 @@ class LabelSession:
     :param on_label: called with each committed `LabelRecord` (terminal progress).
     """
 
-    def __init__(self, dataset: PreferenceDataset, submit_clip: Callable[[ClipJob], None], *, each_annotator: bool,
-                 annotator: Optional[str] = None, on_label: Optional[Callable[[LabelRecord], None]] = None):
+    def __init__(
+        self,
+        dataset: PreferenceDataset,
+        submit_clip: Callable[[ClipJob], None],
+        *,
+        each_annotator: bool,
+        annotator: Optional[str] = None,
+        on_label: Optional[Callable[[LabelRecord], None]] = None,
+    ):
         self.dataset = dataset
         self.each_annotator = each_annotator
         self.annotator = check_operator(annotator) if annotator else None
@@ -95,8 +102,15 @@ class LabelSession:
         """Labels for open pairs that another process committed (counted as given)."""
 
     # ---- what the producer (gatherer or label command) calls --------------------------------
-    def offer(self, pair_ids: list[str], *, round: int = 0, batch: Optional[int] = None, batches: Optional[int] = None,
-              message: str = "") -> None:
+    def offer(
+        self,
+        pair_ids: list[str],
+        *,
+        round: int = 0,
+        batch: Optional[int] = None,
+        batches: Optional[int] = None,
+        message: str = "",
+    ) -> None:
         """Open pairs for labelling and start rendering their clips (in the background)."""
         jobs = []
         with self._cond:
@@ -198,7 +212,9 @@ class LabelSession:
     def check_annotator(self, annotator: Optional[str]) -> str:
         if self.annotator is not None:
             if annotator not in (None, "", self.annotator):
-                raise RequestError(403, f"this session labels as {self.annotator!r}; annotator {annotator!r} is not accepted")
+                raise RequestError(
+                    403, f"this session labels as {self.annotator!r}; annotator {annotator!r} is not accepted"
+                )
             return self.annotator
         if not annotator:
             raise RequestError(400, "give your alias (annotator) first")
@@ -265,9 +281,16 @@ class LabelSession:
                 self._served[key] = (utc_now(), time.monotonic())
             pair: dict[str, Any] = {"pair_id": op.pair_id, "round": op.round}
             if op.clip is not None:
-                pair.update(left=f"/clips/{op.clip.left}", right=f"/clips/{op.clip.right}", frames=op.clip.frames, fps=op.clip.fps)
+                pair.update(
+                    left=f"/clips/{op.clip.left}",
+                    right=f"/clips/{op.clip.right}",
+                    frames=op.clip.frames,
+                    fps=op.clip.fps,
+                )
             else:
-                pair["error"] = f"the clips of this pair could not be rendered ({op.error}); answer Can't tell to move on"
+                pair["error"] = (
+                    f"the clips of this pair could not be rendered ({op.error}); answer Can't tell to move on"
+                )
             return {"state": "pair", "pair": pair, "progress": self._progress(annotator)}
 
     def submit(self, pair_id: str, label: str, annotator: str) -> dict[str, Any]:
@@ -279,7 +302,10 @@ class LabelSession:
             if op is None:
                 known = self.dataset.has_pair(pair_id) if isinstance(pair_id, str) else False
                 if known:
-                    raise RequestError(409, f"pair {pair_id} is not open for labelling (it is already labelled, or belongs to another batch)")
+                    raise RequestError(
+                        409,
+                        f"pair {pair_id} is not open for labelling (it is already labelled, or belongs to another batch)",
+                    )
                 raise RequestError(404, f"no pair {pair_id!r} in this session")
             if annotator in op.labels:
                 raise RequestError(409, f"{annotator!r} already labelled pair {pair_id}; a label is never overwritten")
@@ -288,7 +314,10 @@ class LabelSession:
             shown = self._served.get((pair_id, annotator))
             try:
                 record = self.dataset.add_label(
-                    pair_id, label, annotator, round=op.round,
+                    pair_id,
+                    label,
+                    annotator,
+                    round=op.round,
                     shown_utc=shown[0] if shown else None,
                     response_s=(time.monotonic() - shown[1]) if shown else None,
                 )
@@ -297,7 +326,9 @@ class LabelSession:
             except StoreError as err:
                 raise RequestError(400, str(err)) from None
             except OSError as err:  # disk full, permissions: say so; nothing was recorded
-                raise RequestError(500, f"the label could not be saved ({err}); it was not recorded, try again") from None
+                raise RequestError(
+                    500, f"the label could not be saved ({err}); it was not recorded, try again"
+                ) from None
             op.labels[annotator] = label
             self._labelled_in_batch += 1
             self._total_labels += 1

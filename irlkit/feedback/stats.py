@@ -63,15 +63,17 @@ def annotator_stats(ds: PreferenceDataset) -> list[dict[str, Any]]:
             if truth in ("left", "right"):
                 checked += 1
                 agree += truth == r.label
-        rows.append({
-            "annotator": who,
-            "labels": len(recs),
-            **counts,
-            "skip_rate": counts["skip"] / len(recs) if recs else float("nan"),
-            "median_response_s": float(np.median(times)) if times else float("nan"),
-            "env_reward_agreement": agree / checked if checked else float("nan"),
-            "env_reward_checked": checked,
-        })
+        rows.append(
+            {
+                "annotator": who,
+                "labels": len(recs),
+                **counts,
+                "skip_rate": counts["skip"] / len(recs) if recs else float("nan"),
+                "median_response_s": float(np.median(times)) if times else float("nan"),
+                "env_reward_agreement": agree / checked if checked else float("nan"),
+                "env_reward_checked": checked,
+            }
+        )
     return rows
 
 
@@ -87,13 +89,15 @@ def agreement(ds: PreferenceDataset, annotators: Optional[Sequence[str]] = None)
         shared = sorted(set(by_annotator[a]) & set(by_annotator[b]))
         la = [by_annotator[a][p] for p in shared]
         lb = [by_annotator[b][p] for p in shared]
-        rows.append({
-            "a": a,
-            "b": b,
-            "shared_pairs": len(shared),
-            "agreement": sum(x == y for x, y in zip(la, lb, strict=True)) / len(shared) if shared else float("nan"),
-            "kappa": cohen_kappa(la, lb),
-        })
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "shared_pairs": len(shared),
+                "agreement": sum(x == y for x, y in zip(la, lb, strict=True)) / len(shared) if shared else float("nan"),
+                "kappa": cohen_kappa(la, lb),
+            }
+        )
     return rows
 
 
@@ -108,13 +112,21 @@ def format_stats(ds: PreferenceDataset) -> str:
     ]
     fmt = lambda x, spec: "n/a" if isinstance(x, float) and math.isnan(x) else format(x, spec)  # noqa: E731
     for r in annotator_stats(ds):
-        env = f"{fmt(r['env_reward_agreement'], '.0%')} of {r['env_reward_checked']}" if r["env_reward_checked"] else "n/a"
-        lines.append(f"{r['annotator']:<20} {r['labels']:>6} {r['left']:>5} {r['right']:>5} {r['equal']:>5} {r['skip']:>5} "
-                     f"{fmt(r['median_response_s'], '.1f'):>8} {env:>13}")
+        env = (
+            f"{fmt(r['env_reward_agreement'], '.0%')} of {r['env_reward_checked']}"
+            if r["env_reward_checked"]
+            else "n/a"
+        )
+        lines.append(
+            f"{r['annotator']:<20} {r['labels']:>6} {r['left']:>5} {r['right']:>5} {r['equal']:>5} {r['skip']:>5} "
+            f"{fmt(r['median_response_s'], '.1f'):>8} {env:>13}"
+        )
     pairs = agreement(ds)
     if pairs:
         lines += ["", f"{'annotators':<36} {'shared':>6} {'agree':>6} {'kappa':>6}"]
         for r in pairs:
-            lines.append(f"{r['a'] + ' / ' + r['b']:<36} {r['shared_pairs']:>6} {fmt(r['agreement'], '.0%'):>6} {fmt(r['kappa'], '.2f'):>6}")
+            lines.append(
+                f"{r['a'] + ' / ' + r['b']:<36} {r['shared_pairs']:>6} {fmt(r['agreement'], '.0%'):>6} {fmt(r['kappa'], '.2f'):>6}"
+            )
         lines.append("(kappa: Cohen's, on pairs both answered; 'can't tell' left out; n/a when undefined)")
     return "\n".join(lines)

@@ -73,8 +73,9 @@ def save_policy_zip(policy: Any, path: Path, algo: Optional[Any] = None) -> None
     write_policy_json(path, type(algo).__name__, algo.observation_space, algo.action_space)
 
 
-def write_policy_json(path: Path, kind: str, observation_space: Optional[spaces.Space] = None,
-                      action_space: Optional[spaces.Space] = None) -> None:
+def write_policy_json(
+    path: Path, kind: str, observation_space: Optional[spaces.Space] = None, action_space: Optional[spaces.Space] = None
+) -> None:
     """`policy.json`: which file holds the policy, how to load it, and the stack that wrote it."""
     from irlkit.store.spaces import space_to_json
 
@@ -99,30 +100,44 @@ def load_policy(run_dir: Path) -> Any:
                 "saved its policy (killed, interrupted or failed). Train it again with the same command; a policy is "
                 "saved only when training completes."
             )
-        raise IrlkitError(f"{run_dir} holds no policy (no policy.json); pass a run folder that `python -m irlkit` "
-                          "printed at the end of a finished run")
+        raise IrlkitError(
+            f"{run_dir} holds no policy (no policy.json); pass a run folder that `python -m irlkit` "
+            "printed at the end of a finished run"
+        )
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise IrlkitError(f"{meta_path} cannot be read ({type(err).__name__}: {err}); it is damaged. Train the run "
-                          "again, or restore the file.") from None
+        raise IrlkitError(
+            f"{meta_path} cannot be read ({type(err).__name__}: {err}); it is damaged. Train the run "
+            "again, or restore the file."
+        ) from None
     kind, name = (meta.get("sb3_class"), meta.get("file")) if isinstance(meta, dict) else (None, None)
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
-        raise IrlkitError(f"{meta_path} names the policy file {name!r}, which is not a file name in the run "
-                          "folder; the file was changed. Restore it (it says {\"file\": \"policy.zip\", ...}).")
+        raise IrlkitError(
+            f"{meta_path} names the policy file {name!r}, which is not a file name in the run "
+            'folder; the file was changed. Restore it (it says {"file": "policy.zip", ...}).'
+        )
     file = run_dir / name
     if not file.is_file():
         raise IrlkitError(f"the policy file {file} that {meta_path.name} names is missing; restore it or train again")
     if kind == "tabular":
         return _load_tabular(file)
     if kind not in SB3_ALGORITHMS:
-        raise IrlkitError(f"{meta_path} names the policy class {kind!r}, which is none of "
-                          f"{', '.join(SB3_ALGORITHMS + ('tabular',))}; the file was changed. Restore it.")
+        raise IrlkitError(
+            f"{meta_path} names the policy class {kind!r}, which is none of "
+            f"{', '.join(SB3_ALGORITHMS + ('tabular',))}; the file was changed. Restore it."
+        )
     obs_space, act_space = _run_spaces(run_dir, meta)
     written_by = meta.get("written_by") if isinstance(meta.get("written_by"), dict) else None
-    model = load_sb3_model(file, observation_space=obs_space, action_space=act_space, algo=kind,
-                           what=f"the policy of run {run_dir.name}", written_by=written_by,
-                           fix="train the run again, or restore the run folder from a copy you trust")
+    model = load_sb3_model(
+        file,
+        observation_space=obs_space,
+        action_space=act_space,
+        algo=kind,
+        what=f"the policy of run {run_dir.name}",
+        written_by=written_by,
+        fix="train the run again, or restore the run folder from a copy you trust",
+    )
     return model.policy
 
 
@@ -135,8 +150,12 @@ def _load_tabular(file: Path) -> Any:
         raise IrlkitError(f"{file} cannot be read as a tabular policy ({err}); restore it or train again") from None
     if pi.ndim != 3 or not np.isfinite(pi).all():
         raise IrlkitError(f"{file} is not a tabular policy (an array of shape horizon x states x actions); restore it")
-    return OneHotTabularPolicy(state_space=spaces.Discrete(pi.shape[1]), action_space=spaces.Discrete(pi.shape[2]),
-                               pi=pi, rng=np.random.default_rng(0))
+    return OneHotTabularPolicy(
+        state_space=spaces.Discrete(pi.shape[1]),
+        action_space=spaces.Discrete(pi.shape[2]),
+        pi=pi,
+        rng=np.random.default_rng(0),
+    )
 
 
 def _run_spaces(run_dir: Path, meta: dict[str, Any]) -> tuple[spaces.Space, spaces.Space]:

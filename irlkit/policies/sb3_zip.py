@@ -44,11 +44,30 @@ MAX_DATA_BYTES = 16 * 1024 * 1024
 
 _NOT_RESTORED = {
     # set from the caller, or rebuilt by _setup_model, never from the file
-    "policy_class", "observation_space", "action_space", "n_envs", "device", "env", "_vec_normalize_env",
-    "policy", "policy_kwargs", "lr_schedule", "verbose", "tensorboard_log", "_logger", "_custom_logger",
-    "rollout_buffer_class", "replay_buffer_class", "rollout_buffer", "replay_buffer",
+    "policy_class",
+    "observation_space",
+    "action_space",
+    "n_envs",
+    "device",
+    "env",
+    "_vec_normalize_env",
+    "policy",
+    "policy_kwargs",
+    "lr_schedule",
+    "verbose",
+    "tensorboard_log",
+    "_logger",
+    "_custom_logger",
+    "rollout_buffer_class",
+    "replay_buffer_class",
+    "rollout_buffer",
+    "replay_buffer",
     # state of a rollout in progress: meaningless without the env it came from
-    "_last_obs", "_last_original_obs", "_last_episode_starts", "ep_info_buffer", "ep_success_buffer",
+    "_last_obs",
+    "_last_original_obs",
+    "_last_episode_starts",
+    "ep_info_buffer",
+    "ep_success_buffer",
 }
 _CLASS_REPR = re.compile(r"^<class '([A-Za-z_][\w.]*)'>$")
 
@@ -61,13 +80,19 @@ def stack_versions() -> dict[str, str]:
 
     from irlkit import __version__
 
-    return {"irlkit": __version__, "stable_baselines3": stable_baselines3.__version__,
-            "gymnasium": gymnasium.__version__, "torch": torch.__version__.split("+")[0], "numpy": np.__version__}
+    return {
+        "irlkit": __version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "gymnasium": gymnasium.__version__,
+        "torch": torch.__version__.split("+")[0],
+        "numpy": np.__version__,
+    }
 
 
 def _stack_text(versions: dict[str, str]) -> str:
-    return ", ".join(f"{k.replace('_', '-')} {versions[k]}" for k in ("stable_baselines3", "gymnasium", "torch")
-                     if versions.get(k))
+    return ", ".join(
+        f"{k.replace('_', '-')} {versions[k]}" for k in ("stable_baselines3", "gymnasium", "torch") if versions.get(k)
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -97,12 +122,25 @@ class Sb3Zip:
                 for name in sorted(names):
                     if name.endswith(".pth"):
                         self.tensors[name[: -len(".pth")]] = self._read_tensors(name, archive.read(name))
-                self.sb3_version = archive.read("_stable_baselines3_version").decode("utf-8", "replace").strip() \
-                    if "_stable_baselines3_version" in names else ""
-                self.system_info = archive.read("system_info.txt").decode("utf-8", "replace") \
-                    if "system_info.txt" in names else ""
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, KeyError, ValueError,
-                NotImplementedError, RuntimeError) as err:  # RuntimeError: an encrypted entry
+                self.sb3_version = (
+                    archive.read("_stable_baselines3_version").decode("utf-8", "replace").strip()
+                    if "_stable_baselines3_version" in names
+                    else ""
+                )
+                self.system_info = (
+                    archive.read("system_info.txt").decode("utf-8", "replace") if "system_info.txt" in names else ""
+                )
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            KeyError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as err:  # RuntimeError: an encrypted entry
             self._fail(f"cannot be read as a zip ({type(err).__name__}: {err})")
 
     def _fail(self, what_is_wrong: str) -> NoReturn:
@@ -235,9 +273,16 @@ def _allowed_class(z: Sb3Zip, key: str, text: str) -> Any:
 # ------------------------------------------------------------------------------------------------
 # rebuilding a model
 # ------------------------------------------------------------------------------------------------
-def load_sb3_model(path: Path, *, observation_space: spaces.Space, action_space: spaces.Space, what: str,
-                   fix: str = "replace it with the file as it was saved", algo: Optional[str] = None,
-                   written_by: Optional[dict[str, str]] = None) -> Any:
+def load_sb3_model(
+    path: Path,
+    *,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    what: str,
+    fix: str = "replace it with the file as it was saved",
+    algo: Optional[str] = None,
+    written_by: Optional[dict[str, str]] = None,
+) -> Any:
     """An SB3 algorithm rebuilt from a zip without unpickling anything (see the module doc).
 
     :param observation_space: the space of the env the model will act in (the zip's is pickled).
@@ -262,8 +307,10 @@ def load_sb3_model(path: Path, *, observation_space: spaces.Space, action_space:
     model = cls(policy="MlpPolicy", env=None, device="cpu", _init_setup_model=False)
     module = z.readable("policy_class").get("__module__")
     if isinstance(module, str) and module != model.policy_class.__module__ and module in _POLICY_MODULES:
-        raise IrlkitError(f"{what} ({path}) holds a policy of {module}, which does not belong to {algo}; the file "
-                          "was changed or is not what its name says")
+        raise IrlkitError(
+            f"{what} ({path}) holds a policy of {module}, which does not belong to {algo}; the file "
+            "was changed or is not what its name says"
+        )
     model.observation_space, model.action_space, model.n_envs = observation_space, action_space, 1
     for key, value in z.data.items():
         if key in _NOT_RESTORED or key not in model.__dict__ or _is_pickled(value):
@@ -332,5 +379,3 @@ def _check_spaces(z: Sb3Zip, observation_space: spaces.Space, action_space: spac
                 f"{z.what} ({z.path}, written by {stack}) was trained with {key.replace('_', ' ')} {saved}, but the "
                 f"env here has {_space_text(space)}. Use it with the env it was trained on, or train one for this env."
             )
-
-

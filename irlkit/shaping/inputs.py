@@ -59,28 +59,38 @@ class ScriptedFeedback(FeedbackInput):
     Checked against the env's spaces when they are given (as `ShapingVecEnv` does), so a bad index
     fails at start, not at the first step."""
 
-    def __init__(self, rule: RuleConfig, observation_space: Optional[spaces.Space] = None,
-                 action_space: Optional[spaces.Space] = None):
+    def __init__(
+        self,
+        rule: RuleConfig,
+        observation_space: Optional[spaces.Space] = None,
+        action_space: Optional[spaces.Space] = None,
+    ):
         if rule.above is None and rule.below is None:
             raise IrlkitError("feedback.rule needs `above` or `below` (e.g. rule.above=0.45 on obs[rule.obs_index])")
         if rule.above is not None and rule.below is not None and rule.above >= rule.below:
-            raise IrlkitError(f"feedback.rule.above={rule.above} >= rule.below={rule.below}: the rule could never "
-                              "hold; give above < below, or only one of them")
+            raise IrlkitError(
+                f"feedback.rule.above={rule.above} >= rule.below={rule.below}: the rule could never "
+                "hold; give above < below, or only one of them"
+            )
         if rule.every < 1:
             raise IrlkitError(f"feedback.rule.every={rule.every}: at least 1 (steps between presses)")
         if observation_space is not None:
             n_obs = int(np.prod(observation_space.shape or (0,)))
             if not 0 <= rule.obs_index < n_obs:
-                raise IrlkitError(f"feedback.rule.obs_index={rule.obs_index}: the observation has {n_obs} "
-                                  f"entries (0..{n_obs - 1})")
+                raise IrlkitError(
+                    f"feedback.rule.obs_index={rule.obs_index}: the observation has {n_obs} entries (0..{n_obs - 1})"
+                )
         if rule.action_index is not None and action_space is not None:
             if not isinstance(action_space, spaces.Box):
-                raise IrlkitError(f"feedback.rule.action_index={rule.action_index}: needs a continuous (Box) action "
-                                  f"space, this env's is {action_space}; leave action_index unset")
+                raise IrlkitError(
+                    f"feedback.rule.action_index={rule.action_index}: needs a continuous (Box) action "
+                    f"space, this env's is {action_space}; leave action_index unset"
+                )
             n_act = int(np.prod(action_space.shape))
             if not 0 <= rule.action_index < n_act:
-                raise IrlkitError(f"feedback.rule.action_index={rule.action_index}: the action has {n_act} "
-                                  f"entries (0..{n_act - 1})")
+                raise IrlkitError(
+                    f"feedback.rule.action_index={rule.action_index}: the action has {n_act} entries (0..{n_act - 1})"
+                )
         self.rule = rule
         self.device = "script:rule"
         self._since = rule.every
@@ -114,8 +124,11 @@ class ScriptedFeedback(FeedbackInput):
         return [float(value)]
 
 
-def make_input(cfg: ShapingFeedbackConfig, observation_space: Optional[spaces.Space] = None,
-               action_space: Optional[spaces.Space] = None) -> FeedbackInput:
+def make_input(
+    cfg: ShapingFeedbackConfig,
+    observation_space: Optional[spaces.Space] = None,
+    action_space: Optional[spaces.Space] = None,
+) -> FeedbackInput:
     if cfg.input not in INPUTS:
         raise IrlkitError(f"feedback.input={cfg.input!r}: choose one of {', '.join(INPUTS)}")
     if cfg.input == "keyboard":

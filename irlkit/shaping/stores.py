@@ -37,8 +37,15 @@ def feedback_events(dataset: Any, *, operator: Optional[Iterable[str] | str] = N
             infos = view.episode(k).infos or []
             events = [{"step": t, "value": i["feedback"]} for t, i in enumerate(infos) if i.get("feedback") is not None]
         for e in events:
-            out.append({"episode_id": m.episode_id, "step": int(e["step"]), "value": float(e["value"]),
-                        "operator": m.operator, "device": m.device})
+            out.append(
+                {
+                    "episode_id": m.episode_id,
+                    "step": int(e["step"]),
+                    "value": float(e["value"]),
+                    "operator": m.operator,
+                    "device": m.device,
+                }
+            )
     return out
 
 
@@ -54,6 +61,9 @@ def feedback_samples(
                 acts.append(ep.acts[t])
                 labels.append(float(info["label"]))
     if not obs:
-        return (np.zeros((0, *dataset.observation_space.shape), dtype=np.float32),
-                np.zeros((0, *dataset.action_space.shape)), np.zeros((0,)))
+        return (
+            np.zeros((0, *dataset.observation_space.shape), dtype=np.float32),
+            np.zeros((0, *dataset.action_space.shape)),
+            np.zeros((0,)),
+        )
     return np.stack(obs), np.stack(acts), np.asarray(labels)

@@ -49,8 +49,9 @@ class WatchedEnvFeedback:
         self.input = device if device is not None else make_input(cfg, observation_space, action_space)
         operator = cfg.operator or ("rule" if cfg.input == "scripted" else None)
         if operator is None:
-            raise IrlkitError("feedback=shaping with input=keyboard needs operator=<your alias> "
-                              "(stored with every press)")
+            raise IrlkitError(
+                "feedback=shaping with input=keyboard needs operator=<your alias> (stored with every press)"
+            )
         self.operator = check_operator(operator)
         self.on_frame = on_frame
         self.store = store if store is not None else DemoStore(cfg.store_root)
@@ -74,23 +75,40 @@ class WatchedEnvFeedback:
     @property
     def dataset(self) -> Any:
         if self._dataset is None:
-            self._dataset = dataset_for_env(self.store, self.dataset_name, self.env_cfg.id, self.env,
-                                            f"live reward-shaping feedback (TAMER) on {self.env_cfg.id}")
+            self._dataset = dataset_for_env(
+                self.store,
+                self.dataset_name,
+                self.env_cfg.id,
+                self.env,
+                f"live reward-shaping feedback (TAMER) on {self.env_cfg.id}",
+            )
         return self._dataset
 
     def _recover(self) -> None:
         """Store what a killed session logged of its last watched episode (irlkit/store/journal.py)."""
         ids = self.store.open(self.dataset_name).recover()
         if ids:
-            print(f"irlkit: recovered {len(ids)} unfinished shaping episode(s) that a stopped session left in "
-                  f"{self.dataset_name!r}", file=sys.stderr)
+            print(
+                f"irlkit: recovered {len(ids)} unfinished shaping episode(s) that a stopped session left in "
+                f"{self.dataset_name!r}",
+                file=sys.stderr,
+            )
 
     def _meta(self, events: list[dict[str, Any]]) -> EpisodeMeta:
         return EpisodeMeta(
-            source=SOURCE, operator=self.operator, device=self.input.device, env_id=self.env_cfg.id,
-            started_utc=self._started, ended_utc=utc_now(),
-            extra={"kind": KIND, "events": events, "weight": self.cfg.weight,
-                   "credit_steps": self.cfg.credit_steps, "credit": self.cfg.credit},
+            source=SOURCE,
+            operator=self.operator,
+            device=self.input.device,
+            env_id=self.env_cfg.id,
+            started_utc=self._started,
+            ended_utc=utc_now(),
+            extra={
+                "kind": KIND,
+                "events": events,
+                "weight": self.cfg.weight,
+                "credit_steps": self.cfg.credit_steps,
+                "credit": self.cfg.credit,
+            },
         )
 
     # -- FeedbackSource
@@ -108,8 +126,12 @@ class WatchedEnvFeedback:
         if getattr(env, "render_mode", None) != "rgb_array":
             raise IrlkitError("feedback.render needs the training envs made with render_mode='rgb_array'")
         frame = render_frame(env, what=f"env {self.env_cfg.name!r}")
-        self.window = Window(f"irlkit shaping – {self.env_cfg.name} ({self.env_cfg.id})", frame.shape,
-                             max_size=tuple(self.cfg.max_window), hud_lines=3)
+        self.window = Window(
+            f"irlkit shaping – {self.env_cfg.name} ({self.env_cfg.id})",
+            frame.shape,
+            max_size=tuple(self.cfg.max_window),
+            hud_lines=3,
+        )
         if self.cfg.input == "keyboard":
             refuse_invisible_window(self.window, "shaping")
 
@@ -158,8 +180,10 @@ class WatchedEnvFeedback:
 
     def summary(self) -> dict[str, Any]:
         stored = self.episodes_stored
-        return {"feedback_dataset": str(self.store.path_of(self.dataset_name)) if stored else None,
-                "feedback_episodes": len(stored)}
+        return {
+            "feedback_dataset": str(self.store.path_of(self.dataset_name)) if stored else None,
+            "feedback_episodes": len(stored),
+        }
 
     # -- the window
     def _show(self, last: list[float], model_updates: int) -> None:
@@ -177,5 +201,4 @@ class WatchedEnvFeedback:
 
 def make_feedback_source(algo_cfg: Any, cfg: ShapingFeedbackConfig, ctx: Any) -> WatchedEnvFeedback:
     """`feedback=shaping` (irlkit.train.HUMAN_INPUTS): who watches env 0; checked now, before PPO is built."""
-    return WatchedEnvFeedback(cfg, ctx.env_cfg, observation_space=ctx.observation_space,
-                              action_space=ctx.action_space)
+    return WatchedEnvFeedback(cfg, ctx.env_cfg, observation_space=ctx.observation_space, action_space=ctx.action_space)

@@ -97,7 +97,9 @@ class SegmentedDataset:
         """Make the folder atomically (two creators: one wins, the other opens what it made)."""
         for other_file, other_kind in _KINDS.items():
             if other_file != cls.INFO_FILE and (path / other_file).exists():
-                raise StoreError(f"{path.name!r} at {path} is a {other_kind}, not a {cls.KIND_NAME}; choose another name")
+                raise StoreError(
+                    f"{path.name!r} at {path} is a {other_kind}, not a {cls.KIND_NAME}; choose another name"
+                )
         if (path / cls.INFO_FILE).exists():
             return cls._open_existing(path, info, exist_ok)
         if not create_folder_atomically(path, cls.FOLDERS, cls.INFO_FILE, to_json_bytes(info, sort_keys=True)):
@@ -111,8 +113,9 @@ class SegmentedDataset:
         if not exist_ok:
             raise StoreError(f"{cls.KIND} {path.name!r} already exists at {path}; choose another name or remove it")
         existing = cls.open(path)
-        existing.check_spaces(space_from_json(info["observation_space"]), space_from_json(info["action_space"]),
-                              env_id=info["env_id"])
+        existing.check_spaces(
+            space_from_json(info["observation_space"]), space_from_json(info["action_space"]), env_id=info["env_id"]
+        )
         return existing
 
     @classmethod
@@ -121,7 +124,11 @@ class SegmentedDataset:
         path = Path(path)
         if not (path / cls.INFO_FILE).exists():
             what = next((f"a {k}" for f, k in _KINDS.items() if f != cls.INFO_FILE and (path / f).exists()), None)
-            hint = f"it is {what}" if what else ("it has no " + cls.INFO_FILE + ("" if path.exists() else " (no such folder)"))
+            hint = (
+                f"it is {what}"
+                if what
+                else ("it has no " + cls.INFO_FILE + ("" if path.exists() else " (no such folder)"))
+            )
             raise StoreError(f"{path} is not an irlkit {cls.KIND}: {hint}. {cls.NOT_FOUND_HINT}".rstrip())
         what = f"{cls.KIND} {path.name!r}"
         info = read_json_object(path / cls.INFO_FILE, what)
@@ -208,11 +215,14 @@ class SegmentedDataset:
     def description(self) -> str:
         return str(self._info.get("description", ""))
 
-    def check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space, *,
-                     env_id: Optional[str] = None) -> None:
+    def check_spaces(
+        self, observation_space: spaces.Space, action_space: spaces.Space, *, env_id: Optional[str] = None
+    ) -> None:
         """Refuse to pair this dataset with an env whose spaces differ (the usual wrong-data mistake)."""
-        for what, mine, theirs in (("observation", self.observation_space, observation_space),
-                                   ("action", self.action_space, action_space)):
+        for what, mine, theirs in (
+            ("observation", self.observation_space, observation_space),
+            ("action", self.action_space, action_space),
+        ):
             if not spaces_match(mine, theirs):
                 env = f"env {env_id!r}" if env_id else "the env"
                 raise StoreError(
@@ -228,8 +238,9 @@ class SegmentedDataset:
                 raise StoreError(problem)
 
     # ---- writing ----------------------------------------------------------------------------------
-    def _commit_segment(self, columns: dict[str, np.ndarray], header: dict[str, Any],
-                        extra_files: Optional[dict[str, bytes]] = None) -> str:
+    def _commit_segment(
+        self, columns: dict[str, np.ndarray], header: dict[str, Any], extra_files: Optional[dict[str, bytes]] = None
+    ) -> str:
         """Write a segment in `.tmp/`, fsync every file, rename it into place; returns its name."""
         name = unique_name()
         tmp = self.path / ".tmp" / name

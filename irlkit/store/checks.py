@@ -30,31 +30,46 @@ def _nonfinite_rows(arr: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))
 
 
-def check_episode_arrays(where: str, obs: np.ndarray, acts: np.ndarray, rews: np.ndarray,
-                         observation_space: spaces.Space, action_space: spaces.Space) -> None:
+def check_episode_arrays(
+    where: str,
+    obs: np.ndarray,
+    acts: np.ndarray,
+    rews: np.ndarray,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+) -> None:
     """Refuse data that does not fit the dataset's spaces, naming the first bad row."""
     obs_shape = tuple(observation_space.shape or ())
     if obs.shape[1:] != obs_shape:
-        raise StoreError(f"{where}: field 'obs' rows have shape {obs.shape[1:]}, the dataset's observation space "
-                         f"{describe_space(observation_space)} needs {obs_shape}")
+        raise StoreError(
+            f"{where}: field 'obs' rows have shape {obs.shape[1:]}, the dataset's observation space "
+            f"{describe_space(observation_space)} needs {obs_shape}"
+        )
     act_shape = tuple(action_space.shape or ())
     if acts.shape[1:] != act_shape and not (act_shape == () and acts.shape[1:] == (1,)):
-        raise StoreError(f"{where}: field 'acts' rows have shape {acts.shape[1:]}, the dataset's action space "
-                         f"{describe_space(action_space)} needs {act_shape}")
+        raise StoreError(
+            f"{where}: field 'acts' rows have shape {acts.shape[1:]}, the dataset's action space "
+            f"{describe_space(action_space)} needs {act_shape}"
+        )
     for field, arr in (("obs", obs), ("acts", acts), ("rews", rews)):
         bad = _nonfinite_rows(arr)
         if len(bad):
             raise StoreError(f"{where}: field '{field}' has NaN or inf at step {int(bad[0])}")
-    for field, arr, space in (("obs", obs, observation_space),
-                              ("acts", acts.reshape((len(acts),) + act_shape), action_space)):
+    for field, arr, space in (
+        ("obs", obs, observation_space),
+        ("acts", acts.reshape((len(acts),) + act_shape), action_space),
+    ):
         bad = out_of_space(space, arr)
         if len(bad):
-            raise StoreError(f"{where}: field '{field}' at step {int(bad[0])} is {arr[bad[0]].tolist()}, outside "
-                             f"the space {describe_space(space)}")
+            raise StoreError(
+                f"{where}: field '{field}' at step {int(bad[0])} is {arr[bad[0]].tolist()}, outside "
+                f"the space {describe_space(space)}"
+            )
 
 
-def segment_problems(segment, chosen: Sequence[tuple[int, int]], observation_space: spaces.Space,
-                     action_space: spaces.Space) -> list[str]:
+def segment_problems(
+    segment, chosen: Sequence[tuple[int, int]], observation_space: spaces.Space, action_space: spaces.Space
+) -> list[str]:
     """What is wrong with `segment` (an `EpisodeSegment`), as far as its `chosen` episodes go.
 
     `chosen` pairs each episode's index in the segment with its position in the caller's view
@@ -90,8 +105,10 @@ def segment_problems(segment, chosen: Sequence[tuple[int, int]], observation_spa
         return lambda ep, step, row: f"field '{field}' has NaN or inf at step {step}"
 
     def outside(field: str, arr: np.ndarray, space: spaces.Space) -> Callable[[int, int, int], str]:
-        return lambda ep, step, row: (f"field '{field}' at step {step} is {np.asarray(arr[row]).tolist()}, outside "
-                                      f"the space {describe_space(space)}")
+        return lambda ep, step, row: (
+            f"field '{field}' at step {step} is {np.asarray(arr[row]).tolist()}, outside "
+            f"the space {describe_space(space)}"
+        )
 
     obs_off, act_off = segment.obs_offsets, segment.act_offsets
     for field, arr, off in (("obs", obs, obs_off), ("acts", acts, act_off), ("rews", rews, act_off)):
@@ -101,8 +118,11 @@ def segment_problems(segment, chosen: Sequence[tuple[int, int]], observation_spa
     sums = np.add.reduceat(rews, act_off[:-1]) if len(rews) else np.zeros(0)
     stored = np.asarray([m.episode_return for m in segment.metas], dtype=np.float64)
     differ = np.flatnonzero(np.abs(sums - stored) > RETURN_TOLERANCE * np.maximum(1.0, np.abs(sums)))
-    record(act_off[differ], act_off,
-           lambda ep, step, row: f"stored return {stored[ep]} differs from the rewards' sum {sums[ep]}")
+    record(
+        act_off[differ],
+        act_off,
+        lambda ep, step, row: f"stored return {stored[ep]} differs from the rewards' sum {sums[ep]}",
+    )
     out = []
     for index, position in sorted(chosen, key=lambda c: c[1]):
         if index in first:

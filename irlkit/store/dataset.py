@@ -76,15 +76,23 @@ class Dataset(SegmentedDataset):
     SEGMENT_DIR = "segments"
     SEGMENT: ClassVar[type[Segment]] = EpisodeSegment
     FOLDERS = ("segments", ".tmp")
-    SPACES_HINT = ("Pick demos recorded on this env (`python -m irlkit.demos ls` shows each dataset's env), or the "
-                   "env they came from.")
-    NOT_FOUND_HINT = ("List datasets with `python -m irlkit.demos ls`, or import one with `python -m irlkit.demos "
-                      "import`.")
+    SPACES_HINT = (
+        "Pick demos recorded on this env (`python -m irlkit.demos ls` shows each dataset's env), or the "
+        "env they came from."
+    )
+    NOT_FOUND_HINT = (
+        "List datasets with `python -m irlkit.demos ls`, or import one with `python -m irlkit.demos import`."
+    )
 
     _segments: dict[str, EpisodeSegment]  # type: ignore[assignment]
 
-    def __init__(self, path: Path, info: dict[str, Any], where: Optional[Callable[[EpisodeMeta], bool]] = None,
-                 include_discarded: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        info: dict[str, Any],
+        where: Optional[Callable[[EpisodeMeta], bool]] = None,
+        include_discarded: bool = False,
+    ):
         self._where = where
         self._include_discarded = include_discarded
         self._refs: list[_Ref] = []
@@ -303,8 +311,9 @@ class Dataset(SegmentedDataset):
         (what `compact` does; appenders replace nothing). Returns the episode ids."""
         if not episodes:
             return []
-        columns, header, extra = lay_out_episodes(episodes, self.name, self.env_id, self.observation_space,
-                                                  self.action_space)
+        columns, header, extra = lay_out_episodes(
+            episodes, self.name, self.env_id, self.observation_space, self.action_space
+        )
         if replaces:
             header["replaces"] = list(replaces)
         self._commit_segment(columns, header, extra)
@@ -377,8 +386,9 @@ class Dataset(SegmentedDataset):
         names = list(self._segments) if every_segment else list(chosen)
         problems: list[str] = []
         for name in names:
-            problems += segment_problems(self._segments[name], chosen.get(name, []), self.observation_space,
-                                         self.action_space)
+            problems += segment_problems(
+                self._segments[name], chosen.get(name, []), self.observation_space, self.action_space
+            )
             if first_only and problems:
                 break
         return problems

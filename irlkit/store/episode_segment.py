@@ -26,8 +26,9 @@ from irlkit.store.segment import Segment
 from irlkit.store.spaces import storage_dtype
 
 
-def lay_out_episodes(episodes: Sequence[Episode], dataset: str, env_id: str, observation_space: spaces.Space,
-                     action_space: spaces.Space) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, bytes]]:
+def lay_out_episodes(
+    episodes: Sequence[Episode], dataset: str, env_id: str, observation_space: spaces.Space, action_space: spaces.Space
+) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, bytes]]:
     """The columns, header fields and extra files of a new segment holding `episodes`.
 
     Each episode is checked first (lengths, NaN/inf, values inside the spaces, JSON-safe metadata,
@@ -83,8 +84,9 @@ class EpisodeSegment(Segment):
             except (TypeError, ValueError) as err:
                 raise self._damaged(f"holds metadata for episode {k} that cannot be read ({err})") from None
             if isinstance(m.length, bool) or not isinstance(m.length, int) or m.length < 1:
-                raise self._damaged(f"gives episode {k} the length {m.length!r}; a length is a whole number of "
-                                    "steps, at least 1")
+                raise self._damaged(
+                    f"gives episode {k} the length {m.length!r}; a length is a whole number of steps, at least 1"
+                )
             if isinstance(m.episode_return, bool) or not isinstance(m.episode_return, (int, float)):
                 raise self._damaged(f"gives episode {k} the return {m.episode_return!r}, which is not a number")
             for flag in ("terminated", "truncated", "discarded"):
@@ -125,13 +127,20 @@ class EpisodeSegment(Segment):
         except OSError as err:
             raise StoreError(f"{self.where()}: infos.jsonl cannot be read ({err}). {self.fix_hint()}") from None
         except (ValueError, RecursionError) as err:
-            raise StoreError(f"{self.where()}: infos.jsonl is not valid JSON lines ({err}). {self.fix_hint()}") from None
+            raise StoreError(
+                f"{self.where()}: infos.jsonl is not valid JSON lines ({err}). {self.fix_hint()}"
+            ) from None
         if len(out) != len(self.metas):
-            raise StoreError(f"{self.where()}: infos.jsonl has {len(out)} lines for {len(self.metas)} episodes; it was "
-                             f"edited. {self.fix_hint()}")
+            raise StoreError(
+                f"{self.where()}: infos.jsonl has {len(out)} lines for {len(self.metas)} episodes; it was "
+                f"edited. {self.fix_hint()}"
+            )
         for k, (infos, m) in enumerate(zip(out, self.metas)):
-            if infos is not None and (not isinstance(infos, list) or len(infos) != m.length
-                                      or not all(isinstance(i, dict) for i in infos)):
-                raise StoreError(f"{self.where()}: infos.jsonl line {k + 1} is not a list of {m.length} step infos "
-                                 f"(objects), one per step of episode {k}; it was edited. {self.fix_hint()}")
+            if infos is not None and (
+                not isinstance(infos, list) or len(infos) != m.length or not all(isinstance(i, dict) for i in infos)
+            ):
+                raise StoreError(
+                    f"{self.where()}: infos.jsonl line {k + 1} is not a list of {m.length} step infos "
+                    f"(objects), one per step of episode {k}; it was edited. {self.fix_hint()}"
+                )
         return out

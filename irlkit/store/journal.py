@@ -80,7 +80,9 @@ class EpisodeJournal:
         self._lock_fd = lock_fd
         self._act_dtype = storage_dtype(dataset.action_space)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        self._fds = {name: os.open(path / name, flags, 0o644) for name in ("obs.bin", "acts.bin", "rews.bin", "infos.jsonl")}
+        self._fds = {
+            name: os.open(path / name, flags, 0o644) for name in ("obs.bin", "acts.bin", "rews.bin", "infos.jsonl")
+        }
         self.steps = 0
         self.closed = False
 
@@ -249,10 +251,14 @@ def _read_files(dataset: Any, path: Path) -> tuple[dict[str, Any], Optional[Epis
     try:
         meta = EpisodeMeta.from_json(header["meta"])
     except (TypeError, ValueError) as err:
-        raise StoreError(f"journal {path}: header.json's metadata cannot be read ({err}); remove the folder by hand") from None
+        raise StoreError(
+            f"journal {path}: header.json's metadata cannot be read ({err}); remove the folder by hand"
+        ) from None
     meta.extra = {**meta.extra, "recovered": True, "ended_by": "interrupted"}
     mtime = max((p.stat().st_mtime for p in path.iterdir()), default=time.time())
-    meta.ended_utc = datetime.fromtimestamp(mtime, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    meta.ended_utc = (
+        datetime.fromtimestamp(mtime, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
     meta.discarded = header.get("on_recover") == "discard"
     episode = Episode(
         obs=np.array(obs[: steps + 1]),
@@ -280,8 +286,11 @@ def journals(dataset: Any) -> list[JournalState]:
         except _Gone:
             continue
         except StoreError as err:
-            out.append(JournalState(name=path.name, episode_id="?", steps=0, live=False, operator=None,
-                                    started_utc=None, error=str(err)))
+            out.append(
+                JournalState(
+                    name=path.name, episode_id="?", steps=0, live=False, operator=None, started_utc=None, error=str(err)
+                )
+            )
             continue
         live = fd is None
         try:
@@ -297,14 +306,25 @@ def journals(dataset: Any) -> list[JournalState]:
         except _Gone:
             continue
         except StoreError as err:
-            out.append(JournalState(name=path.name, episode_id="?", steps=0, live=live, operator=None,
-                                    started_utc=None, error=str(err)))
+            out.append(
+                JournalState(
+                    name=path.name, episode_id="?", steps=0, live=live, operator=None, started_utc=None, error=str(err)
+                )
+            )
             continue
         finally:
             if fd is not None:
                 os.close(fd)
-        out.append(JournalState(name=path.name, episode_id=str(meta.get("episode_id")), steps=len(episode) if episode else 0,
-                                live=live, operator=meta.get("operator"), started_utc=meta.get("started_utc")))
+        out.append(
+            JournalState(
+                name=path.name,
+                episode_id=str(meta.get("episode_id")),
+                steps=len(episode) if episode else 0,
+                live=live,
+                operator=meta.get("operator"),
+                started_utc=meta.get("started_utc"),
+            )
+        )
     return out
 
 

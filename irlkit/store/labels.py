@@ -56,12 +56,16 @@ class LabelConflict(StoreError):
 def read_label(entry: os.DirEntry, where: str) -> LabelRecord:
     """One label file (refused if it is a link, or not a label), for a preference dataset's listing."""
     if entry.is_symlink():
-        raise StoreError(f"{where} is a symbolic link; the store writes no links, so it was put there by hand. "
-                         f"Remove it ({entry.path}).")
+        raise StoreError(
+            f"{where} is a symbolic link; the store writes no links, so it was put there by hand. "
+            f"Remove it ({entry.path})."
+        )
     data = read_json_object(Path(entry.path), where)
     known = {f.name for f in dataclasses.fields(LabelRecord)}
     try:
         return LabelRecord(**{k: v for k, v in data.items() if k in known})
     except TypeError as err:
-        raise StoreError(f"{where} cannot be read ({err}); the file was edited or damaged. Restore it, or remove it "
-                         f"({entry.path}) to drop that label.") from None
+        raise StoreError(
+            f"{where} cannot be read ({err}); the file was edited or damaged. Restore it, or remove it "
+            f"({entry.path}) to drop that label."
+        ) from None

@@ -70,9 +70,13 @@ class PairBatch(Segment):
         pairs, offsets = self.header.get("pairs"), self.header.get("offsets")
         if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
             raise self._damaged("has no 'pairs' list (each pair's metadata)")
-        if (not isinstance(offsets, list) or len(offsets) != len(pairs) + 1 or offsets[:1] != [0]
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-                or any(b <= a for a, b in zip(offsets, offsets[1:]))):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != len(pairs) + 1
+            or offsets[:1] != [0]
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or any(b <= a for a, b in zip(offsets, offsets[1:]))
+        ):
             raise self._damaged("has 'offsets' that are not increasing whole numbers from 0, one more than its pairs")
         known = {f.name for f in dataclasses.fields(PairRecord)} - {"batch", "row"}
         records = []
@@ -90,9 +94,17 @@ class PairBatch(Segment):
         return steps + len(self.records) if column.startswith("obs") else steps
 
 
-def lay_out_pairs(pairs: Sequence[tuple[Fragment, Fragment]], dataset: str, observation_space: spaces.Space,
-                  action_space: spaces.Space, *, run: str, iteration: int, rewards_known: bool,
-                  extra: Optional[dict[str, Any]]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def lay_out_pairs(
+    pairs: Sequence[tuple[Fragment, Fragment]],
+    dataset: str,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    *,
+    run: str,
+    iteration: int,
+    rewards_known: bool,
+    extra: Optional[dict[str, Any]],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The columns and header of a new batch holding `pairs` (both fragments of a pair equally long)."""
     obs_dtype, act_dtype = storage_dtype(observation_space), storage_dtype(action_space)
     act_shape = tuple(action_space.shape or ())
@@ -107,17 +119,23 @@ def lay_out_pairs(pairs: Sequence[tuple[Fragment, Fragment]], dataset: str, obse
             rews = np.asarray(frag.rews, dtype=np.float64)
             t = len(acts)
             if t == 0 or len(obs) != t + 1 or rews.shape != (t,):
-                raise StoreError(f"{where}: a fragment needs T>0 actions, T rewards and T+1 observations; got "
-                                 f"{len(obs)} observations, {t} actions, rewards of shape {rews.shape}")
+                raise StoreError(
+                    f"{where}: a fragment needs T>0 actions, T rewards and T+1 observations; got "
+                    f"{len(obs)} observations, {t} actions, rewards of shape {rews.shape}"
+                )
             if obs.shape[1:] != obs_shape:
-                raise StoreError(f"{where}: observations have shape {obs.shape[1:]}, the dataset's space needs {obs_shape}")
+                raise StoreError(
+                    f"{where}: observations have shape {obs.shape[1:]}, the dataset's space needs {obs_shape}"
+                )
             if not np.isfinite(rews).all() or (np.issubdtype(obs.dtype, np.floating) and not np.isfinite(obs).all()):
                 raise StoreError(f"{where}: fragment holds NaN or inf")
             cols[f"obs{side}"].append(obs.astype(obs_dtype, copy=False))
             cols[f"acts{side}"].append(acts.astype(act_dtype, copy=False).reshape((t,) + act_shape))
             cols[f"rews{side}"].append(rews)
         if len(left) != len(right):
-            raise StoreError(f"{where}: the fragments have {len(left)} and {len(right)} steps; a pair needs equal lengths")
+            raise StoreError(
+                f"{where}: the fragments have {len(left)} and {len(right)} steps; a pair needs equal lengths"
+            )
         offsets.append(offsets[-1] + len(left))
         metas.append(
             {

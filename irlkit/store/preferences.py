@@ -50,8 +50,18 @@ from irlkit.store.root import DemoStore, looks_like_path
 from irlkit.store.segment import ColumnSpec, Segment
 from irlkit.store.spaces import describe_space, space_to_json, storage_dtype
 
-__all__ = ["LABELS", "LABEL_PREFERENCE", "PREFERENCE_SCHEMA_VERSION", "Fragment", "LabelConflict", "LabelRecord",
-           "PairRecord", "PreferenceDataset", "create_preferences", "open_preferences"]
+__all__ = [
+    "LABELS",
+    "LABEL_PREFERENCE",
+    "PREFERENCE_SCHEMA_VERSION",
+    "Fragment",
+    "LabelConflict",
+    "LabelRecord",
+    "PairRecord",
+    "PreferenceDataset",
+    "create_preferences",
+    "open_preferences",
+]
 
 PREFERENCE_SCHEMA_VERSION = 1
 """Bumped whenever the preference dataset layout changes in a way an older reader would misread."""
@@ -74,8 +84,10 @@ class PreferenceDataset(SegmentedDataset):
     SEGMENT: ClassVar[type[Segment]] = PairBatch
     FOLDERS = ("pairs", "labels", ".tmp")
     SPACES_HINT = "Use another feedback.dataset name for this env."
-    NOT_FOUND_HINT = ("Preference datasets are made by `python -m irlkit algo=preference feedback=human` or "
-                      "`python -m irlkit.feedback queue`.")
+    NOT_FOUND_HINT = (
+        "Preference datasets are made by `python -m irlkit algo=preference feedback=human` or "
+        "`python -m irlkit.feedback queue`."
+    )
 
     _segments: dict[str, PairBatch]  # type: ignore[assignment]
 
@@ -88,10 +100,12 @@ class PreferenceDataset(SegmentedDataset):
         obs, act = self.observation_space, self.action_space
         specs = {}
         for side in ("1", "2"):
-            specs[f"obs{side}"] = ColumnSpec(storage_dtype(obs), tuple(obs.shape or ()),
-                                             f"observation space {describe_space(obs)}")
-            specs[f"acts{side}"] = ColumnSpec(storage_dtype(act), tuple(act.shape or ()),
-                                              f"action space {describe_space(act)}")
+            specs[f"obs{side}"] = ColumnSpec(
+                storage_dtype(obs), tuple(obs.shape or ()), f"observation space {describe_space(obs)}"
+            )
+            specs[f"acts{side}"] = ColumnSpec(
+                storage_dtype(act), tuple(act.shape or ()), f"action space {describe_space(act)}"
+            )
             specs[f"rews{side}"] = ColumnSpec(np.dtype(np.float64), (), "rewards (float64)")
         return specs
 
@@ -143,7 +157,11 @@ class PreferenceDataset(SegmentedDataset):
     # ---- pairs ----------------------------------------------------------------------------------
     def pairs(self, *, run: Optional[str] = None, iteration: Optional[int] = None) -> list[PairRecord]:
         """Stored pairs in commit order, optionally only those a given run asked in a given round."""
-        out = [p for p in self._pairs.values() if (run is None or p.run == run) and (iteration is None or p.iteration == iteration)]
+        out = [
+            p
+            for p in self._pairs.values()
+            if (run is None or p.run == run) and (iteration is None or p.iteration == iteration)
+        ]
         return sorted(out, key=lambda p: (p.batch, p.row))
 
     def pair(self, pair_id: str) -> PairRecord:
@@ -164,8 +182,13 @@ class PreferenceDataset(SegmentedDataset):
         o0, o1 = a0 + rec.row, a1 + rec.row + 1
         out = []
         for side in ("1", "2"):
-            out.append(Fragment(obs=batch.column(f"obs{side}")[o0:o1], acts=batch.column(f"acts{side}")[a0:a1],
-                                rews=batch.column(f"rews{side}")[a0:a1]))
+            out.append(
+                Fragment(
+                    obs=batch.column(f"obs{side}")[o0:o1],
+                    acts=batch.column(f"acts{side}")[a0:a1],
+                    rews=batch.column(f"rews{side}")[a0:a1],
+                )
+            )
         return out[0], out[1]
 
     def add_pairs(
@@ -182,8 +205,16 @@ class PreferenceDataset(SegmentedDataset):
         Both fragments of a pair must have the same length (the page plays them side by side)."""
         if not pairs:
             return []
-        columns, header = lay_out_pairs(pairs, self.name, self.observation_space, self.action_space, run=run,
-                                        iteration=iteration, rewards_known=rewards_known, extra=extra)
+        columns, header = lay_out_pairs(
+            pairs,
+            self.name,
+            self.observation_space,
+            self.action_space,
+            run=run,
+            iteration=iteration,
+            rewards_known=rewards_known,
+            extra=extra,
+        )
         self._commit_segment(columns, header)
         self.refresh()
         return [m["pair_id"] for m in header["pairs"]]
@@ -236,7 +267,8 @@ class PreferenceDataset(SegmentedDataset):
         """Labels in the order they were given (optionally one pair's, or some annotators')."""
         keep = set(annotators) if annotators is not None else None
         out = [
-            r for r in self._labels.values()
+            r
+            for r in self._labels.values()
             if (keep is None or r.annotator in keep) and (pair_id is None or r.pair_id == pair_id)
         ]
         return sorted(out, key=lambda r: (r.labelled_utc, r.pair_id, r.annotator))
@@ -263,13 +295,19 @@ class PreferenceDataset(SegmentedDataset):
 
         pairs: list[tuple[Any, Any]] = []
         prefs = []
-        for (pair_id, _), rec in sorted(self.latest_labels(annotators=annotators).items(), key=lambda kv: kv[1].labelled_utc):
+        for (pair_id, _), rec in sorted(
+            self.latest_labels(annotators=annotators).items(), key=lambda kv: kv[1].labelled_utc
+        ):
             pref = rec.preference
             if pref is None:
                 continue
             left, right = self.fragments(pair_id)
-            first, second = (TrajectoryWithRew(obs=np.asarray(f.obs), acts=np.asarray(f.acts), infos=None,
-                                               terminal=False, rews=np.asarray(f.rews)) for f in (left, right))
+            first, second = (
+                TrajectoryWithRew(
+                    obs=np.asarray(f.obs), acts=np.asarray(f.acts), infos=None, terminal=False, rews=np.asarray(f.rews)
+                )
+                for f in (left, right)
+            )
             pairs.append((first, second))
             prefs.append(pref)
         return pairs, np.asarray(prefs, dtype=np.float32)
@@ -293,7 +331,11 @@ def open_preferences(ref: str, *, root: Optional[str | os.PathLike] = None) -> P
     store = DemoStore(root)
     path = store.path_of(ref, shipped=False)
     if not (path / "preferences.json").exists() and not looks_like_path(ref):
-        known = [p.name for p in sorted(store.root.iterdir()) if (p / "preferences.json").exists()] if store.root.is_dir() else []
+        known = (
+            [p.name for p in sorted(store.root.iterdir()) if (p / "preferences.json").exists()]
+            if store.root.is_dir()
+            else []
+        )
         raise StoreError(
             f"no preference dataset named {ref!r} in {store.root} (there: {', '.join(known) or 'none'}). "
             "Make one with `python -m irlkit algo=preference feedback=human feedback.dataset=NAME` or "
@@ -315,5 +357,12 @@ def create_preferences(
 ) -> PreferenceDataset:
     """Create (or, with exist_ok, open) a preference dataset by name in the store root."""
     path = DemoStore(root).path_of(ref, shipped=False)
-    return PreferenceDataset.create(path, env_id=env_id, observation_space=observation_space, action_space=action_space,
-                                    env_config=env_config, description=description, exist_ok=exist_ok)
+    return PreferenceDataset.create(
+        path,
+        env_id=env_id,
+        observation_space=observation_space,
+        action_space=action_space,
+        env_config=env_config,
+        description=description,
+        exist_ok=exist_ok,
+    )

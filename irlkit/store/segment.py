@@ -30,6 +30,7 @@ SMALL_FILE = 1 << 18
 """Columns smaller than this (256 KiB) are read into memory rather than memory-mapped: mapping a
 small file costs more than reading it, and a segment per recorded episode is common."""
 
+
 def check_schema_version(value: Any, *, what: str, newest: int) -> None:
     """Refuse metadata from a newer irlkit (upgrade) or whose version field is not a version (damage)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -93,7 +94,9 @@ class Segment:
         return f"{self.KIND} {self.name}"
 
     def _damaged(self, what: str) -> StoreError:
-        return StoreError(f"{self.where()}: {self.HEADER_FILE} {what}; the file was edited or damaged. {self.fix_hint()}")
+        return StoreError(
+            f"{self.where()}: {self.HEADER_FILE} {what}; the file was edited or damaged. {self.fix_hint()}"
+        )
 
     # ---- what subclasses define ----------------------------------------------------------------
     def _parse(self) -> None:
@@ -112,8 +115,14 @@ class Segment:
         if not isinstance(files, dict):
             raise self._damaged("has no 'files' table (each file's size and sha256)")
         for fname, info in files.items():
-            if (not isinstance(info, dict) or isinstance(info.get("bytes"), bool) or not isinstance(info.get("bytes"), int)
-                    or not isinstance(info.get("sha256"), str) or "/" in fname or fname.startswith(".")):
+            if (
+                not isinstance(info, dict)
+                or isinstance(info.get("bytes"), bool)
+                or not isinstance(info.get("bytes"), int)
+                or not isinstance(info.get("sha256"), str)
+                or "/" in fname
+                or fname.startswith(".")
+            ):
                 raise self._damaged(f"has a malformed entry for {fname!r} in its 'files' table")
         return files
 
@@ -128,9 +137,11 @@ class Segment:
         if self.merged_on_disk:  # a compaction killed before it removed what it merged
             gone = len(self.replaces) - self.merged_on_disk
             rest = "nothing is lost" if not gone else f"the episodes of the other {gone} are lost"
-            return (f"Restore it from a backup. It is a compacted segment whose merged segments are still on disk "
-                    f"({self.merged_on_disk} of {len(self.replaces)}): removing its folder ({self.path}) brings those "
-                    f"back, and {rest}.")
+            return (
+                f"Restore it from a backup. It is a compacted segment whose merged segments are still on disk "
+                f"({self.merged_on_disk} of {len(self.replaces)}): removing its folder ({self.path}) brings those "
+                f"back, and {rest}."
+            )
         n = "its contents" if self.count is None else f"its {self.count} {self.UNIT}"
         return f"Restore it from a backup, or remove the segment folder ({self.path}) to drop {n}."
 
@@ -139,23 +150,29 @@ class Segment:
         """Why this segment's files cannot be trusted (sizes, missing entries, links out), or None."""
         for fname in self.required_files():
             if fname not in self.files:
-                return (f"{self.where()}: {self.HEADER_FILE} lists no size and checksum for {fname}; the header was "
-                        f"edited or damaged. {self.fix_hint()}")
+                return (
+                    f"{self.where()}: {self.HEADER_FILE} lists no size and checksum for {fname}; the header was "
+                    f"edited or damaged. {self.fix_hint()}"
+                )
         for fname, info in self.files.items():
             fpath = self.path / fname
             try:
                 st = os.lstat(fpath)
                 if stat.S_ISLNK(st.st_mode):
                     if not is_inside(fpath, dataset_root):
-                        return (f"{self.where()}: file {fname} is a symbolic link to {os.path.realpath(fpath)}, outside "
-                                f"the dataset's folder; the store writes no links, so it was put there by hand. Replace "
-                                f"it by the file itself (cp -L), or remove the segment folder ({self.path}).")
+                        return (
+                            f"{self.where()}: file {fname} is a symbolic link to {os.path.realpath(fpath)}, outside "
+                            f"the dataset's folder; the store writes no links, so it was put there by hand. Replace "
+                            f"it by the file itself (cp -L), or remove the segment folder ({self.path})."
+                        )
                     st = os.stat(fpath)
             except FileNotFoundError:
                 return f"{self.where()}: file {fname} is missing. {self.fix_hint()}"
             if st.st_size != info["bytes"]:
-                return (f"{self.where()}: file {fname} has {st.st_size} bytes, expected {info['bytes']}; it was truncated "
-                        f"or changed after it was written. {self.fix_hint()}")
+                return (
+                    f"{self.where()}: file {fname} has {st.st_size} bytes, expected {info['bytes']}; it was truncated "
+                    f"or changed after it was written. {self.fix_hint()}"
+                )
         return None
 
     def checksum_problem(self) -> Optional[str]:
@@ -165,8 +182,10 @@ class Segment:
             except FileNotFoundError:
                 return f"{self.where()}: file {fname} is missing. {self.fix_hint()}"
             if digest != info["sha256"]:
-                return (f"{self.where()}: file {fname} does not match its checksum; it was changed after it was written. "
-                        f"{self.fix_hint()}")
+                return (
+                    f"{self.where()}: file {fname} does not match its checksum; it was changed after it was written. "
+                    f"{self.fix_hint()}"
+                )
         return None
 
     def column(self, name: str) -> np.ndarray:

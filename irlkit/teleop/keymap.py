@@ -198,8 +198,9 @@ def default_teleop(action_space: spaces.Space) -> Optional[dict[str, Any]]:
         for i, (negative, positive) in enumerate((("left", "right"), ("down", "up"))[: action_space.shape[0]]):
             low, high = float(action_space.low[i]), float(action_space.high[i])
             finite = [abs(b) for b in (low, high) if np.isfinite(b)]
-            axes.append({"negative": negative, "positive": positive, "size": max(finite) if finite else 1.0,
-                         "ramp_s": 0.0})
+            axes.append(
+                {"negative": negative, "positive": positive, "size": max(finite) if finite else 1.0, "ramp_s": 0.0}
+            )
         return {"axes": axes}
     return None
 
@@ -214,7 +215,9 @@ def parse_keymap(teleop: Mapping[str, Any], action_space: spaces.Space, *, env_n
     teleop = dict(teleop or {}) or dict(default_teleop(action_space) or {})
     if not teleop:
         raise IrlkitError(
-            f"env {env_name!r}" + (f" ({env_id})" if env_id else "") + " has no key map for teleoperation, and irlkit's "
+            f"env {env_name!r}"
+            + (f" ({env_id})" if env_id else "")
+            + " has no key map for teleoperation, and irlkit's "
             f"default maps cover only Discrete(n <= {MAX_DEFAULT_DISCRETE}) and Box actions of shape (1,) or (2,). Add a "
             f"`teleop:` section to conf/env/{env_name}.yaml for its action space {action_space}, for example:\n"
             f"{_example(action_space)}\nor give one for a single run: {_cli_example(action_space)}"

@@ -99,8 +99,9 @@ class StopSignals:
         return signal.Signals(self.received).name if self.received is not None else None
 
 
-def read_events(status: Any, on_frame: Optional[Callable[[Any], None]],
-                signals: Optional[StopSignals] = None) -> tuple[list[Any], Optional[str]]:
+def read_events(
+    status: Any, on_frame: Optional[Callable[[Any], None]], signals: Optional[StopSignals] = None
+) -> tuple[list[Any], Optional[str]]:
     """One frame's input: run the frame hook (tests post pygame events from it), take pygame's events,
     and say why the session must stop now (`window closed`, `SIGINT`, `SIGTERM`), or None."""
     import pygame

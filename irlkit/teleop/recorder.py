@@ -191,7 +191,10 @@ class Recorder:
         """The dataset, created at the first commit so a session that stores nothing leaves nothing."""
         if self._dataset is None:
             self._dataset = dataset_for_env(
-                self.store, self.config.dataset, self.config.env.id, self.env,
+                self.store,
+                self.config.dataset,
+                self.config.env.id,
+                self.env,
                 self.config.description or f"{self.config.source} demonstrations on {self.config.env.id}",
             )
         return self._dataset
@@ -264,8 +267,16 @@ class Recorder:
             else:
                 summary.kept.append(episode_id)
                 summary.frames_dropped += dropped
-                log.info("episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
-                         len(summary.kept), cfg.episodes, n_steps, ret, seed, dropped, episode_id)
+                log.info(
+                    "episode %d of %d stored: %d steps, return %.2f, seed %d, %d frames dropped (%s)",
+                    len(summary.kept),
+                    cfg.episodes,
+                    n_steps,
+                    ret,
+                    seed,
+                    dropped,
+                    episode_id,
+                )
 
         def drop(reason: str, new_seed: bool) -> None:
             if writer.steps and cfg.keep_discarded:
@@ -277,8 +288,14 @@ class Recorder:
         while True:
             tick = time.perf_counter()
             frame_no += 1
-            status = Status(state=state, episode=len(summary.kept), step=writer.steps, frame=frame_no,
-                            kept=len(summary.kept), episode_return=writer.episode_return)
+            status = Status(
+                state=state,
+                episode=len(summary.kept),
+                step=writer.steps,
+                frame=frame_no,
+                kept=len(summary.kept),
+                episode_return=writer.episode_return,
+            )
             events, stop_reason = read_events(status, self.on_frame, signals)
             if stop_reason:
                 summary.stopped_by = stop_reason

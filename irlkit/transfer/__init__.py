@@ -85,8 +85,9 @@ def train_on_frozen_reward(
     return model
 
 
-def _train_ppo(cfg: PPOConfig, env_cfg: EnvConfig, reward: RewardNet, budget: int, seed: int,
-               progress: Callable[[int], None]) -> Any:
+def _train_ppo(
+    cfg: PPOConfig, env_cfg: EnvConfig, reward: RewardNet, budget: int, seed: int, progress: Callable[[int], None]
+) -> Any:
     from imitation.rewards.reward_wrapper import RewardVecEnvWrapper
 
     from irlkit.algos.base import make_ppo
@@ -108,4 +109,3 @@ class _Ctx:
 
     env_cfg: EnvConfig
     seed: int
-

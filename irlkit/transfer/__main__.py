@@ -19,7 +19,9 @@ from irlkit.errors import IrlkitError
 from irlkit.transfer import TransferConfig
 
 
-def transfer_run(run_dir: Path, cfg: TransferConfig, *, progress_bar: bool = False, torch_threads: int = 1) -> dict[str, Any]:
+def transfer_run(
+    run_dir: Path, cfg: TransferConfig, *, progress_bar: bool = False, torch_threads: int = 1
+) -> dict[str, Any]:
     """Reward transfer for one finished run; writes and returns `transfer/transfer.json`'s dict."""
     import torch as th
     from stable_baselines3.common.utils import set_random_seed
@@ -34,16 +36,22 @@ def transfer_run(run_dir: Path, cfg: TransferConfig, *, progress_bar: bool = Fal
 
     eval_path, net_path = run_dir / "eval.json", run_dir / "reward_net.pt"
     if not (run_dir / "config.yaml").exists() or not eval_path.exists():
-        raise IrlkitError(f"{run_dir} is not a finished irlkit run (it needs config.yaml and eval.json); pass "
-                          "run=<the folder a finished `python -m irlkit` run printed>")
+        raise IrlkitError(
+            f"{run_dir} is not a finished irlkit run (it needs config.yaml and eval.json); pass "
+            "run=<the folder a finished `python -m irlkit` run printed>"
+        )
     config = read_config(run_dir)
     algo, spec = config.algo.name, config.spec
     if spec.load_eval_reward is None or not net_path.exists():
-        raise IrlkitError(f"the run in {run_dir} ({algo}) has no learned reward to transfer (no reward_net.pt): pass "
-                          "a run of an algorithm that learns one (gail, airl, preference)")
+        raise IrlkitError(
+            f"the run in {run_dir} ({algo}) has no learned reward to transfer (no reward_net.pt): pass "
+            "a run of an algorithm that learns one (gail, airl, preference)"
+        )
     if cfg.budget is not None and cfg.budget < 1:
-        raise IrlkitError(f"budget={cfg.budget}: give the fresh learner 1 or more env steps, or leave budget out "
-                          "for the run's own budget")
+        raise IrlkitError(
+            f"budget={cfg.budget}: give the fresh learner 1 or more env steps, or leave budget out "
+            "for the run's own budget"
+        )
     previous = json.loads(eval_path.read_text())
     env_cfg, eval_cfg, algo_cfg = config.env, config.eval, config.algo
     budget = int(cfg.budget if cfg.budget is not None else algo_cfg.budget)
@@ -52,17 +60,33 @@ def transfer_run(run_dir: Path, cfg: TransferConfig, *, progress_bar: bool = Fal
     set_random_seed(seed)
 
     env = make_env(env_cfg)
-    state = load_tensors(net_path, what=f"reward_net.pt of run {run_dir}",
-                         fix="train the run again, or restore the run folder from a copy you trust")
+    state = load_tensors(
+        net_path,
+        what=f"reward_net.pt of run {run_dir}",
+        fix="train the run again, or restore the run folder from a copy you trust",
+    )
     reward = spec.load_eval_reward(algo_cfg, env.observation_space, env.action_space, state)
     env.close()
 
-    bar = tqdm(total=budget, unit=" env_steps", desc=f"transfer of {algo}'s reward", disable=not progress_bar,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=budget,
+        unit=" env_steps",
+        desc=f"transfer of {algo}'s reward",
+        disable=not progress_bar,
+        dynamic_ncols=True,
+    )
     t0 = time.time()
-    model = train_on_frozen_reward(reward, env_cfg, learner=cfg.learner, budget=budget, seed=seed,
-                                   sac=getattr(algo_cfg, "sac", None), dqn=getattr(algo_cfg, "dqn", None),
-                                   ppo=getattr(algo_cfg, "ppo", None), progress=bar.update)
+    model = train_on_frozen_reward(
+        reward,
+        env_cfg,
+        learner=cfg.learner,
+        budget=budget,
+        seed=seed,
+        sac=getattr(algo_cfg, "sac", None),
+        dqn=getattr(algo_cfg, "dqn", None),
+        ppo=getattr(algo_cfg, "ppo", None),
+        progress=bar.update,
+    )
     wall = time.time() - t0
     bar.close()
     out = run_dir / "transfer"
@@ -72,10 +96,19 @@ def transfer_run(run_dir: Path, cfg: TransferConfig, *, progress_bar: bool = Fal
     else:
         save_learner(model, out / "policy.zip")
     result = evaluate(env_cfg, model.policy, demo_return=previous.get("demo_return"), seed=config.seed, cfg=eval_cfg)
-    result.update({
-        "source_run": str(run_dir), "source_algo": algo, "reward": _reward_name(algo), "learner": type(model).__name__,
-        "budget": budget, "env_steps": int(model.num_timesteps), "seed": seed, "wall_s": wall, "env": env_cfg.name,
-    })
+    result.update(
+        {
+            "source_run": str(run_dir),
+            "source_algo": algo,
+            "reward": _reward_name(algo),
+            "learner": type(model).__name__,
+            "budget": budget,
+            "env_steps": int(model.num_timesteps),
+            "seed": seed,
+            "wall_s": wall,
+            "env": env_cfg.name,
+        }
+    )
     tmp = out / f".transfer.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     tmp.replace(out / "transfer.json")
@@ -90,8 +123,9 @@ def _reward_name(algo: str) -> str:
 
 def _job(cfg: Any, overrides: list[str]) -> dict[str, Any]:
     tcfg = TransferConfig(learner=cfg.learner, budget=cfg.budget, seed=cfg.seed)
-    return transfer_run(Path(cfg.run).expanduser().resolve(), tcfg, progress_bar=cfg.progress,
-                        torch_threads=cfg.torch_threads)
+    return transfer_run(
+        Path(cfg.run).expanduser().resolve(), tcfg, progress_bar=cfg.progress, torch_threads=cfg.torch_threads
+    )
 
 
 COMMAND = HydraCommand(
@@ -99,9 +133,9 @@ COMMAND = HydraCommand(
     config_name="transfer",
     usage="python -m irlkit.transfer run=<run folder> [budget=N] [learner=auto|sac|dqn|ppo] [seed=N]",
     description="Reward transfer: train a fresh learner on a finished run's frozen learned reward (AIRL's g, GAIL's "
-                "-log(1 - D), preference's model) and score it on the env's true reward.",
+    "-log(1 - D), preference's model) and score it on the env's true reward.",
     footer="Writes transfer/transfer.json (the evaluation, as eval.json) and transfer/policy.zip into the run folder. "
-           "Defaults: the run's budget, seed and learner settings (algo.sac / algo.dqn / algo.ppo).",
+    "Defaults: the run's budget, seed and learner settings (algo.sac / algo.dqn / algo.ppo).",
     run=_job,
 )
 

@@ -60,8 +60,12 @@ def main() -> None:
     model = sb3.PPO("MlpPolicy", env, policy_kwargs={"net_arch": [8]}, seed=1, device="cpu", n_steps=16, batch_size=16)
     save_policy_zip(model.policy, run / "policy.zip")  # as BC and DAgger save theirs: a PPO shell
     obs = _observations(env.observation_space)
-    expected["files"]["run"] = {"algo": "PPO", "env_id": "CartPole-v1", "obs": obs.tolist(),
-                                "actions": model.policy.predict(obs, deterministic=True)[0].tolist()}
+    expected["files"]["run"] = {
+        "algo": "PPO",
+        "env_id": "CartPole-v1",
+        "obs": obs.tolist(),
+        "actions": model.policy.predict(obs, deterministic=True)[0].tolist(),
+    }
     (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
     print(f"wrote {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
 

@@ -27,12 +27,21 @@ comparisons (`total_comparisons=8`), and trains only on-policy learners.
 
 Modules: `trainer` (the loop), `schedule` (when, and how many pairs), `fragments` (where pairs
 come from), `queries` (which pairs), `teachers` (B-Pref's simulated annotators), `rewards` (the
-reward ensemble, its training, and what the learner is rewarded with).
+reward ensemble, its training, and what the learner is rewarded with), `curve` (labels.csv),
+`saved` (a finished run's reward model).
 """
 
 from irlkit.algos.preference.fragments import SkippablePreferenceDataset
+from irlkit.algos.preference.saved import load_reward
 from irlkit.algos.preference.schedule import QueryPlan, label_schedule, query_plan
-from irlkit.algos.preference.trainer import PreferenceTrainer, build, load_reward
+from irlkit.algos.preference.trainer import PreferenceTrainer, build
 
-__all__ = ["PreferenceTrainer", "QueryPlan", "SkippablePreferenceDataset", "build", "label_schedule", "load_reward",
-           "query_plan"]
+__all__ = [
+    "PreferenceTrainer",
+    "QueryPlan",
+    "SkippablePreferenceDataset",
+    "build",
+    "label_schedule",
+    "load_reward",
+    "query_plan",
+]

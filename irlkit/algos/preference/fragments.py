@@ -49,7 +49,9 @@ class TrajectoryPool:
     (seals' absorb-after-done), so a fragment may run past the end of an episode and the labels
     say what ending is worth."""
 
-    def __init__(self, recorder: FragmentRecorder, absorbing: Optional[AbsorbingStates] = None, fragment_length: int = 1):
+    def __init__(
+        self, recorder: FragmentRecorder, absorbing: Optional[AbsorbingStates] = None, fragment_length: int = 1
+    ):
         self.recorder = recorder
         self.absorbing = absorbing
         self.fragment_length = fragment_length
@@ -135,8 +137,11 @@ def unpack_trajectories(prefix: str, arrays: dict[str, np.ndarray]) -> list[Traj
     obs, acts, rews, terminal = (arrays[f"{prefix}.{k}"] for k in ("obs", "acts", "rews", "terminal"))
     out, o, a = [], 0, 0
     for n, term in zip(lengths.tolist(), terminal.tolist()):
-        out.append(TrajectoryWithRew(obs=obs[o:o + n + 1], acts=acts[a:a + n], infos=None, terminal=bool(term),
-                                     rews=rews[a:a + n]))
+        out.append(
+            TrajectoryWithRew(
+                obs=obs[o : o + n + 1], acts=acts[a : a + n], infos=None, terminal=bool(term), rews=rews[a : a + n]
+            )
+        )
         o, a = o + n + 1, a + n
     return out
 
@@ -157,5 +162,6 @@ def model_space_fragment(frag: TrajectoryWithRew, absorbing: AbsorbingStates) ->
     they get the absorbing indicator 0 (model-space fragments pass unchanged)."""
     if np.asarray(frag.obs).shape[-1] == absorbing.space.shape[0]:
         return frag
-    return TrajectoryWithRew(obs=absorbing.pad(np.asarray(frag.obs)), acts=frag.acts, infos=None,
-                             terminal=frag.terminal, rews=frag.rews)
+    return TrajectoryWithRew(
+        obs=absorbing.pad(np.asarray(frag.obs)), acts=frag.acts, infos=None, terminal=frag.terminal, rews=frag.rews
+    )

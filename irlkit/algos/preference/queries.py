@@ -62,13 +62,24 @@ class InformativeFragmenter(pc.Fragmenter):
     :param candidates: B-Pref's `large_batch`: how many candidate pairs per pair asked.
     """
 
-    def __init__(self, query: str, *, rng: np.random.Generator, candidates: float = 10.0,
-                 member_returns: Optional[Any] = None, logger: Any = None):
+    def __init__(
+        self,
+        query: str,
+        *,
+        rng: np.random.Generator,
+        candidates: float = 10.0,
+        member_returns: Optional[Any] = None,
+        logger: Any = None,
+    ):
         super().__init__(custom_logger=logger)
         if query not in QUERIES:
-            raise IrlkitError(f"algo.query={query!r} is not a query method; choose one of {', '.join(QUERIES)} (B-Pref)")
+            raise IrlkitError(
+                f"algo.query={query!r} is not a query method; choose one of {', '.join(QUERIES)} (B-Pref)"
+            )
         if query != "uniform" and candidates < 1:
-            raise IrlkitError(f"algo.query_candidates={candidates}: must be >= 1 (candidate pairs drawn per pair asked)")
+            raise IrlkitError(
+                f"algo.query_candidates={candidates}: must be >= 1 (candidate pairs drawn per pair asked)"
+            )
         self.query = query
         self.candidates = candidates
         self.member_returns = member_returns
@@ -76,8 +87,9 @@ class InformativeFragmenter(pc.Fragmenter):
         self.last_scores: Optional[np.ndarray] = None
         """Scores of the pairs returned by the last call, in the same order (None: uniform)."""
 
-    def __call__(self, trajectories: Sequence[TrajectoryWithRew], fragment_length: int,
-                 num_pairs: int) -> Sequence[TrajectoryWithRewPair]:
+    def __call__(
+        self, trajectories: Sequence[TrajectoryWithRew], fragment_length: int, num_pairs: int
+    ) -> Sequence[TrajectoryWithRewPair]:
         if num_pairs <= 0:
             return []
         informed = self.query != "uniform" and self.member_returns is not None

@@ -35,13 +35,19 @@ from imitation.util import networks
 from irlkit.algos.preference.queries import fragment_arrays
 
 
-def make_reward_model(observation_space: Any, action_space: Any, *, hid_sizes: Sequence[int], use_action: bool,
-                      members: int) -> RewardNet:
+def make_reward_model(
+    observation_space: Any, action_space: Any, *, hid_sizes: Sequence[int], use_action: bool, members: int
+) -> RewardNet:
     """One `BasicRewardNet` (members=1) or an imitation `RewardEnsemble` of `members` of them."""
 
     def one() -> BasicRewardNet:
-        return BasicRewardNet(observation_space, action_space, hid_sizes=tuple(hid_sizes),
-                              normalize_input_layer=networks.RunningNorm, use_action=use_action)
+        return BasicRewardNet(
+            observation_space,
+            action_space,
+            hid_sizes=tuple(hid_sizes),
+            normalize_input_layer=networks.RunningNorm,
+            use_action=use_action,
+        )
 
     if members == 1:
         return one()
@@ -67,8 +73,15 @@ class PreferenceRewardTrainer:
     :param batch_size: pairs per gradient step.
     """
 
-    def __init__(self, model: RewardNet, *, lr: float, batch_size: int, rng: np.random.Generator,
-                 prepare: Optional[Callable[[Any], Any]] = None):
+    def __init__(
+        self,
+        model: RewardNet,
+        *,
+        lr: float,
+        batch_size: int,
+        rng: np.random.Generator,
+        prepare: Optional[Callable[[Any], Any]] = None,
+    ):
         self.members = reward_members(model)
         self.prepare = prepare
         """Maps each labelled fragment to the reward model's input space (absorbing states)."""
@@ -92,7 +105,7 @@ class PreferenceRewardTrainer:
                 order = th.as_tensor(self.rng.permutation(n))
                 loss_sum, right, counted = 0.0, 0, 0
                 for start in range(0, n, self.batch_size):
-                    idx = order[start:start + self.batch_size]
+                    idx = order[start : start + self.batch_size]
                     logits = _returns(net, first, idx) - _returns(net, second, idx)
                     loss = F.binary_cross_entropy_with_logits(logits, prefs[idx])
                     opt.zero_grad()
@@ -109,15 +122,22 @@ class PreferenceRewardTrainer:
         return RewardTrainingResult(float(np.mean(losses)), float(np.mean(accs)), max(1, epochs))
 
 
-def _dataset_tensors(net: RewardNet, dataset: pc.PreferenceDataset,
-                     prepare: Optional[Callable[[Any], Any]]) -> tuple[dict, dict, th.Tensor]:
+def _dataset_tensors(
+    net: RewardNet, dataset: pc.PreferenceDataset, prepare: Optional[Callable[[Any], Any]]
+) -> tuple[dict, dict, th.Tensor]:
     def side(fragments: Sequence[Any]) -> dict:
         obs, acts, next_obs = fragment_arrays([prepare(f) for f in fragments] if prepare else fragments)
         n, length = acts.shape[:2]
         flat = lambda x: x.reshape(n * length, *x.shape[2:])  # noqa: E731
-        state, action, next_state, done = net.preprocess(flat(obs), flat(acts), flat(next_obs), np.zeros(n * length, bool))
-        return {"state": state.reshape(n, length, -1), "action": action.reshape(n, length, -1),
-                "next_state": next_state.reshape(n, length, -1), "done": done.reshape(n, length)}
+        state, action, next_state, done = net.preprocess(
+            flat(obs), flat(acts), flat(next_obs), np.zeros(n * length, bool)
+        )
+        return {
+            "state": state.reshape(n, length, -1),
+            "action": action.reshape(n, length, -1),
+            "next_state": next_state.reshape(n, length, -1),
+            "done": done.reshape(n, length),
+        }
 
     prefs = th.as_tensor(np.asarray(dataset.preferences, dtype=np.float32))
     return side(dataset.fragments1), side(dataset.fragments2), prefs
@@ -215,8 +235,12 @@ class StateEntropyBonus:
 
     def state(self) -> dict[str, Any]:
         """JSON state: the running std of the distances and the reference sampler's RNG."""
-        return {"mean": float(self._stats.mean), "var": float(self._stats.var), "count": float(self._stats.count),
-                "rng": self.rng.bit_generator.state}
+        return {
+            "mean": float(self._stats.mean),
+            "var": float(self._stats.var),
+            "count": float(self._stats.count),
+            "rng": self.rng.bit_generator.state,
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         self._stats.mean = np.asarray(state["mean"], dtype=np.float64)
@@ -255,14 +279,14 @@ class StatePool:
             self._data = np.empty((max(1024, 2 * len(obs)), obs.shape[1]), dtype=np.float32)
         while self._n + len(obs) > len(self._data):
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
-        self._data[self._n:self._n + len(obs)] = obs
+        self._data[self._n : self._n + len(obs)] = obs
         self._n += len(obs)
 
     def __len__(self) -> int:
         return self._n
 
     def array(self) -> np.ndarray:
-        return self._data[:self._n] if self._data is not None else np.zeros((0, 0), np.float32)
+        return self._data[: self._n] if self._data is not None else np.zeros((0, 0), np.float32)
 
     def load(self, states: np.ndarray) -> None:
         """Replace the pool's contents with `states` (a checkpoint's `array()`)."""

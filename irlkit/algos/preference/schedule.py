@@ -23,9 +23,13 @@ def label_schedule(cfg: PreferenceConfig) -> list[int]:
     over `num_iterations` later queries by `query_schedule`, rounded so the total is exact."""
     total = int(cfg.total_comparisons)
     if total < 1:
-        raise IrlkitError(f"algo.total_comparisons={total}: the annotator must be asked at least one pair (any value >= 1 works)")
+        raise IrlkitError(
+            f"algo.total_comparisons={total}: the annotator must be asked at least one pair (any value >= 1 works)"
+        )
     if cfg.num_iterations < 0:
-        raise IrlkitError(f"algo.num_iterations={cfg.num_iterations} must be >= 0 (0: one query, before any reward update)")
+        raise IrlkitError(
+            f"algo.num_iterations={cfg.num_iterations} must be >= 0 (0: one query, before any reward update)"
+        )
     if not 0.0 <= cfg.initial_comparison_frac <= 1.0:
         raise IrlkitError(f"algo.initial_comparison_frac={cfg.initial_comparison_frac} must lie in [0, 1]")
     if cfg.query_schedule not in pc.QUERY_SCHEDULES:
@@ -69,8 +73,11 @@ def query_plan(cfg: PreferenceConfig, *, budget: int, n_envs: int, unit: int) ->
     first = -(-first // unit) * unit
     minimum = first + unit
     if budget < minimum:
-        why = (f"algo.pretrain_steps={cfg.pretrain_steps} steps of exploration" if cfg.pretrain_steps * 1 >= n_envs * 2 * length
-               else f"{n_envs} env(s) x 2 fragments of algo.fragment_length={length} steps")
+        why = (
+            f"algo.pretrain_steps={cfg.pretrain_steps} steps of exploration"
+            if cfg.pretrain_steps * 1 >= n_envs * 2 * length
+            else f"{n_envs} env(s) x 2 fragments of algo.fragment_length={length} steps"
+        )
         raise IrlkitError(
             f"algo.budget={budget} env steps is too small for preference learning with these settings: the first "
             f"query comes after {first} steps ({why}, rounded up to the learner's step of {unit}), and the learner "

@@ -166,6 +166,7 @@ def make_teacher(feedback: Any, fragment_length: int, rng: np.random.Generator, 
         if noise < 0:
             raise IrlkitError(f"feedback.noise={noise} must be >= 0 (0: a perfectly rational teacher)")
         beta = math.inf if noise == 0 else 1.0 / (noise * fragment_length)
-    params = teacher_params(teacher, beta=beta, gamma=feedback.gamma, epsilon=feedback.epsilon,
-                            skip=feedback.skip, equal=feedback.equal)
+    params = teacher_params(
+        teacher, beta=beta, gamma=feedback.gamma, epsilon=feedback.epsilon, skip=feedback.skip, equal=feedback.equal
+    )
     return SimulatedTeacher(params, rng=rng, logger=logger)

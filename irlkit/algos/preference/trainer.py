@@ -3,23 +3,21 @@ at their planned steps, the reward updates, the label curve, and the exact stop 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional, cast
 
 import numpy as np
 from imitation.algorithms import preference_comparisons as pc
-from imitation.data import rollout
 from imitation.rewards.reward_nets import RewardNet
 from stable_baselines3.common.callbacks import BaseCallback
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, make_ppo
 from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import FeedbackConfig, PreferenceConfig
+from irlkit.algos.preference.curve import LabelCurve
 from irlkit.algos.preference.fragments import (
     FragmentRecorder,
     SkippablePreferenceDataset,
@@ -39,6 +37,7 @@ from irlkit.algos.preference.rewards import (
     make_reward_model,
     reward_members,
 )
+from irlkit.algos.preference.saved import reward_uses_action
 from irlkit.algos.preference.schedule import query_plan
 from irlkit.algos.preference.teachers import make_teacher
 from irlkit.algos.relabel import AbsorbingStates
@@ -78,7 +77,9 @@ class PreferenceTrainer(RLTrainer):
         self._cfg = cfg
         self._ctx = ctx
         if cfg.query not in QUERIES:
-            raise IrlkitError(f"algo.query={cfg.query!r} is not a query method; choose one of {', '.join(QUERIES)} (B-Pref)")
+            raise IrlkitError(
+                f"algo.query={cfg.query!r} is not a query method; choose one of {', '.join(QUERIES)} (B-Pref)"
+            )
         if cfg.ensemble_size < 1:
             raise IrlkitError(f"algo.ensemble_size={cfg.ensemble_size} must be >= 1")
         if cfg.query != "uniform" and cfg.ensemble_size < 2:
@@ -93,7 +94,9 @@ class PreferenceTrainer(RLTrainer):
         # Episodes that can end by termination get DAC's absorbing state (Kostrikov et al. 2019):
         # without it a learned reward, whose offset no label fixes, pays for ending episodes or for
         # avoiding their end (on MountainCarContinuous: the car learns to stay put).
-        self.absorbing = AbsorbingStates(ctx.observation_space, ctx.action_space, gamma) if ctx.variable_horizon else None
+        self.absorbing = (
+            AbsorbingStates(ctx.observation_space, ctx.action_space, gamma) if ctx.variable_horizon else None
+        )
         self.reward = LearnerReward(self.absorbing, closed_form=self.kind != "ppo")
         if self.kind == "ppo":
             from imitation.rewards.reward_wrapper import RewardVecEnvWrapper
@@ -124,17 +127,29 @@ class PreferenceTrainer(RLTrainer):
             cast(Any, self.rl.replay_buffer).reward_fn = self.reward  # make_learner's RelabelingReplayBuffer
         self.rl.set_logger(ctx.logger)  # imitation's HierarchicalLogger is an SB3 Logger
         if cfg.pretrain_steps > 0:
-            self.reward.entropy = StateEntropyBonus(self.states, k=cfg.entropy_k, rng=np.random.default_rng(ctx.seed + 1))
+            self.reward.entropy = StateEntropyBonus(
+                self.states, k=cfg.entropy_k, rng=np.random.default_rng(ctx.seed + 1)
+            )
             self.reward.mode = "entropy"
 
         model_space = self.absorbing.space if self.absorbing is not None else ctx.observation_space
-        self._reward_net = make_reward_model(model_space, ctx.action_space, hid_sizes=cfg.reward_net_arch,
-                                             use_action=reward_uses_action(cfg, ctx.action_space), members=cfg.ensemble_size)
-        self.reward_trainer = PreferenceRewardTrainer(self._reward_net, lr=cfg.reward_lr, batch_size=cfg.reward_batch_size,
-                                                      rng=ctx.rng,
-                                                      prepare=partial(model_space_fragment, absorbing=self.absorbing) if self.absorbing else None)
-        self.fragmenter = InformativeFragmenter(cfg.query, rng=ctx.rng, candidates=cfg.query_candidates,
-                                                logger=ctx.logger)
+        self._reward_net = make_reward_model(
+            model_space,
+            ctx.action_space,
+            hid_sizes=cfg.reward_net_arch,
+            use_action=reward_uses_action(cfg, ctx.action_space),
+            members=cfg.ensemble_size,
+        )
+        self.reward_trainer = PreferenceRewardTrainer(
+            self._reward_net,
+            lr=cfg.reward_lr,
+            batch_size=cfg.reward_batch_size,
+            rng=ctx.rng,
+            prepare=partial(model_space_fragment, absorbing=self.absorbing) if self.absorbing else None,
+        )
+        self.fragmenter = InformativeFragmenter(
+            cfg.query, rng=ctx.rng, candidates=cfg.query_candidates, logger=ctx.logger
+        )
         self.pool = TrajectoryPool(self.recorder, self.absorbing, cfg.fragment_length)
         self.dataset: pc.PreferenceDataset = SkippablePreferenceDataset()
         self.gatherer = _gatherer(cfg, ctx)
@@ -204,8 +219,10 @@ class PreferenceTrainer(RLTrainer):
     def no_checkpoint_reason(self) -> Optional[str]:
         """Why `checkpoint()` returns None (printed by the run), or None when it writes checkpoints."""
         if self.kind == "ppo":
-            return ("algo.learner=ppo is stopped mid-rollout at every env step, and its rollout buffer and the "
-                    "episodes of its env.n_envs envs are not resumable state; the off-policy learners resume")
+            return (
+                "algo.learner=ppo is stopped mid-rollout at every env step, and its rollout buffer and the "
+                "episodes of its env.n_envs envs are not resumable state; the off-policy learners resume"
+            )
         return None
 
     def checkpoint(self) -> Optional[Checkpoint]:
@@ -244,11 +261,16 @@ class PreferenceTrainer(RLTrainer):
         arrays["pref.states"] = self.states.array()
         entropy = self.reward.entropy
         meta["pref"] = {
-            "asked": self.asked, "queries_done": self.queries_done, "reward_updates": self.reward_updates,
-            "last_reward_accuracy": self.last_reward_accuracy, "steps": self._steps,
+            "asked": self.asked,
+            "queries_done": self.queries_done,
+            "reward_updates": self.reward_updates,
+            "last_reward_accuracy": self.last_reward_accuracy,
+            "steps": self._steps,
             "reward": {"mode": self.reward.mode, "mean": self.reward._mean, "std": self.reward._std},
             "entropy": entropy.state() if entropy is not None else None,
-            "gatherer": {k: v for k in _GATHERER_STATE if isinstance(v := getattr(self.gatherer, k, None), (int, float))},
+            "gatherer": {
+                k: v for k in _GATHERER_STATE if isinstance(v := getattr(self.gatherer, k, None), (int, float))
+            },
             "label_curve": self._curve.state(),
         }
         return ckpt
@@ -258,8 +280,10 @@ class PreferenceTrainer(RLTrainer):
         from irlkit.algos.learners import OffPolicyTrainer
 
         if self.kind == "ppo" or "pref" not in ckpt.meta:
-            raise IrlkitError("this checkpoint was not written by an off-policy preference run; remove the run "
-                              "folder's checkpoint/ to train it again from the start")
+            raise IrlkitError(
+                "this checkpoint was not written by an off-policy preference run; remove the run "
+                "folder's checkpoint/ to train it again from the start"
+            )
         OffPolicyTrainer.restore(self, ckpt)  # type: ignore[arg-type]
         meta, arrays = ckpt.meta["pref"], ckpt.arrays
         self._reward_net.load_state_dict(ckpt.tensors["pref/reward_net"])
@@ -276,7 +300,11 @@ class PreferenceTrainer(RLTrainer):
         self.reward_updates, self.last_reward_accuracy = int(meta["reward_updates"]), meta["last_reward_accuracy"]
         self._steps = int(meta["steps"])
         reward = meta["reward"]
-        self.reward.mode, self.reward._mean, self.reward._std = reward["mode"], float(reward["mean"]), float(reward["std"])
+        self.reward.mode, self.reward._mean, self.reward._std = (
+            reward["mode"],
+            float(reward["mean"]),
+            float(reward["std"]),
+        )
         if self.reward.mode == "learned":
             self.reward._model = self._reward_net
         for key, value in meta["gatherer"].items():
@@ -365,61 +393,6 @@ class _QueryCallback(BaseCallback):
             t.query()
 
 
-class LabelCurve:
-    """The policy's return before each query and at the end, against the labels asked so far
-    (`labels.csv`): B-Pref's score-against-feedback curve, measured within one run.
-
-    Each point plays `episodes` episodes with deterministic actions from the same seeded starts
-    (imitation's `rollout`; fixed seeds apart from the final evaluation's), so the points of one
-    run, and of runs with the same seed, are comparable."""
-
-    HEADER = ["labels_asked", "labels_trained_on", "env_steps", "return_mean", "wall_s"]
-
-    def __init__(self, ctx: RunContext, episodes: int, path: Path):
-        self.ctx, self.episodes, self.path = ctx, int(episodes), path
-        self.enabled = self.episodes > 0
-        self._seed = 3_000_000 + 1000 * ctx.seed
-        self._t0 = time.time()
-        self.rows = 0
-        """Rows written (a checkpoint keeps this many; a resumed run drops any written after it)."""
-        self._before: list[list[str]] = []
-        if self.enabled and path.is_file():  # a killed run's rows, kept by `restore` when it resumes
-            with open(path, newline="") as f:
-                self._before = [r for r in list(csv.reader(f))[1:] if r]
-        if self.enabled:
-            with open(path, "w", newline="") as f:
-                csv.writer(f).writerow(self.HEADER)
-
-    def state(self) -> dict[str, Any]:
-        return {"rows": self.rows, "wall_s": time.time() - self._t0}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Keep the first `state["rows"]` rows of the killed run's labels.csv (read before this curve
-        rewrote its header), and go on counting wall time from the checkpoint's."""
-        self.rows = int(state["rows"])
-        self._t0 = time.time() - float(state["wall_s"])
-        if self.enabled:
-            with open(self.path, "w", newline="") as f:
-                csv.writer(f).writerows([self.HEADER, *self._before[: self.rows]])
-
-    def measure(self, trainer: PreferenceTrainer, asked: int) -> None:
-        if not self.enabled:
-            return
-        from irlkit.envs import make_venv
-
-        venv = make_venv(self.ctx.env_cfg, seed=self._seed, n_envs=self.episodes)
-        try:
-            trajs = rollout.generate_trajectories(trainer.policy, venv, rollout.make_min_episodes(self.episodes),
-                                                  rng=np.random.default_rng(self._seed), deterministic_policy=True)
-        finally:
-            venv.close()
-        returns = [float(np.sum(t.rews)) for t in trajs[: self.episodes]]
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow([asked, len(trainer.dataset), trainer.num_timesteps, float(np.mean(returns)),
-                                    round(time.time() - self._t0, 2)])
-        self.rows += 1
-
-
 def _reset_critic(model: Any) -> None:
     """PEBBLE resets SAC's critics after unsupervised pre-training: Q-values of the exploration
     bonus would bias the first updates on the learned reward (the actor keeps its coverage). DQN's
@@ -441,31 +414,6 @@ def _reset_critic(model: Any) -> None:
     targets.load_state_dict(nets.state_dict())
     optimizer = model.critic.optimizer if isinstance(model, SAC) else model.policy.optimizer
     optimizer.state.clear()
-
-
-def reward_uses_action(cfg: PreferenceConfig, action_space: Any) -> bool:
-    """`reward_use_action`, with None (auto) meaning: for continuous (Box) actions only."""
-    from gymnasium import spaces
-
-    if cfg.reward_use_action is None:
-        return isinstance(action_space, spaces.Box)
-    return bool(cfg.reward_use_action)
-
-
-def load_reward(cfg: PreferenceConfig, observation_space: Any, action_space: Any, state: dict) -> Any:
-    """The saved reward model as the reward to score on env transitions (for re-evaluation)."""
-    members = len({k.split(".")[1] for k in state if k.startswith("members.")}) or 1
-    sizes = [v.shape[0] for k, v in state.items() if k.endswith("normalize_input.running_mean")]
-    flat_obs = int(np.prod(observation_space.shape or (1,)))
-    act_dim = int(np.prod(action_space.shape)) if getattr(action_space, "shape", ()) else int(getattr(action_space, "n", 0))
-    use_action = reward_uses_action(cfg, action_space)
-    used = flat_obs + (act_dim if use_action else 0)
-    padded = bool(sizes) and sizes[0] == used + 1  # the run had absorbing states (its env terminates)
-    absorbing = AbsorbingStates(observation_space, action_space, 0.99) if padded else None
-    net = make_reward_model(absorbing.space if absorbing else observation_space, action_space,
-                            hid_sizes=cfg.reward_net_arch, use_action=use_action, members=members)
-    net.load_state_dict(state)
-    return EnvSpaceReward(net, absorbing) if absorbing else net
 
 
 def build(cfg: PreferenceConfig, ctx: RunContext) -> PreferenceTrainer:

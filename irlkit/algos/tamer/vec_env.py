@@ -101,10 +101,16 @@ class ShapingVecEnv(VecEnvWrapper):
         self.settings = settings
         self.source = source
         self.model = FeedbackModel(venv.observation_space, venv.action_space, settings.model_net_arch)
-        self.fitter = OnlineFitter(self.model, lr=settings.model_lr, buffer_size=settings.buffer_size,
-                                   batch_size=settings.batch_size, seed=seed)
-        self.credit = CreditAssigner(settings.credit_steps, credit=settings.credit, gamma=settings.credit_gamma,
-                                     silence=settings.silence)
+        self.fitter = OnlineFitter(
+            self.model,
+            lr=settings.model_lr,
+            buffer_size=settings.buffer_size,
+            batch_size=settings.batch_size,
+            seed=seed,
+        )
+        self.credit = CreditAssigner(
+            settings.credit_steps, credit=settings.credit, gamma=settings.credit_gamma, silence=settings.silence
+        )
         envs = getattr(venv, "envs", None)
         if envs is None:
             raise IrlkitError("feedback=shaping needs an in-process VecEnv (DummyVecEnv) to watch env 0")
@@ -164,15 +170,28 @@ class ShapingVecEnv(VecEnvWrapper):
         self._obs = obs
         return obs, rews + self.settings.weight * shaped, dones, infos
 
-    def _watch(self, obs: np.ndarray, rews: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]],
-               obs0: np.ndarray, act0: np.ndarray) -> None:
+    def _watch(
+        self,
+        obs: np.ndarray,
+        rews: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+        obs0: np.ndarray,
+        act0: np.ndarray,
+    ) -> None:
         if not self._episode:
             self._begin_episode(obs0)
         self.watched_steps += 1
         self._finalize(self.credit.step(np.array(obs0, copy=True), np.array(act0, copy=True)))
         new_obs = infos[0].get("terminal_observation", obs[0]) if dones[0] else obs[0]
-        step = WatchedStep(obs=obs0, act=np.asarray(act0), reward=float(rews[0]), next_obs=new_obs,
-                           index=self.watched_steps, model_updates=self.fitter.updates)
+        step = WatchedStep(
+            obs=obs0,
+            act=np.asarray(act0),
+            reward=float(rews[0]),
+            next_obs=new_obs,
+            index=self.watched_steps,
+            model_updates=self.fitter.updates,
+        )
         for v in self.source.feedback(step):
             self.credit.press(v)
             self.events["good" if v > 0 else "bad"] += 1

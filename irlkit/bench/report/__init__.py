@@ -31,9 +31,26 @@ from irlkit.bench.report.stats import Aggregate, aggregate_scores, aggregates, i
 from irlkit.errors import IrlkitError
 
 __all__ = [
-    "ALGO_ORDER", "ENV_ORDER", "PUBLISHED", "PUBLISHED_AGGREGATE", "RESULT_COLUMNS", "Aggregate", "RunRecord",
-    "RunStatus", "aggregate_scores", "aggregates", "cell_table", "check_report_extras", "collect_runs", "iqm",
-    "mean_ci", "read_run", "render_markdown", "score_matrices", "write_report", "write_results_csv",
+    "ALGO_ORDER",
+    "ENV_ORDER",
+    "PUBLISHED",
+    "PUBLISHED_AGGREGATE",
+    "RESULT_COLUMNS",
+    "Aggregate",
+    "RunRecord",
+    "RunStatus",
+    "aggregate_scores",
+    "aggregates",
+    "cell_table",
+    "check_report_extras",
+    "collect_runs",
+    "iqm",
+    "mean_ci",
+    "read_run",
+    "render_markdown",
+    "score_matrices",
+    "write_report",
+    "write_results_csv",
 ]
 
 REPORT_MODULES = ("rliable.library", "rliable.metrics", "matplotlib.pyplot")
@@ -83,7 +100,15 @@ def write_report(
 
         made.append(plot_scores(records, aggs, report_dir / "scores.png"))
         made.append(plot_curves(records, report_dir / "curves.png"))
-    md = render_markdown(records, status, aggs, title=title, description=description, command=command,
-                         plots=[str(p) for p in made], reps=reps)
+    md = render_markdown(
+        records,
+        status,
+        aggs,
+        title=title,
+        description=description,
+        command=command,
+        plots=[str(p) for p in made],
+        reps=reps,
+    )
     (report_dir / "report.md").write_text(md + "\n")
     return report_dir

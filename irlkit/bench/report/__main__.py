@@ -31,8 +31,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     path = write_report(args.sweep_dir, args.out, title=args.title)
     _, status = collect_runs(args.sweep_dir)
     if status.unfinished or status.failed:
-        print(f"irlkit.bench.report: {len(status.unfinished)} unfinished and {len(status.failed)} failed run(s) are "
-              "listed in the report, not counted", file=sys.stderr)
+        print(
+            f"irlkit.bench.report: {len(status.unfinished)} unfinished and {len(status.failed)} failed run(s) are "
+            "listed in the report, not counted",
+            file=sys.stderr,
+        )
     print(f"report in {path}/report.md")
     return 0
 

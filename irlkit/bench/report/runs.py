@@ -9,8 +9,22 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 RESULT_COLUMNS = [
-    "algo", "env", "seed", "return_mean", "return_std", "normalized_score", "demo_return", "random_return",
-    "episodes", "env_steps", "budget", "budget_unit", "wall_s", "run_dir", "reward_pearson", "transfer_score",
+    "algo",
+    "env",
+    "seed",
+    "return_mean",
+    "return_std",
+    "normalized_score",
+    "demo_return",
+    "random_return",
+    "episodes",
+    "env_steps",
+    "budget",
+    "budget_unit",
+    "wall_s",
+    "run_dir",
+    "reward_pearson",
+    "transfer_score",
 ]
 
 
@@ -70,13 +84,22 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
     transfer = run_dir / "transfer" / "transfer.json"
     transfer_score = json.loads(transfer.read_text()).get("normalized_score") if transfer.is_file() else None
     return RunRecord(
-        algo=r["algo"], env=r["env"], seed=int(r["seed"]),
-        return_mean=_num(r.get("return_mean")), return_std=_num(r.get("return_std")),
-        normalized_score=_num(r.get("normalized_score")), demo_return=_num(r.get("demo_return")),
-        random_return=_num(r.get("random_return")), env_steps=int(r.get("env_steps") or 0),
-        budget=int(r.get("budget") or 0), budget_unit=str(r.get("budget_unit", "")),
-        wall_s=_num(r.get("wall_s")), run_dir=str(run_dir), episodes=int(r.get("episodes") or 0),
-        reward_pearson=_num(r.get("reward_pearson")), transfer_score=_num(transfer_score),
+        algo=r["algo"],
+        env=r["env"],
+        seed=int(r["seed"]),
+        return_mean=_num(r.get("return_mean")),
+        return_std=_num(r.get("return_std")),
+        normalized_score=_num(r.get("normalized_score")),
+        demo_return=_num(r.get("demo_return")),
+        random_return=_num(r.get("random_return")),
+        env_steps=int(r.get("env_steps") or 0),
+        budget=int(r.get("budget") or 0),
+        budget_unit=str(r.get("budget_unit", "")),
+        wall_s=_num(r.get("wall_s")),
+        run_dir=str(run_dir),
+        episodes=int(r.get("episodes") or 0),
+        reward_pearson=_num(r.get("reward_pearson")),
+        transfer_score=_num(transfer_score),
     )
 
 

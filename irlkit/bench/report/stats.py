@@ -70,7 +70,10 @@ def aggregate_scores(
             # arch 7 deprecates the random_state that rliable passes; the numbers are unaffected
             warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
             points, intervals = rly.get_interval_estimates(
-                scores, mean_and_iqm, reps=reps, confidence_interval_size=confidence,
+                scores,
+                mean_and_iqm,
+                reps=reps,
+                confidence_interval_size=confidence,
                 random_state=np.random.RandomState(seed),
             )
     finally:
@@ -107,9 +110,15 @@ def aggregates(records: Sequence[RunRecord], *, reps: int = 10_000, seed: int = 
     out = []
     for algo in sorted(matrices):
         point, interval = est[algo]
-        out.append(Aggregate(
-            algo=algo, envs=envs[algo], runs_per_env=matrices[algo].shape[0],
-            mean=float(point[0]), mean_ci=(float(interval[0][0]), float(interval[1][0])),
-            iqm=float(point[1]), iqm_ci=(float(interval[0][1]), float(interval[1][1])),
-        ))
+        out.append(
+            Aggregate(
+                algo=algo,
+                envs=envs[algo],
+                runs_per_env=matrices[algo].shape[0],
+                mean=float(point[0]),
+                mean_ci=(float(interval[0][0]), float(interval[1][0])),
+                iqm=float(point[1]),
+                iqm_ci=(float(interval[0][1]), float(interval[1][1])),
+            )
+        )
     return out

@@ -146,8 +146,10 @@ def import_dataset(
     if callable(env):
         env = env()
     if env is not None:
-        for what, theirs, mine in (("observation", obs_space, env.observation_space),
-                                   ("action", act_space, env.action_space)):
+        for what, theirs, mine in (
+            ("observation", obs_space, env.observation_space),
+            ("action", act_space, env.action_space),
+        ):
             if theirs is not None and not spaces_match(theirs, mine):
                 raise StoreError(
                     f"{src} has {what} space {describe_space(theirs)}, but env {env.env_id!r} has "
@@ -175,8 +177,14 @@ def import_dataset(
             acts = acts.reshape(len(acts))
         episodes.append(dataclasses.replace(ep, obs=obs, acts=acts, rews=np.asarray(ep.rews, dtype=np.float64)))
         ep.meta.env_id = ep.meta.env_id or env_id
-    ds = store.create(name, env_id=env_id, observation_space=obs_space, action_space=act_space,
-                      env_spec=env_spec, description=description or data.description or f"Imported from {src}.")
+    ds = store.create(
+        name,
+        env_id=env_id,
+        observation_space=obs_space,
+        action_space=act_space,
+        env_spec=env_spec,
+        description=description or data.description or f"Imported from {src}.",
+    )
     try:
         ds.append_episodes(episodes)
     except BaseException:
@@ -205,5 +213,12 @@ def export_dataset(ds: Dataset, fmt: str, dst: str | Path, *, progress: bool = F
     return dst
 
 
-__all__ = ["EXPORT_FORMATS", "IMPORT_FORMATS", "ImportedData", "TargetEnv", "export_dataset", "import_dataset",
-           "json_infos_or_none"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "IMPORT_FORMATS",
+    "ImportedData",
+    "TargetEnv",
+    "export_dataset",
+    "import_dataset",
+    "json_infos_or_none",
+]

@@ -72,8 +72,7 @@ def read_imitation(src: Path) -> ImportedData:
         hf = datasets.load_from_disk(str(src))
     except (FileNotFoundError, ValueError, OSError) as err:
         raise StoreError(
-            f"{src} is not an imitation dataset folder ({err}); it should be what "
-            "imitation.data.serialize.save writes"
+            f"{src} is not an imitation dataset folder ({err}); it should be what imitation.data.serialize.save writes"
         ) from None
     if not isinstance(hf, datasets.Dataset):
         raise StoreError(f"{src} holds a DatasetDict, not one imitation dataset")
@@ -99,8 +98,17 @@ def read_imitation(src: Path) -> ImportedData:
             meta.notes += "; per-step infos dropped (not plain JSON: decoding them would need jsonpickle)"
         if infos is not None and not any(infos):
             infos = None
-        episodes.append(Episode(obs=obs, acts=acts, rews=rews, terminated=bool(terminal[k]),
-                                truncated=not bool(terminal[k]), infos=infos, meta=meta))
+        episodes.append(
+            Episode(
+                obs=obs,
+                acts=acts,
+                rews=rews,
+                terminated=bool(terminal[k]),
+                truncated=not bool(terminal[k]),
+                infos=infos,
+                meta=meta,
+            )
+        )
     data = ImportedData(episodes=episodes, description=info.get("description", ""))
     if info:
         data.env_id = info.get("env_id")
@@ -133,7 +141,7 @@ def _rows_as_arrays(column: Any, name: str, src: Path) -> list[np.ndarray]:
         flat = child.flatten().to_numpy(zero_copy_only=False).reshape(len(child), width)
     else:
         flat = child.to_numpy(zero_copy_only=False)
-    return [flat[outer[i]:outer[i + 1]] for i in range(len(outer) - 1)]
+    return [flat[outer[i] : outer[i + 1]] for i in range(len(outer) - 1)]
 
 
 def write_imitation(ds: Dataset, dst: Path, *, progress: bool = False) -> None:
@@ -145,8 +153,15 @@ def write_imitation(ds: Dataset, dst: Path, *, progress: bool = False) -> None:
     metas = []
     for ep in ds.episodes():
         infos = np.array(ep.infos, dtype=object) if ep.infos is not None else None
-        trajs.append(TrajectoryWithRew(obs=np.asarray(ep.obs), acts=np.asarray(ep.acts), infos=infos,
-                                       terminal=bool(ep.terminated), rews=np.asarray(ep.rews, dtype=np.float64)))
+        trajs.append(
+            TrajectoryWithRew(
+                obs=np.asarray(ep.obs),
+                acts=np.asarray(ep.acts),
+                infos=infos,
+                terminal=bool(ep.terminated),
+                rews=np.asarray(ep.rews, dtype=np.float64),
+            )
+        )
         metas.append(ep.meta.to_json())
     import datasets
 

@@ -39,7 +39,9 @@ def _minari():
     try:
         import minari
     except ImportError as err:
-        raise StoreError(f"the minari format needs the minari package ({err}); install it with {INSTALL_HINT}") from None
+        raise StoreError(
+            f"the minari format needs the minari package ({err}); install it with {INSTALL_HINT}"
+        ) from None
     return minari
 
 
@@ -63,8 +65,10 @@ def read_minari(src: Path) -> ImportedData:
     except (ValueError, KeyError, OSError, AssertionError) as err:
         raise StoreError(f"{src}: minari cannot read this dataset ({err})") from None
     env_spec = mds.env_spec
-    seeds = {int(m["id"]) if "id" in m else i: m.get("seed")
-             for i, m in enumerate(mds.storage.get_episode_metadata(mds.episode_indices))}
+    seeds = {
+        int(m["id"]) if "id" in m else i: m.get("seed")
+        for i, m in enumerate(mds.storage.get_episode_metadata(mds.episode_indices))
+    }
     episodes = []
     for ep in mds.iterate_episodes():
         if not isinstance(ep.observations, np.ndarray) or not isinstance(ep.actions, np.ndarray):
@@ -73,15 +77,22 @@ def read_minari(src: Path) -> ImportedData:
                 "holds flat spaces only"
             )
         terms, truncs = np.asarray(ep.terminations, dtype=bool), np.asarray(ep.truncations, dtype=bool)
-        meta = EpisodeMeta(source="import", notes=f"imported from {src} (Minari episode {ep.id})",
-                           seed=seeds.get(int(ep.id)), extra={"minari_episode_id": int(ep.id)})
-        episodes.append(Episode(
-            obs=np.asarray(ep.observations), acts=np.asarray(ep.actions),
-            rews=np.asarray(ep.rewards, dtype=np.float64),
-            terminated=bool(terms[-1]) if len(terms) else False,
-            truncated=bool(truncs[-1]) if len(truncs) else False,
-            meta=meta,
-        ))
+        meta = EpisodeMeta(
+            source="import",
+            notes=f"imported from {src} (Minari episode {ep.id})",
+            seed=seeds.get(int(ep.id)),
+            extra={"minari_episode_id": int(ep.id)},
+        )
+        episodes.append(
+            Episode(
+                obs=np.asarray(ep.observations),
+                acts=np.asarray(ep.actions),
+                rews=np.asarray(ep.rewards, dtype=np.float64),
+                terminated=bool(terms[-1]) if len(terms) else False,
+                truncated=bool(truncs[-1]) if len(truncs) else False,
+                meta=meta,
+            )
+        )
     desc = mds.storage.metadata.get("description") or ""
     return ImportedData(
         episodes=episodes,
@@ -128,10 +139,17 @@ def write_minari(ds: Dataset, dst: Path) -> None:
         terms = np.zeros(t, dtype=bool)
         truncs = np.zeros(t, dtype=bool)
         terms[-1], truncs[-1] = ep.terminated, ep.truncated
-        buffers.append(EpisodeBuffer(
-            id=k, seed=ep.meta.seed, observations=np.asarray(ep.obs), actions=np.asarray(ep.acts),
-            rewards=np.asarray(ep.rews), terminations=terms, truncations=truncs,
-        ))
+        buffers.append(
+            EpisodeBuffer(
+                id=k,
+                seed=ep.meta.seed,
+                observations=np.asarray(ep.obs),
+                actions=np.asarray(ep.acts),
+                rewards=np.asarray(ep.rews),
+                terminations=terms,
+                truncations=truncs,
+            )
+        )
     dataset_id = re.sub(r"[^A-Za-z0-9_]+", "_", ds.name) + "-v0"
     staging = dst.parent / f".{dst.name}.minari-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)

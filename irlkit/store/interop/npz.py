@@ -42,8 +42,10 @@ def _load(src: Path) -> Any:
     with open(src, "rb") as f:
         magic = f.read(len(NPY_MAGIC))
     if magic == NPY_MAGIC:
-        raise StoreError(f"{src} holds a single .npy array, not an .npz archive of named arrays (obs, acts, ...); "
-                         "save the arrays together with numpy.savez")
+        raise StoreError(
+            f"{src} holds a single .npy array, not an .npz archive of named arrays (obs, acts, ...); "
+            "save the arrays together with numpy.savez"
+        )
     if not zipfile.is_zipfile(src):
         raise StoreError(
             f"{src} is not an .npz file (an .npz is a zip archive of .npy arrays, written by numpy.savez); check the "
@@ -62,8 +64,10 @@ def _get(npz, key: str, src: Path) -> np.ndarray:
         return npz[key]
     except ValueError as err:
         if "pickle" in str(err):
-            raise StoreError(f"{src}: array {key!r} holds Python objects, which would have to be unpickled (and "
-                             "unpickling a file can run code); irlkit never does. Save it as a plain numeric array.") from None
+            raise StoreError(
+                f"{src}: array {key!r} holds Python objects, which would have to be unpickled (and "
+                "unpickling a file can run code); irlkit never does. Save it as a plain numeric array."
+            ) from None
         raise StoreError(f"{src}: array {key!r} cannot be read ({err}); the file is damaged") from None
     except (OSError, zipfile.BadZipFile, EOFError) as err:
         raise StoreError(f"{src}: array {key!r} cannot be read ({err}); the file is damaged") from None
@@ -102,8 +106,16 @@ def _read_imitation_npz(npz, src: Path, keys: set[str]) -> ImportedData:
         meta = EpisodeMeta(source="import", notes=note)
         if "rews" not in keys:
             meta.extra["rewards_missing"] = True
-        episodes.append(Episode(obs=o, acts=a, rews=np.asarray(r, dtype=np.float64), terminated=bool(terminal[k]),
-                                truncated=not bool(terminal[k]), meta=meta))
+        episodes.append(
+            Episode(
+                obs=o,
+                acts=a,
+                rews=np.asarray(r, dtype=np.float64),
+                terminated=bool(terminal[k]),
+                truncated=not bool(terminal[k]),
+                meta=meta,
+            )
+        )
     return ImportedData(episodes=episodes)
 
 
@@ -123,7 +135,7 @@ def _read_sb3_npz(npz, src: Path, env_max_steps: Optional[int]) -> ImportedData:
     episodes = []
     for k in range(len(bounds) - 1):
         a0, a1 = bounds[k], bounds[k + 1]
-        o = np.concatenate([obs[a0:a1], obs[a1 - 1:a1]])  # final observation missing: repeat the last
+        o = np.concatenate([obs[a0:a1], obs[a1 - 1 : a1]])  # final observation missing: repeat the last
         t = a1 - a0
         truncated = env_max_steps is not None and t >= env_max_steps
         meta = EpisodeMeta(
@@ -133,6 +145,14 @@ def _read_sb3_npz(npz, src: Path, env_max_steps: Optional[int]) -> ImportedData:
         )
         if stored_returns is not None and k < len(stored_returns):
             meta.extra["stored_return"] = float(stored_returns[k])
-        episodes.append(Episode(obs=o, acts=acts[a0:a1], rews=rews[a0:a1].astype(np.float64),
-                                terminated=not truncated, truncated=truncated, meta=meta))
+        episodes.append(
+            Episode(
+                obs=o,
+                acts=acts[a0:a1],
+                rews=rews[a0:a1].astype(np.float64),
+                terminated=not truncated,
+                truncated=truncated,
+                meta=meta,
+            )
+        )
     return ImportedData(episodes=episodes)
