@@ -19,13 +19,25 @@ EDGE_ONLY = {"hydra", "omegaconf", "argparse"}
 """Libraries only the entries (`__main__.py`) and the command-line edge (`irlkit/cli/`) may import."""
 
 FORBIDDEN = {
-    "store": {"envs", "algos", "evaluate", "experts", "policies", "train", "runconfig", "cli", "bench", *HUMAN_INPUT},
-    "envs": {"algos", "evaluate", "experts", "train", "runconfig", "cli", "bench", *HUMAN_INPUT},
-    "algos": {"evaluate", "train", "runconfig", "cli", "bench", *HUMAN_INPUT},
-    "evaluate": {"train", "runconfig", "cli", "bench", *HUMAN_INPUT},
-    **{part: {"train", "runconfig", "cli", "bench"} for part in HUMAN_INPUT},
-    "train": {"cli", "bench"},
-    "runconfig": {"cli", "bench", "train"},
+    "store": {
+        "envs",
+        "algos",
+        "evaluate",
+        "experts",
+        "policies",
+        "train",
+        "runconfig",
+        "cli",
+        "bench",
+        "transfer",
+        *HUMAN_INPUT,
+    },
+    "envs": {"algos", "evaluate", "experts", "train", "runconfig", "cli", "bench", "transfer", *HUMAN_INPUT},
+    "algos": {"evaluate", "train", "runconfig", "cli", "bench", "transfer", *HUMAN_INPUT},
+    "evaluate": {"train", "runconfig", "cli", "bench", "transfer", *HUMAN_INPUT},
+    **{part: {"train", "runconfig", "cli", "bench", "transfer"} for part in HUMAN_INPUT},
+    "train": {"cli", "bench", "transfer"},
+    "runconfig": {"cli", "bench", "train", "transfer"},
 }
 """part -> parts it must not import (store <- envs <- algos <- evaluate <- human input <- runs <- entries)."""
 

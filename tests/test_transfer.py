@@ -1,0 +1,60 @@
+"""`python -m irlkit.transfer run=DIR`: a fresh learner trained on a finished run's frozen reward."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+TINY_AIRL = [
+    "algo=airl",
+    "env=pendulum",
+    "algo.budget=600",
+    "algo.sac.learning_starts=200",
+    "algo.sac.net_arch=[16]",
+    "algo.demo_batch_size=64",
+    "eval.episodes=2",
+    "eval.curve_points=0",
+    "progress=false",
+]
+
+
+def test_transfer_trains_a_fresh_learner_on_the_frozen_reward_and_scores_it(tmp_path: Path) -> None:
+    run = tmp_path / "airl"
+    proc = run_cli(["-m", "irlkit", *TINY_AIRL, f"hydra.run.dir={run}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_cli(["-m", "irlkit.transfer", f"run={run}", "budget=500", "progress=false"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((run / "transfer" / "transfer.json").read_text())
+    assert result["source_algo"] == "airl" and result["learner"] == "SAC"
+    assert result["env_steps"] == 500 and result["budget"] == 500
+    assert result["demo_return"] == json.loads((run / "eval.json").read_text())["demo_return"]
+    assert isinstance(result["normalized_score"], float)
+    meta = json.loads((run / "transfer" / "policy.json").read_text())
+    assert meta["sb3_class"] == "SAC" and "observation_space" in meta
+
+
+def test_transfer_mistakes_are_one_paragraph(tmp_path: Path) -> None:
+    bc = tmp_path / "bc"
+    proc = run_cli(
+        [
+            "-m",
+            "irlkit",
+            "algo=bc",
+            "algo.budget=50",
+            "eval.episodes=1",
+            "eval.curve_points=0",
+            "progress=false",
+            f"hydra.run.dir={bc}",
+        ]
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for args, expected in (
+        ([f"run={bc}"], "has no learned reward to transfer"),
+        ([f"run={tmp_path / 'nowhere'}"], "is not a finished irlkit run"),
+        ([f"run={bc}", "budgt=5"], "budgt"),
+    ):
+        proc = run_cli(["-m", "irlkit.transfer", *args, "progress=false"])
+        assert proc.returncode == 2, (args, proc.stderr[-2000:])
+        assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
