@@ -177,8 +177,10 @@ def run_training(
     if config.algo.name in ("gail", "airl", "preference", "density"):  # those whose rollouts imitation length-checks
         horizon = detect_horizon(env_cfg, dataset.metas, seed=config.seed)
         variable = horizon.variable
-        if variable and config.algo.name == "density":  # gail/airl say it themselves (only PPO leaks); preference
-            # gives terminations an absorbing state
+        # only imitation's own loops leak the episode length: density, and GAIL/AIRL with the PPO generator;
+        # the off-policy learners and preference give terminations an absorbing state instead
+        leaks = config.algo.name == "density" or getattr(config.algo, "learner", None) == "ppo"
+        if variable and leaks and config.algo.name != "preference":
             print(horizon.notice(env_cfg.id, config.algo.name), file=sys.stderr)
     logger = imit_logger.configure(folder=str(run_dir / "logs"), format_strs=["csv", "tensorboard"])
     human_cfg = config.human_input()

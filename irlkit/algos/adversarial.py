@@ -7,7 +7,6 @@ learner (the generator) learns a policy against it.
 
 from __future__ import annotations
 
-import sys
 from typing import cast
 
 from imitation.algorithms.adversarial.airl import AIRL
@@ -82,13 +81,6 @@ class AdversarialIRLTrainer(RLTrainer):
                 f"algo.budget={cfg.budget} env steps is smaller than one round of {kind} with the PPO generator "
                 f"({per_round} env steps: algo.ppo.n_steps={cfg.ppo.n_steps} x env.n_envs={ctx.venv.num_envs}): raise "
                 "algo.budget, or lower algo.ppo.n_steps."
-            )
-        if ctx.variable_horizon:
-            print(
-                f"irlkit: note: {ctx.env_cfg.id} ends episodes at different lengths; {kind} with the PPO generator runs "
-                "with imitation's allow_variable_horizon=True, so episode length itself can leak into the learned reward "
-                "(the off-policy learners, algo.learner=auto, use absorbing states instead).",
-                file=sys.stderr,
             )
         reward_net = make_reward_net(cfg, kind, ctx.observation_space, ctx.action_space)
         cls: type[AdversarialTrainer] = AIRL if kind == "airl" else GAIL
