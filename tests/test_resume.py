@@ -89,6 +89,14 @@ def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
                 "algo.demo_batch_size=64",
             ],
         ),
+        (
+            "gail",
+            ["algo.learner=ppo", "algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4", "algo.demo_batch_size=64"],
+        ),
+        (
+            "airl",
+            ["algo.learner=ppo", "algo.budget=2048", "algo.ppo.n_steps=128", "env.n_envs=4", "algo.demo_batch_size=64"],
+        ),
         ("sqil", ["algo.budget=1500", "algo.dqn.learning_starts=300", "algo.dqn.net_arch=[16]"]),
     ],
 )

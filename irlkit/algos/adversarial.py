@@ -22,6 +22,7 @@ from imitation.rewards.reward_nets import (
 from imitation.util import networks
 
 from irlkit.algos.base import Progress, RLTrainer, RunContext, Trainer, make_ppo, set_learning_rate
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import AdversarialConfig
 from irlkit.algos.learners import resolve_learner
 from irlkit.errors import IrlkitError
@@ -123,10 +124,11 @@ class AdversarialIRLTrainer(RLTrainer):
         # lets one progress bar count env steps for every algorithm.
         per_round = self._adv.gen_train_timesteps
         n_rounds = max(1, budget // per_round)
-        for r in range(n_rounds):
+        done = self._steps // per_round  # rounds before a resume: the schedule continues where it was
+        for r in range(done, done + n_rounds):
             if self._cfg.ppo.anneal_lr:
                 set_learning_rate(
-                    self.rl, self._cfg.ppo.learning_rate * _decay(r / n_rounds, self._cfg.ppo.anneal_start)
+                    self.rl, self._cfg.ppo.learning_rate * _decay(r / (done + n_rounds), self._cfg.ppo.anneal_start)
                 )
             self._adv.train_gen(per_round)
             for _ in range(self._adv.n_disc_updates_per_round):
@@ -135,6 +137,43 @@ class AdversarialIRLTrainer(RLTrainer):
             self._adv.logger.dump(self._adv._global_step)
             self._steps += per_round
             progress(per_round)
+
+    def checkpoint(self) -> Checkpoint:
+        """The generator (RLTrainer's), the discriminator with its optimizer and the generator samples
+        it draws from. Not restored exactly: the order of imitation's endless demo iterator and the
+        env's episode in progress (a resumed run starts fresh episodes)."""
+        ckpt = super().checkpoint()
+        assert ckpt is not None
+        adv = self._adv
+        ckpt.tensors["adv/reward_train"] = adv.reward_train.state_dict()
+        ckpt.tensors["adv/disc_opt"] = adv._disc_opt.state_dict()
+        buf = adv._gen_replay_buffer._buffer
+        for key, array in buf._arrays.items():
+            if array.dtype != object:  # `infos` (dicts) are not saved: the discriminator never reads them
+                ckpt.arrays[f"adv.gen_buffer.{key}"] = array[: buf._n_data]
+        ckpt.meta["adv"] = {
+            "global_step": adv._global_step,
+            "disc_step": adv._disc_step,
+            "buffer_n": buf._n_data,
+            "buffer_idx": buf._idx,
+        }
+        return ckpt
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        super().restore(ckpt)
+        adv, meta = self._adv, ckpt.meta["adv"]
+        adv.reward_train.load_state_dict(ckpt.tensors["adv/reward_train"])
+        adv._disc_opt.load_state_dict(ckpt.tensors["adv/disc_opt"])
+        buf = adv._gen_replay_buffer._buffer
+        n = int(meta["buffer_n"])
+        for key, array in buf._arrays.items():
+            if array.dtype == object:
+                for i in range(n):
+                    array[i] = {}
+            else:
+                array[:n] = ckpt.arrays[f"adv.gen_buffer.{key}"]
+        buf._n_data, buf._idx = n, int(meta["buffer_idx"])
+        adv._global_step, adv._disc_step = int(meta["global_step"]), int(meta["disc_step"])
 
     @property
     def reward_net(self):
