@@ -212,3 +212,44 @@ def test_a_stopped_preference_run_resumes_its_labels_and_learner(
     asked = [int(r.split(",")[0]) for r in rows]
     assert asked == sorted(set(asked)) and len(rows) == 4  # one row before each of the 3 queries, one at the end
     assert asked[-1] == 20
+
+
+def test_a_killed_hg_dagger_run_resumes_with_every_correction(tmp_path: Path) -> None:
+    """HG-DAgger with the scripted person: the corrections are in the store as given, the
+    checkpoint holds the counters, and the resumed run spends the rest of the budget."""
+    from irlkit.algos.checkpoint import read_checkpoint
+    from irlkit.store import DemoStore
+
+    store = tmp_path / "store"
+    config = run_config(
+        [
+            "algo=dagger",
+            "expert=human",
+            "expert.input=scripted",
+            f"expert.store_root={store}",
+            "expert.dataset=cp_corr",
+            "operator=script-0",
+            "env.max_episode_steps=100",
+            "algo.use_demos=false",
+            "algo.bc_epochs_per_round=1",
+            "expert.min_batches_per_round=5",
+            "algo.budget=300",
+            "algo.round_steps=100",
+            "eval.episodes=2",
+            "eval.curve_points=0",
+            "checkpoint_s=0",
+            "progress=false",
+        ]
+    )
+    run = tmp_path / "run"
+    with pytest.raises(Stop):
+        run_training(config, run, on_trainer=_stop_after(200))
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert state["meta"]["hg_dagger"]["steps"] == 200 and len(state["meta"]["hg_dagger"]["rounds"]) == 2
+    stored = len(DemoStore(store).open("cp_corr"))
+    result = resume_training(run)
+    assert result["budget_spent"] == 300 and result["env_steps"] == 300
+    assert len(result["rounds"]) == 3 and [r["round"] for r in result["rounds"]] == [0, 1, 2]
+    assert len(DemoStore(store).open("cp_corr")) > stored  # the resumed round's corrections join the killed run's
+    ckpt = read_checkpoint(run)
+    assert ckpt is not None and len(ckpt.arrays["hg_dagger.acts"]) == result["labels"]  # trained on every label

@@ -25,6 +25,7 @@ import numpy as np
 
 from irlkit.algos.base import Progress, RunContext, Trainer
 from irlkit.algos.bc_ensemble import BCLearner, Proposal
+from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import DAggerConfig
 
 
@@ -134,6 +135,7 @@ class HGDAggerTrainer(Trainer):
         prior = corrector.prior_labels()
         self.resumed_labels = len(prior)
         self._add(prior.obs, prior.acts, prior.next_obs, prior.dones)
+        self._own_from = len(self._acts)  # label chunks from here on are this run's (kept in checkpoints)
         self.rounds: list[dict[str, Any]] = []
         self._steps = 0
         self.labels = 0
@@ -165,9 +167,10 @@ class HGDAggerTrainer(Trainer):
     def train(self, budget: int, progress: Progress) -> None:
         corrector = self.corrector
         try:
-            while self._steps < budget:
+            end = self._steps + budget  # after a resume, _steps already counts the killed run's rounds
+            while self._steps < end:
                 round_no = len(self.rounds)
-                result = corrector.run_round(self.learner, round_no, min(self._cfg.round_steps, budget - self._steps))
+                result = corrector.run_round(self.learner, round_no, min(self._cfg.round_steps, end - self._steps))
                 self._record_round(result)
                 if result.acts:
                     self._add(
@@ -213,6 +216,40 @@ class HGDAggerTrainer(Trainer):
             file=sys.stderr,
             flush=True,
         )
+
+    def checkpoint(self) -> Checkpoint:
+        """The run's counters, its rounds and the corrections it trained on (the demos and the
+        labels resumed from the store are rebuilt by the fresh trainer). Every correction is also
+        in the corrections dataset as given; those of the round a kill interrupted are stored
+        there (the journal) but not trained on by the resumed run. Not restored: the learner's exact
+        weights (retrained on the same labels) and the episode the person was in."""
+        own = slice(self._own_from, None)
+        arrays = {}
+        if self._acts[own]:
+            arrays = {
+                "hg_dagger.obs": np.concatenate(self._obs[own]),
+                "hg_dagger.acts": np.concatenate(self._acts[own]),
+                "hg_dagger.next_obs": np.concatenate(self._next[own]),
+                "hg_dagger.dones": np.concatenate(self._dones[own]),
+            }
+        meta = {
+            "steps": self._steps,
+            "labels": self.labels,
+            "asked": self.asked,
+            "approved": self.approved,
+            "rounds": self.rounds,
+        }
+        return Checkpoint(arrays=arrays, meta={"hg_dagger": meta})
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        meta = ckpt.meta["hg_dagger"]
+        self._steps, self.labels = int(meta["steps"]), int(meta["labels"])
+        self.asked, self.approved = int(meta["asked"]), int(meta["approved"])
+        self.rounds = list(meta["rounds"])
+        if "hg_dagger.acts" in ckpt.arrays:
+            a = ckpt.arrays
+            self._add(a["hg_dagger.obs"], a["hg_dagger.acts"], a["hg_dagger.next_obs"], a["hg_dagger.dones"])
+            self._retrain()
 
     @property
     def policy(self) -> Any:
