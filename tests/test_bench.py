@@ -167,6 +167,7 @@ _WITHOUT_RLIABLE = (
 )
 
 
+@pytest.mark.slow
 def test_bench_without_its_extra_fails_before_any_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = run_cli(["-c", _WITHOUT_RLIABLE, "irlkit.bench", "suite=smoke", f"out={out}"], timeout=120)

@@ -419,6 +419,7 @@ KILLED_SESSION = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_session_killed_while_the_person_drives_loses_no_label(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", KILLED_SESSION, str(tmp_path)],
@@ -616,6 +617,7 @@ def test_killed_session_loses_no_label_already_given_and_resumes_from_them(tmp_p
     assert len(ds) == len(committed) + len(recovered) + 1 and ds.validate() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -105,6 +105,7 @@ def test_validate_reports_damage_and_exits_nonzero(tmp_path):
     assert "obs.npy does not match its checksum" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_errors_are_one_paragraph_without_traceback(tmp_path):
     root = tmp_path / "store"
     assert_error(demos("show", "nope", root=root), "no dataset named 'nope'")
@@ -271,6 +272,7 @@ def test_shipped_demos_are_small():
     assert total < 8 * 2**20, f"demos/ holds {total / 2**20:.1f} MB"
 
 
+@pytest.mark.slow
 def test_generate_with_the_shipped_expert(tmp_path):
     proc = demos("generate", "cartpole", "exp", "--episodes", "2", "--seed", "123", root=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -195,6 +195,7 @@ def test_resolve_env_config_takes_presets_registered_ids_and_user_modules(user_e
 # ------------------------------------------------------------------------------------------------
 # bad input: one paragraph, exit 2, no traceback
 # ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides, expected",
     [

@@ -1026,6 +1026,7 @@ def test_server_survives_a_body_that_never_arrives(serving, monkeypatch: pytest.
     assert [r.label for r in open_preferences(str(ds.path)).labels()] == ["right"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env, length, expected",
     [

@@ -194,6 +194,7 @@ def test_keyboard_shortcuts_are_shown_on_the_page(tmp_path: Path, store_root: Pa
     assert [r.label for r in open_preferences("browser_prefs", root=store_root).labels()] == ["left", "left"]
 
 
+@pytest.mark.slow
 def test_a_foreign_page_in_the_same_browser_can_neither_label_nor_read_the_token(tmp_path: Path):
     """Another site open in the same Chromium tries what it can: a simple cross-origin POST (no
     preflight), reading the page for its token, an API call with a guessed token. What the token

@@ -194,6 +194,7 @@ def test_soft_dqn_policy_is_the_boltzmann_policy_of_its_q_values() -> None:
     assert abs(samples.mean() - p1) < 0.1  # exploration samples the same policy
 
 
+@pytest.mark.slow
 def test_soft_dqn_learns_its_temperature_towards_the_target_entropy() -> None:
     import torch.nn.functional as F
 
@@ -240,6 +241,7 @@ TINY_SAC = SACConfig(learning_starts=200, batch_size=32, net_arch=[16, 16])
 TINY_DQN = DQNConfig(learning_starts=200, batch_size=32, net_arch=[16, 16])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["gail", "airl"])
 @pytest.mark.parametrize("env,learner", [("cartpole", "dqn"), ("mountain_car_continuous", "sac")])
 def test_off_policy_gail_and_airl_run_and_spend_the_budget_exactly(
@@ -258,6 +260,7 @@ def test_off_policy_gail_and_airl_run_and_spend_the_budget_exactly(
     policy.predict(obs, deterministic=True)
 
 
+@pytest.mark.slow
 def test_a_saved_off_policy_airl_run_is_rescored_with_its_reward(tmp_path: Path) -> None:
 
     from irlkit.evaluate.__main__ import evaluate_run
@@ -269,6 +272,7 @@ def test_a_saved_off_policy_airl_run_is_rescored_with_its_reward(tmp_path: Path)
     assert again["return_mean"] == pytest.approx(first["return_mean"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,expected",
     [

@@ -164,6 +164,7 @@ def test_evaluate_a_saved_adversarial_run_rebuilds_its_reward_net(algo: str, tmp
     assert after["returns"] == before["returns"] and after["reward_pearson"] == pytest.approx(before["reward_pearson"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, expected",
     [
@@ -184,6 +185,7 @@ def test_bad_input_is_one_clear_error(args: list[str], expected: str, tmp_path: 
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_empty_dataset_is_refused(store_root: Path, tmp_path: Path) -> None:
     import gymnasium as gym
     import seals  # noqa: F401

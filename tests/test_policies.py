@@ -244,6 +244,7 @@ def test_evaluate_refuses_a_malicious_reward_net_in_one_paragraph(airl_run: Path
     _one_paragraph_exit_2(run_cli(["-m", "irlkit.evaluate", f"run={run}", "episodes=1"]), "does not fit")
 
 
+@pytest.mark.slow
 def test_evaluate_names_a_run_that_did_not_finish(airl_run: Path, tmp_path: Path) -> None:
     run = _copy(airl_run, tmp_path)
     for name in ("policy.json", "policy.zip", "reward_net.pt", "eval.json"):

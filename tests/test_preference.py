@@ -78,6 +78,7 @@ def test_queries_are_evenly_spaced_multiples_of_the_learner_step():
     assert all(s % 1024 == 0 for s in ppo.steps) and ppo.first == 1024
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("total", [1, 8])
 def test_small_label_budgets_run_and_are_honoured_exactly(tmp_path: Path, total: int):
     """`algo.total_comparisons=8` used to crash inside imitation ("No trajectories are long enough")."""
@@ -89,6 +90,7 @@ def test_small_label_budgets_run_and_are_honoured_exactly(tmp_path: Path, total:
     assert int(rows[-1]["env_steps"]) == 600
 
 
+@pytest.mark.slow
 def test_a_large_label_budget_on_a_small_step_budget_is_honoured(tmp_path: Path):
     out = train(tmp_path, small_cfg(total_comparisons=400, num_iterations=3))
     assert out["comparisons_asked"] == 400 and out["queries"] == 4 and out["env_steps"] == 600
@@ -104,6 +106,7 @@ def test_the_command_line_spends_the_env_step_budget_exactly(tmp_path: Path):
     assert (run_dir / "labels.csv").exists() and (run_dir / "reward_net.pt").exists()
 
 
+@pytest.mark.slow
 def test_too_small_an_env_step_budget_is_refused_before_training_naming_the_minimum(tmp_path: Path):
     proc = run_cli(
         [

@@ -412,6 +412,7 @@ def _entry_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_record_help_and_missing_operator():
     out = subprocess.run(
         [sys.executable, "-m", "irlkit.record", "--help"],

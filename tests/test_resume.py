@@ -68,6 +68,7 @@ def test_mce_irl_resumed_equals_unkilled(tmp_path: Path) -> None:
     assert (tmp_path / "killed" / "curve.csv").read_text().count("\n") == 4  # header + 3 points, none twice
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "algo, overrides",
     [
@@ -114,6 +115,7 @@ def test_a_stopped_run_resumes_to_its_full_budget(algo: str, overrides: list[str
     assert result["env_steps"] == (0 if algo == "bc" else budget)
 
 
+@pytest.mark.slow
 def test_resume_from_the_command_line_after_sigkill(tmp_path: Path) -> None:
     run = tmp_path / "run"
     cmd = [
@@ -154,6 +156,7 @@ def test_resume_mistakes_are_one_paragraph(tmp_path: Path) -> None:
     assert out.returncode == 2 and "takes no other options" in out.stderr
 
 
+@pytest.mark.slow
 def test_budgets_are_spent_as_asked_or_rounded_with_a_notice(tmp_path: Path) -> None:
     from irlkit.algos.configs import PPOConfig
 
@@ -166,6 +169,7 @@ def test_budgets_are_spent_as_asked_or_rounded_with_a_notice(tmp_path: Path) -> 
     assert result["budget"] == 10_000 and result["budget_spent"] == result["env_steps"] == 10_240  # 10 x 128 x 8 envs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env, learner", [("cartpole", "dqn"), ("pendulum", "sac")])
 def test_a_stopped_preference_run_resumes_its_labels_and_learner(
     env: str, learner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

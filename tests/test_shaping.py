@@ -321,6 +321,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.slow
 def test_a_killed_shaping_session_loses_no_press(tmp_path: Path) -> None:
     import subprocess
     import sys

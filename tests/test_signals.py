@@ -87,6 +87,7 @@ def test_a_human_preference_run_stops_on_a_signal_after_rendering_clips(
     assert not list((stored.path / ".tmp").iterdir()), "nothing half-written is left behind"
 
 
+@pytest.mark.slow
 def test_the_label_command_stops_on_sigterm_keeping_its_labels(tmp_path: Path, store_root: Path) -> None:
     ds, ids = queued(store_root, 2, name="later")
     proc = subprocess.Popen(
@@ -182,6 +183,7 @@ def _run_script(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess,
     return proc, time.time() - t0
 
 
+@pytest.mark.slow
 def test_a_signal_during_an_import_waits_for_the_import_to_finish(tmp_path: Path) -> None:
     """A KeyboardInterrupt raised inside an import escapes where nothing expects it (numpy's and torch's
     imports swallowed it, or broke): the stop is raised once the import is done."""
@@ -197,6 +199,7 @@ def test_a_signal_during_an_import_waits_for_the_import_to_finish(tmp_path: Path
     assert proc.returncode == 143 and "imported 42" in proc.stdout, (proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.mark.slow
 def test_a_swallowed_stop_still_ends_the_process(tmp_path: Path) -> None:
     proc, took = _run_script(
         tmp_path,

@@ -441,6 +441,7 @@ def _spawn(path: Path, tag: str, n: int) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_append_leaves_a_valid_dataset(tmp_path, cartpole_env):
     """Kill a writer at random points while it appends in a loop; every episode it reported
     committed must be there, nothing half-written may be read, and appending must go on."""

@@ -90,6 +90,7 @@ def _ops_of_one_compaction(path: Path) -> int:
     return counter.n
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_a_kill_at_any_file_operation_of_compact_loses_nothing_and_leaves_it_readable(tmp_path, sig):
     template = _dataset(tmp_path / "template", segments=3)

@@ -276,6 +276,7 @@ def test_a_sound_dataset_passes_the_check_and_trains_unchanged(store):
     assert len(view) == 3 and len(view.to_transitions()) == 75
 
 
+@pytest.mark.slow
 def test_the_training_command_refuses_a_tampered_dataset_with_exit_2(store, tmp_path):
     from irlkit.envs import load_env_config, make_env
 

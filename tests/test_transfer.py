@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli
 
 TINY_AIRL = [
@@ -20,6 +22,7 @@ TINY_AIRL = [
 ]
 
 
+@pytest.mark.slow
 def test_transfer_trains_a_fresh_learner_on_the_frozen_reward_and_scores_it(tmp_path: Path) -> None:
     run = tmp_path / "airl"
     proc = run_cli(["-m", "irlkit", *TINY_AIRL, f"hydra.run.dir={run}"])
@@ -35,6 +38,7 @@ def test_transfer_trains_a_fresh_learner_on_the_frozen_reward_and_scores_it(tmp_
     assert meta["sb3_class"] == "SAC" and "observation_space" in meta
 
 
+@pytest.mark.slow
 def test_transfer_mistakes_are_one_paragraph(tmp_path: Path) -> None:
     bc = tmp_path / "bc"
     proc = run_cli(
