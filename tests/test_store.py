@@ -298,6 +298,11 @@ def test_spaces_differing_from_the_env_are_refused(tmp_path, cartpole_env, pendu
     ds.check_spaces(cartpole_env.observation_space, cartpole_env.action_space)
     with pytest.raises(StoreError, match="action space Discrete"):
         ds.check_spaces(cartpole_env.observation_space, spaces.Discrete(3))
+    wider = spaces.Box(low=-2 * cartpole_env.observation_space.high, high=2 * cartpole_env.observation_space.high)
+    with pytest.raises(
+        StoreError, match=r"float32 with low \[.*-3\.142.*but the env has Box\(4,\) float32 with low \[.*-6\.283"
+    ):
+        ds.check_spaces(wider, cartpole_env.action_space)  # same shape and dtype: the message names the bounds
     with pytest.raises(StoreError, match="has observation space"):
         DemoStore(tmp_path).create(
             "cp",

@@ -225,9 +225,13 @@ class SegmentedDataset:
         ):
             if not spaces_match(mine, theirs):
                 env = f"env {env_id!r}" if env_id else "the env"
+                ours, yours = describe_space(mine), describe_space(theirs)
+                if ours == yours and isinstance(mine, spaces.Box) and isinstance(theirs, spaces.Box):
+                    # same shape and dtype: the bounds are what differs (seals CartPole-v0 vs CartPole-v1)
+                    ours, yours = f"{ours} {_bounds(mine)}", f"{yours} {_bounds(theirs)}"
                 raise StoreError(
-                    f"{self.KIND} {self.name!r} (recorded on {self.env_id}) has {what} space {describe_space(mine)}, "
-                    f"but {env} has {describe_space(theirs)}. {self.SPACES_HINT}".rstrip()
+                    f"{self.KIND} {self.name!r} (recorded on {self.env_id}) has {what} space {ours}, "
+                    f"but {env} has {yours}. {self.SPACES_HINT}".rstrip()
                 )
 
     def verify_checksums(self) -> None:
@@ -253,3 +257,12 @@ class SegmentedDataset:
         write_file(tmp / self.SEGMENT.HEADER_FILE, to_json_bytes(full))
         commit_folder(tmp, self.path / self.SEGMENT_DIR / name)
         return name
+
+
+def _bounds(box: spaces.Box) -> str:
+    """`low [...], high [...]` of a Box, four significant digits a bound, for error messages."""
+
+    def fmt(a: np.ndarray) -> str:
+        return "[" + ", ".join(f"{float(v):.4g}" for v in np.ravel(a)) + "]"
+
+    return f"with low {fmt(box.low)}, high {fmt(box.high)}"
