@@ -189,12 +189,10 @@ class AdversarialConfig:
     grad_penalty: float = 10.0
     """Off-policy learners: weight of the discriminator's gradient penalty (Gulrajani et al. 2017,
     as DAC); 0 turns it off."""
-    demo_fraction: float = 0.25
+    demo_fraction: float = 0.0
     """Off-policy learners: share of demo transitions in each of the generator's gradient batches,
-    rewarded by the current discriminator like its own (demos in the replay, as in DQfD, SQIL and
-    RLPD). They keep the critic's values high along the demos' path while the discriminator moves,
-    which steadied the runs that lost the task after reaching it (BENCHMARKS.md, "Demos in the
-    generator's replay"); 0 is DAC as published."""
+    rewarded by the current discriminator like its own (demos in the replay, as in DQfD/SQIL); 0 is
+    DAC as published."""
     gen_replay_buffer_capacity: Optional[int] = None
     """Generator samples the discriminator draws from; None = one round's worth (PPO), the whole
     replay buffer (off-policy learners), else the most recent this many."""
