@@ -192,7 +192,8 @@ class AdversarialConfig:
     demo_fraction: float = 0.0
     """Off-policy learners: share of demo transitions in each of the generator's gradient batches,
     rewarded by the current discriminator like its own (demos in the replay, as in DQfD/SQIL); 0 is
-    DAC as published."""
+    DAC as published. 0.25 moved the classic suite's failures between seeds rather than removing
+    them (BENCHMARKS.md, "Demos in the generator's replay"), so it is not the default."""
     gen_replay_buffer_capacity: Optional[int] = None
     """Generator samples the discriminator draws from; None = one round's worth (PPO), the whole
     replay buffer (off-policy learners), else the most recent this many."""
