@@ -168,6 +168,20 @@ class DAggerConfig:
 
 
 @dataclasses.dataclass
+class PolicySelectionConfig:
+    """Off-policy learners: keep the policy whose own episodes' states are closest to the demos'
+    (energy distance; `irlkit.algos.selection`), not merely the last one. Uses the demos only,
+    never the env's reward; its episodes are env steps outside the budget, reported in eval.json."""
+
+    every: int = 0
+    """Env steps between selection points (and one at the end); 0 = off, the last policy is kept."""
+    episodes: int = 3
+    """Episodes the policy plays at each selection point (the same start seeds every time)."""
+    deterministic: bool = True
+    """Play those episodes with the policy's deterministic action, as the evaluator does by default."""
+
+
+@dataclasses.dataclass
 class AdversarialConfig:
     """GAIL (Ho & Ermon 2016) and AIRL (Fu et al. 2018). With an off-policy learner (the default)
     they run as DAC (Kostrikov et al. 2019): replay rewards recomputed from the current
@@ -220,6 +234,8 @@ class AdversarialConfig:
     """The generator when `learner` is sac (auto, Box actions)."""
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The generator when `learner` is dqn (auto, Discrete actions)."""
+    select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
+    """Off-policy learners: the run's policy is the one closest to the demos (off by default)."""
 
 
 @dataclasses.dataclass
@@ -238,6 +254,8 @@ class SQILConfig:
     """The learner for Box actions."""
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The learner for Discrete actions."""
+    select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
+    """The run's policy is the one closest to the demos (off by default)."""
 
 
 @dataclasses.dataclass

@@ -30,7 +30,6 @@ from irlkit.algos.discriminator import (
     reward_fn_of,
 )
 from irlkit.algos.learners import (
-    OffPolicyTrainer,
     check_budget,
     make_learner,
     policy_log_prob,
@@ -38,6 +37,7 @@ from irlkit.algos.learners import (
     save_learner,
     sb3_csv_logger,
 )
+from irlkit.algos.offpolicy import OffPolicyTrainer
 from irlkit.algos.relabel import AbsorbingStates, DemoMixReplayBuffer, RelabelingReplayBuffer, transitions_of
 from irlkit.errors import IrlkitError
 
@@ -95,6 +95,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
             buffer.set_demos(self._demos)
             buffer.demo_reward_fn = buffer.reward_fn
         pretrain_policy(self.rl, self._demos.obs, self._demos.acts, batches=cfg.bc_warmstart_batches, rng=ctx.rng)
+        self.init_selection(cfg.select_policy, ctx, self._demos.obs, algo=kind)
         self._logger = ctx.logger
         self._rounds = 0
 
@@ -149,7 +150,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         return {"policy": "policy.zip", "reward_net": "reward_net.pt"}
 
     def summary(self) -> dict[str, Any]:
-        return {"learner": self._learner, "disc_rounds": self._rounds}
+        return {"learner": self._learner, "disc_rounds": self._rounds, **self.selection_summary()}
 
 
 def load_recovered_reward(

@@ -23,10 +23,8 @@ import torch as th
 import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3 import DQN, SAC
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import DQNConfig, SACConfig
 from irlkit.algos.relabel import RelabelingReplayBuffer, scale_actions
 from irlkit.errors import IrlkitError
@@ -323,87 +321,6 @@ def save_learner(model: OffPolicyAlgorithm, path: Path) -> None:
         model.replay_buffer_class, model.replay_buffer_kwargs = cls, kwargs
     os.replace(tmp, path)
     write_policy_json(path, "SAC" if isinstance(model, SAC) else "DQN", model.observation_space, model.action_space)
-
-
-class _StepHook(BaseCallback):
-    """The trainer's per-step work, progress in chunks, and a stop at the budget (SB3 collects
-    whole `train_freq` chunks, so `learn` alone could overshoot it)."""
-
-    def __init__(self, trainer: "OffPolicyTrainer", budget: int, progress: Any, start: int = 0) -> None:
-        super().__init__()
-        self.trainer, self.budget, self.progress = trainer, budget, progress
-        self.reported = start
-        self.every = max(1, min(1000, budget // 100))
-
-    def _on_step(self) -> bool:
-        n = int(self.model.num_timesteps)
-        self.trainer.on_step(n)
-        if n - self.reported >= self.every or n >= self.budget:
-            self.flush()
-        return n < self.budget
-
-    def flush(self) -> None:
-        n = min(int(self.model.num_timesteps), self.budget)
-        if n > self.reported:
-            self.progress(n - self.reported)
-            self.reported = n
-
-
-class OffPolicyTrainer:
-    """Mixin for algorithms whose policy is an SB3 off-policy learner (`self.rl`) on its own one-env
-    VecEnv, trained for exactly `budget` env steps; subclasses add per-step work in `on_step`."""
-
-    rl: OffPolicyAlgorithm
-    _venv: Any
-
-    def make_venv(self, ctx: Any) -> Any:
-        from irlkit.envs import make_venv
-
-        self._venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
-        return self._venv
-
-    def on_step(self, step: int) -> None:
-        """Called after env step number `step` (1-based), before the learner's gradient steps."""
-
-    def train(self, budget: int, progress: Any) -> None:
-        """`budget` more env steps: from the start, or from where a restored checkpoint left off
-        (SB3 then keeps its step count, schedules and replay buffer, and resets the env)."""
-        start = int(self.rl.num_timesteps)
-        hook = _StepHook(self, start + budget, progress, start=start)
-        try:
-            self.rl.learn(total_timesteps=budget, callback=hook, progress_bar=False, reset_num_timesteps=start == 0)
-        finally:
-            self._venv.close()
-        hook.flush()
-
-    def checkpoint(self) -> Checkpoint:
-        """The learner (nets, optimizers, counters, replay buffer; soft DQN's temperature) between two
-        env steps. Not saved: the env's own state, so a resumed run starts a fresh episode where the
-        killed one was mid-episode (resumed runs are not bit-identical to unkilled ones)."""
-        from irlkit.algos.checkpoint import sb3_state
-
-        tensors, meta, arrays = sb3_state(self.rl, "rl")
-        meta["n_calls"] = int(getattr(self.rl, "_n_calls", 0))
-        log_alpha = getattr(self.rl, "log_ent_coef", None)
-        if isinstance(self.rl, SoftDQN) and log_alpha is not None:
-            tensors["rl/soft_log_alpha"] = log_alpha.detach().clone()
-            tensors["rl/soft_alpha_optimizer"] = self.rl.ent_coef_optimizer.state_dict()  # type: ignore[union-attr]
-        return Checkpoint(tensors=tensors, arrays=arrays, meta={"rl": meta})
-
-    def restore(self, ckpt: Checkpoint) -> None:
-        from irlkit.algos.checkpoint import load_sb3_state
-
-        load_sb3_state(self.rl, "rl", ckpt.tensors, ckpt.meta["rl"], ckpt.arrays)
-        if hasattr(self.rl, "_n_calls"):
-            self.rl._n_calls = int(ckpt.meta["rl"].get("n_calls", 0))
-        if "rl/soft_log_alpha" in ckpt.tensors and isinstance(self.rl, SoftDQN) and self.rl.log_ent_coef is not None:
-            with th.no_grad():
-                self.rl.log_ent_coef.copy_(ckpt.tensors["rl/soft_log_alpha"])
-            self.rl.ent_coef_optimizer.load_state_dict(ckpt.tensors["rl/soft_alpha_optimizer"])  # type: ignore[union-attr]
-
-    @property
-    def env_steps(self) -> int:
-        return int(self.rl.num_timesteps)
 
 
 def sb3_csv_logger(run_dir: Path, name: str) -> Any:

@@ -22,13 +22,13 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from irlkit.algos.base import RLTrainer, RunContext
 from irlkit.algos.configs import SQILConfig
 from irlkit.algos.learners import (
-    OffPolicyTrainer,
     check_budget,
     make_learner,
     resolve_learner,
     save_learner,
     sb3_csv_logger,
 )
+from irlkit.algos.offpolicy import OffPolicyTrainer
 from irlkit.algos.relabel import AbsorbingStates, DemoMixReplayBuffer, transitions_of
 
 
@@ -59,17 +59,19 @@ class SQILTrainer(OffPolicyTrainer, RLTrainer):
         )
         absorbing = AbsorbingStates(venv.observation_space, venv.action_space, lcfg.gamma)
         buffer: DemoMixReplayBuffer = self.rl.replay_buffer  # type: ignore[assignment]
-        buffer.set_demos(transitions_of(ctx.demos, venv.action_space))
+        demos = transitions_of(ctx.demos, venv.action_space)
+        buffer.set_demos(demos)
         buffer.reward_fn = absorbing.learner_reward_fn(_constant(0.0))
         buffer.demo_reward_fn = absorbing.learner_reward_fn(_constant(1.0))
         self._learner = learner
+        self.init_selection(cfg.select_policy, ctx, demos.obs, algo="sqil")
 
     def save(self, run_dir: Path) -> dict[str, str]:
         save_learner(self.rl, run_dir / "policy.zip")
         return {"policy": "policy.zip"}
 
     def summary(self) -> dict[str, Any]:
-        return {"learner": self._learner}
+        return {"learner": self._learner, **self.selection_summary()}
 
 
 def build(cfg: SQILConfig, ctx: RunContext) -> SQILTrainer:

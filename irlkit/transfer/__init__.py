@@ -63,7 +63,8 @@ def train_on_frozen_reward(
     """A fresh SB3 learner trained for `budget` env steps on `reward` alone (never the env's);
     `learner` is auto, sac, dqn or ppo. Returns the SB3 model."""
     from irlkit.algos.discriminator import PaddedObsRewardNet
-    from irlkit.algos.learners import OffPolicyTrainer, check_budget, make_learner, resolve_learner
+    from irlkit.algos.learners import check_budget, make_learner, resolve_learner
+    from irlkit.algos.offpolicy import OffPolicyTrainer
     from irlkit.algos.relabel import AbsorbingStates
 
     reward.eval()

@@ -247,7 +247,7 @@ class PreferenceTrainer(RLTrainer):
         streams SB3 draws its exploration from."""
         if self.kind == "ppo":
             return None
-        from irlkit.algos.learners import OffPolicyTrainer
+        from irlkit.algos.offpolicy import OffPolicyTrainer
 
         ckpt = OffPolicyTrainer.checkpoint(self)  # type: ignore[arg-type]
         tensors, arrays, meta = ckpt.tensors, ckpt.arrays, ckpt.meta
@@ -277,7 +277,7 @@ class PreferenceTrainer(RLTrainer):
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Put `checkpoint()`'s state back into this freshly built trainer (same config)."""
-        from irlkit.algos.learners import OffPolicyTrainer
+        from irlkit.algos.offpolicy import OffPolicyTrainer
 
         if self.kind == "ppo" or "pref" not in ckpt.meta:
             raise IrlkitError(

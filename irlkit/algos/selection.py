@@ -1,0 +1,139 @@
+"""Keep the policy whose behaviour looks most like the demos: selection without the env's reward.
+
+Off-policy imitation learners often reach the demonstrator and then lose it (the classic suite's
+failed runs scored 1.0 at 10k-30k env steps and 0.0-0.5 at 50k, BENCHMARKS.md), and an imitation
+learner may not peek at the env's reward to pick its best moment. What it may use is the demos:
+every `every` env steps the current policy plays a few episodes (fixed start seeds, apart from the
+evaluator's), and the energy distance (Szekely & Rizzo 2013) between the states it visited and the
+demos' states, each feature scaled by the demos' spread, scores it. The policy with the smallest
+distance so far is kept, and is the run's policy at the end. Energy distance needs no bandwidth or
+other setting, is zero only for equal distributions, and compares whole state distributions, so a
+policy that drifts off the demos' track or ends its episodes early scores worse.
+
+These episodes are extra env steps, outside `algo.budget`; eval.json reports them
+(`selection_env_steps`). The learned reward is not selected: the discriminator keeps training.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+import numpy as np
+import torch as th
+
+from irlkit.algos.configs import PolicySelectionConfig
+from irlkit.errors import IrlkitError
+
+SELECT_SEED_BASE = 3_000_000
+"""Start seeds of the selection episodes: `SELECT_SEED_BASE + 1000 * seed + i`, never the
+evaluator's (`irlkit.evaluate.EVAL_SEED_BASE`), so the final score is not the selection's own."""
+
+MAX_SAMPLES = 2000
+"""States per side of the energy distance (subsampled with a fixed generator beyond this)."""
+
+
+def energy_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """2 E|X - Y| - E|X - X'| - E|Y - Y'| over the rows of `x` and `y` (>= 0; 0 iff equal laws)."""
+    a = th.as_tensor(np.asarray(x, dtype=np.float64).reshape(len(x), -1))
+    b = th.as_tensor(np.asarray(y, dtype=np.float64).reshape(len(y), -1))
+    return float(2.0 * th.cdist(a, b).mean() - th.cdist(a, a).mean() - th.cdist(b, b).mean())
+
+
+def _subsample(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if len(x) <= MAX_SAMPLES:
+        return x
+    return x[rng.choice(len(x), size=MAX_SAMPLES, replace=False)]
+
+
+def make_selector(
+    cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, algo: str
+) -> Optional["DemoMatchSelector"]:
+    """The selector `cfg` asks for (None when `cfg.every` is 0), or a one-paragraph error."""
+    if cfg.every < 0 or cfg.episodes < 1:
+        raise IrlkitError(
+            f"algo.select_policy needs every >= 0 (0 = off) and episodes >= 1, got every={cfg.every}, "
+            f"episodes={cfg.episodes}: for {algo}, set e.g. algo.select_policy.every=5000 "
+            "algo.select_policy.episodes=3, or algo.select_policy.every=0 to keep the last policy."
+        )
+    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed) if cfg.every > 0 else None
+
+
+class DemoMatchSelector:
+    """Scores the learner's policy against the demos' states and keeps the closest one seen."""
+
+    def __init__(self, cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int) -> None:
+        self.cfg, self._env_cfg = cfg, env_cfg
+        demo_obs = np.asarray(demo_obs, dtype=np.float64).reshape(len(demo_obs), -1)
+        self._mean = demo_obs.mean(axis=0)
+        std = demo_obs.std(axis=0)
+        self._scale = np.where(std > 1e-8, std, 1.0)  # a feature the demos never vary keeps its units
+        self._demo = self._standardize(_subsample(demo_obs, np.random.default_rng(seed)))
+        self._seeds = [SELECT_SEED_BASE + 1000 * seed + i for i in range(cfg.episodes)]
+        self._seed = seed
+        self.best_state: Optional[dict[str, Any]] = None
+        self.best_distance = float("inf")
+        self.best_step = -1
+        self.history: list[tuple[int, float]] = []
+        self.env_steps = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.every > 0
+
+    def due(self, step: int, budget_end: int) -> bool:
+        """Selection points: every `every` env steps, and the last step of the run."""
+        return self.enabled and (step % self.cfg.every == 0 or step == budget_end)
+
+    def _standardize(self, obs: np.ndarray) -> np.ndarray:
+        return (obs.reshape(len(obs), -1) - self._mean) / self._scale
+
+    def distance(self, policy: Any) -> float:
+        """Energy distance between `policy`'s selection episodes and the demos, in demo-std units."""
+        from irlkit.envs.episodes import run_episodes
+
+        rollouts = run_episodes(self._env_cfg, policy, self._seeds, deterministic=self.cfg.deterministic)
+        self.env_steps += len(rollouts.obs)
+        visited = _subsample(np.asarray(rollouts.obs, dtype=np.float64), np.random.default_rng(self._seed + 1))
+        return energy_distance(self._standardize(visited), self._demo)
+
+    def consider(self, step: int, policy: Any) -> float:
+        """Score `policy` (an SB3 policy module) at env step `step`; keep its weights if closest so far."""
+        d = self.distance(policy)
+        self.history.append((step, d))
+        if d < self.best_distance:
+            self.best_distance, self.best_step = d, step
+            self.best_state = copy.deepcopy(policy.state_dict())
+        return d
+
+    def restore_best(self, policy: Any) -> None:
+        if self.best_state is not None:
+            policy.load_state_dict(self.best_state)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(tensors, meta) for a checkpoint."""
+        tensors = {"best": self.best_state} if self.best_state is not None else {}
+        meta = {
+            "best_distance": self.best_distance if self.best_state is not None else None,
+            "best_step": self.best_step,
+            "history": [[s, d] for s, d in self.history],
+            "env_steps": self.env_steps,
+        }
+        return tensors, meta
+
+    def load_state(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.best_state = tensors.get("best")
+        self.best_distance = float("inf") if meta["best_distance"] is None else float(meta["best_distance"])
+        self.best_step = int(meta["best_step"])
+        self.history = [(int(s), float(d)) for s, d in meta["history"]]
+        self.env_steps = int(meta["env_steps"])
+
+    def summary(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {}
+        return {
+            "selected_step": self.best_step,
+            "selected_distance": self.best_distance,
+            "selection_env_steps": self.env_steps,
+            "selection_history": [[s, round(d, 6)] for s, d in self.history],
+        }

@@ -1,0 +1,84 @@
+"""`algo.select_policy`: the run's policy is the one whose own episodes look most like the demos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+
+from conftest import REPO, run_config
+from irlkit.algos.configs import PolicySelectionConfig
+from irlkit.algos.selection import SELECT_SEED_BASE, DemoMatchSelector, energy_distance
+from irlkit.envs import load_env_config
+from irlkit.evaluate import EVAL_SEED_BASE
+from irlkit.store import Dataset
+from irlkit.train import resume_training, run_training
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def test_energy_distance_is_zero_for_one_sample_and_grows_with_a_shift() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3))
+    assert energy_distance(x, x) == pytest.approx(0.0, abs=1e-9)
+    shifts = [energy_distance(x, rng.normal(size=(500, 3)) + [s, 0.0, 0.0]) for s in (0.0, 0.5, 2.0)]
+    assert shifts[0] < 0.05 < shifts[1] < shifts[2]
+
+
+def test_selection_episodes_never_use_the_evaluators_seeds() -> None:
+    assert SELECT_SEED_BASE - EVAL_SEED_BASE >= 1000 * 1000  # far apart for any seed below 1000
+
+
+def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:
+    from irlkit.experts.cache import load_expert, shipped_expert_path
+
+    env_cfg = load_env_config("cartpole")
+    demos = Dataset.open(REPO / "demos" / "cartpole_expert")
+    demo_obs = np.concatenate([ep.obs for ep in demos.episodes()])
+    selector = DemoMatchSelector(PolicySelectionConfig(every=1, episodes=2), env_cfg, demo_obs, seed=0)
+    expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
+    assert selector.distance(expert) < 0.2 * selector.distance(None)  # None: uniformly random actions
+
+
+def _tiny_sqil(extra: list[str]) -> list[str]:
+    return [
+        "algo=sqil",
+        "algo.budget=1500",
+        "algo.dqn.learning_starts=300",
+        "algo.dqn.net_arch=[16]",
+        "algo.select_policy.every=500",
+        "algo.select_policy.episodes=1",
+        "eval.episodes=2",
+        "eval.curve_points=0",
+        "progress=false",
+        *extra,
+    ]
+
+
+@pytest.mark.slow
+def test_the_run_ends_with_the_closest_policy_it_saw(tmp_path: Path) -> None:
+    trainers = []
+    result = run_training(run_config(_tiny_sqil([])), tmp_path, on_trainer=trainers.append)
+    history = result["selection_history"]
+    assert [step for step, _ in history] == [500, 1000, 1500]
+    best_step, best = min(history, key=lambda sd: sd[1])
+    assert result["selected_step"] == best_step
+    assert result["selected_distance"] == pytest.approx(best, abs=1e-5)
+    assert result["selection_env_steps"] >= 3  # an episode per point, outside the budget
+    assert result["env_steps"] == 1500
+    selector = trainers[0].selector
+    final = trainers[0].rl.policy.state_dict()
+    assert all(th.equal(final[k], v) for k, v in selector.best_state.items())
+
+
+@pytest.mark.slow
+def test_a_stopped_run_keeps_its_selection_when_resumed(tmp_path: Path) -> None:
+    from test_resume import Stop, _stop_after
+
+    with pytest.raises(Stop):
+        run_training(run_config(_tiny_sqil(["checkpoint_s=0"])), tmp_path, on_trainer=_stop_after(1100))
+    result = resume_training(tmp_path)
+    assert [step for step, _ in result["selection_history"]] == [500, 1000, 1500]  # none lost, none twice
+    assert result["budget_spent"] == 1500
