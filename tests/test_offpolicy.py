@@ -287,8 +287,8 @@ def test_a_saved_off_policy_airl_run_is_rescored_with_its_reward(tmp_path: Path)
             ["algo=gail", "algo.learner=ppo", "algo.budget=1000"],
             "smaller than one round of gail with the PPO generator",
         ),
-        (["algo=sqil", "algo.select_policy.every=-5"], "algo.select_policy needs every >= 0"),
-        (["algo=gail", "algo.learner=ppo", "algo.select_policy.every=5000"], "for off-policy learners only"),
+        (["algo=sqil", "algo.select_policy.points=-5"], "algo.select_policy needs 0 <= points <= algo.budget"),
+        (["algo=gail", "algo.learner=ppo", "algo.select_policy.points=10"], "for off-policy learners only"),
     ],
 )
 def test_bad_off_policy_input_is_one_paragraph_and_exit_2(args: list[str], expected: str, tmp_path: Path) -> None:

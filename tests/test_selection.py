@@ -37,7 +37,7 @@ def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:
     env_cfg = load_env_config("cartpole")
     demos = Dataset.open(REPO / "demos" / "cartpole_expert")
     demo_obs = np.concatenate([ep.obs for ep in demos.episodes()])
-    selector = DemoMatchSelector(PolicySelectionConfig(every=1, episodes=2), env_cfg, demo_obs, seed=0)
+    selector = DemoMatchSelector(PolicySelectionConfig(points=1, episodes=2), env_cfg, demo_obs, seed=0, budget=1)
     expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
     assert selector.distance(expert) < 0.2 * selector.distance(None)  # None: uniformly random actions
 
@@ -48,7 +48,7 @@ def _tiny_sqil(extra: list[str]) -> list[str]:
         "algo.budget=1500",
         "algo.dqn.learning_starts=300",
         "algo.dqn.net_arch=[16]",
-        "algo.select_policy.every=500",
+        "algo.select_policy.points=3",
         "algo.select_policy.episodes=1",
         "eval.episodes=2",
         "eval.curve_points=0",

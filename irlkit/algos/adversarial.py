@@ -187,11 +187,11 @@ class AdversarialIRLTrainer(RLTrainer):
 def _build(cfg: AdversarialConfig, ctx: RunContext, kind: str) -> Trainer:
     learner = resolve_learner(cfg.learner, ctx.action_space, algo=kind)
     if learner == "ppo":
-        if cfg.select_policy.every:
+        if cfg.select_policy.points:
             raise IrlkitError(
-                f"algo.select_policy.every={cfg.select_policy.every} keeps the policy closest to the demos for "
+                f"algo.select_policy.points={cfg.select_policy.points} keeps the policy closest to the demos for "
                 f"off-policy learners only, and {kind} here runs with algo.learner=ppo: drop "
-                "algo.select_policy.every, or use algo.learner=auto (SAC or DQN)."
+                "algo.select_policy.points, or use algo.learner=auto (SAC or DQN)."
             )
         return AdversarialIRLTrainer(cfg, ctx, kind)
     from irlkit.algos.dac import DACTrainer

@@ -173,8 +173,9 @@ class PolicySelectionConfig:
     (energy distance; `irlkit.algos.selection`), not merely the last one. Uses the demos only,
     never the env's reward; its episodes are env steps outside the budget, reported in eval.json."""
 
-    every: int = 0
-    """Env steps between selection points (and one at the end); 0 = off, the last policy is kept."""
+    points: int = 0
+    """Selection points, spread evenly over the budget (every budget // points env steps, the last at
+    the end); 0 = off, the last policy is kept."""
     episodes: int = 3
     """Episodes the policy plays at each selection point (the same start seeds every time)."""
     deterministic: bool = True

@@ -53,7 +53,7 @@ class OffPolicyTrainer:
     rl: OffPolicyAlgorithm
     _venv: Any
     selector: Optional[Any] = None
-    """A `DemoMatchSelector` when `algo.select_policy.every` > 0."""
+    """A `DemoMatchSelector` when `algo.select_policy.points` > 0."""
 
     def make_venv(self, ctx: Any) -> Any:
         from irlkit.envs import make_venv
@@ -61,9 +61,11 @@ class OffPolicyTrainer:
         self._venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
         return self._venv
 
-    def init_selection(self, cfg: PolicySelectionConfig, ctx: Any, demo_obs: np.ndarray, *, algo: str) -> None:
-        """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.every` > 0."""
-        self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, algo=algo)
+    def init_selection(
+        self, cfg: PolicySelectionConfig, ctx: Any, demo_obs: np.ndarray, *, budget: int, algo: str
+    ) -> None:
+        """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.points` > 0."""
+        self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo)
 
     def maybe_select(self, step: int, budget_end: int) -> None:
         if self.selector is not None and self.selector.due(step, budget_end):

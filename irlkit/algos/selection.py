@@ -3,7 +3,7 @@
 Off-policy imitation learners often reach the demonstrator and then lose it (the classic suite's
 failed runs scored 1.0 at 10k-30k env steps and 0.0-0.5 at 50k, BENCHMARKS.md), and an imitation
 learner may not peek at the env's reward to pick its best moment. What it may use is the demos:
-every `every` env steps the current policy plays a few episodes (fixed start seeds, apart from the
+at `points` evenly spaced env steps the current policy plays a few episodes (fixed start seeds, apart from the
 evaluator's), and the energy distance (Szekely & Rizzo 2013) between the states it visited and the
 demos' states, each feature scaled by the demos' spread, scores it. The policy with the smallest
 distance so far is kept, and is the run's policy at the end. Energy distance needs no bandwidth or
@@ -47,23 +47,26 @@ def _subsample(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_selector(
-    cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, algo: str
+    cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, budget: int, algo: str
 ) -> Optional["DemoMatchSelector"]:
-    """The selector `cfg` asks for (None when `cfg.every` is 0), or a one-paragraph error."""
-    if cfg.every < 0 or cfg.episodes < 1:
+    """The selector `cfg` asks for (None when `cfg.points` is 0), or a one-paragraph error."""
+    if cfg.points < 0 or cfg.episodes < 1 or cfg.points > budget:
         raise IrlkitError(
-            f"algo.select_policy needs every >= 0 (0 = off) and episodes >= 1, got every={cfg.every}, "
-            f"episodes={cfg.episodes}: for {algo}, set e.g. algo.select_policy.every=5000 "
-            "algo.select_policy.episodes=3, or algo.select_policy.every=0 to keep the last policy."
+            f"algo.select_policy needs 0 <= points <= algo.budget ({budget}; 0 = off) and episodes >= 1, got "
+            f"points={cfg.points}, episodes={cfg.episodes}: for {algo}, set e.g. algo.select_policy.points=10 "
+            "algo.select_policy.episodes=3, or algo.select_policy.points=0 to keep the last policy."
         )
-    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed) if cfg.every > 0 else None
+    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget) if cfg.points > 0 else None
 
 
 class DemoMatchSelector:
     """Scores the learner's policy against the demos' states and keeps the closest one seen."""
 
-    def __init__(self, cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int) -> None:
+    def __init__(
+        self, cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, budget: int
+    ) -> None:
         self.cfg, self._env_cfg = cfg, env_cfg
+        self.every = max(1, budget // max(1, cfg.points))
         demo_obs = np.asarray(demo_obs, dtype=np.float64).reshape(len(demo_obs), -1)
         self._mean = demo_obs.mean(axis=0)
         std = demo_obs.std(axis=0)
@@ -79,11 +82,11 @@ class DemoMatchSelector:
 
     @property
     def enabled(self) -> bool:
-        return self.cfg.every > 0
+        return self.cfg.points > 0
 
     def due(self, step: int, budget_end: int) -> bool:
-        """Selection points: every `every` env steps, and the last step of the run."""
-        return self.enabled and (step % self.cfg.every == 0 or step == budget_end)
+        """Selection points: every `self.every` env steps, and the last step of the run."""
+        return self.enabled and (step % self.every == 0 or step == budget_end)
 
     def _standardize(self, obs: np.ndarray) -> np.ndarray:
         return (obs.reshape(len(obs), -1) - self._mean) / self._scale
