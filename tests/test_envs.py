@@ -500,3 +500,20 @@ def test_mujoco_envs_step(env_id: str) -> None:
         return
     _steps(cfg)
     assert detect_horizon(cfg).variable == (not env_id.startswith("seals/"))
+
+
+def test_played_episodes_keep_each_steps_own_observation() -> None:
+    """Every stored observation is the one the policy acted on: obs[t + 1] == next_obs[t] inside an
+    episode. (Before, each step stored a view of a buffer row that later steps overwrote, so the
+    evaluator's reward agreement and the policy selection saw the episode's last state everywhere.)"""
+    import numpy as np
+
+    from irlkit.envs import load_env_config
+    from irlkit.envs.episodes import run_episodes
+
+    r = run_episodes(load_env_config("mountain_car_continuous"), None, [5, 6])
+    ends = np.flatnonzero(r.dones)
+    assert len(ends) == 2 and ends[-1] == len(r.obs) - 1
+    inside = np.setdiff1d(np.arange(len(r.obs) - 1), ends)
+    np.testing.assert_array_equal(r.obs[inside + 1], r.next_obs[inside])
+    assert len(np.unique(r.obs[: ends[0] + 1], axis=0)) > 0.9 * (ends[0] + 1)  # a random walk rarely repeats a state

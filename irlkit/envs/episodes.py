@@ -61,10 +61,13 @@ def run_episodes(
                 start = np.zeros(n, dtype=bool)
             for k in np.flatnonzero(active):
                 next_obs, reward, terminated, truncated, _ = envs[k].step(actions[k])
+                next_obs = np.array(next_obs, copy=True)  # an env may hand back the same buffer each step
                 if k < record_frames:
                     frames[k].append(cast(np.ndarray, envs[k].render()))  # rgb_array mode: one frame
                 done = terminated or truncated
-                per_env[k].append((obs_arr[k], actions[k], next_obs, done, float(reward)))
+                per_env[k].append(
+                    (obs_arr[k].copy(), actions[k], next_obs, done, float(reward))
+                )  # a row view would change
                 returns[k] += float(reward)
                 obs_arr[k] = next_obs
                 active[k] = not done
