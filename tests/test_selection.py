@@ -59,8 +59,12 @@ def _tiny_sqil(extra: list[str]) -> list[str]:
 
 @pytest.mark.slow
 def test_the_run_ends_with_the_closest_policy_it_saw(tmp_path: Path) -> None:
+    from irlkit.policies import load_policy
+
     trainers = []
-    result = run_training(run_config(_tiny_sqil([])), tmp_path, on_trainer=trainers.append)
+    result = run_training(
+        run_config(_tiny_sqil(["algo.select_policy.keep_candidates=true"])), tmp_path, on_trainer=trainers.append
+    )
     history = result["selection_history"]
     assert [step for step, _ in history] == [500, 1000, 1500]
     best_step, best = min(history, key=lambda sd: sd[1])
@@ -71,6 +75,9 @@ def test_the_run_ends_with_the_closest_policy_it_saw(tmp_path: Path) -> None:
     selector = trainers[0].selector
     final = trainers[0].rl.policy.state_dict()
     assert all(th.equal(final[k], v) for k, v in selector.best_state.items())
+    kept = load_policy(tmp_path / "selection" / f"step-{best_step}")  # every candidate, saved as asked
+    assert all(th.equal(kept.state_dict()[k], v) for k, v in selector.best_state.items())
+    assert sorted(p.name for p in (tmp_path / "selection").iterdir()) == ["step-1000", "step-1500", "step-500"]
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ learner between two env steps, and the optional demo-matching policy selection
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -17,7 +18,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import PolicySelectionConfig
-from irlkit.algos.learners import SoftDQN
+from irlkit.algos.learners import SoftDQN, save_learner
 from irlkit.algos.selection import make_selector
 
 
@@ -54,6 +55,8 @@ class OffPolicyTrainer:
     _venv: Any
     selector: Optional[Any] = None
     """A `DemoMatchSelector` when `algo.select_policy.points` > 0."""
+    _candidates: Optional[Path] = None
+    """Where every candidate policy is saved (`algo.select_policy.keep_candidates`), else None."""
 
     def make_venv(self, ctx: Any) -> Any:
         from irlkit.envs import make_venv
@@ -66,10 +69,15 @@ class OffPolicyTrainer:
     ) -> None:
         """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.points` > 0."""
         self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo)
+        self._candidates = Path(ctx.run_dir) / "selection" if cfg.keep_candidates else None
 
     def maybe_select(self, step: int, budget_end: int) -> None:
         if self.selector is not None and self.selector.due(step, budget_end):
             self.selector.consider(step, self.rl.policy)
+            if self._candidates is not None:
+                folder = self._candidates / f"step-{step}"  # policy.zip + policy.json: `load_policy(folder)`
+                folder.mkdir(parents=True, exist_ok=True)
+                save_learner(self.rl, folder / "policy.zip")
 
     def selection_summary(self) -> dict[str, Any]:
         return self.selector.summary() if self.selector is not None else {}
