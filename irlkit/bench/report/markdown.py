@@ -207,10 +207,11 @@ def render_markdown(
     md += [
         "## Cost",
         "",
-        "Mean over seeds: training wall time (seconds, evaluation excluded) and env steps the learner sampled.",
+        "Mean over seeds: training wall time (seconds, evaluation excluded), env steps the learner sampled, and "
+        "env steps of the policy-selection episodes (`algo.select_policy`, outside the budget).",
         "",
-        "| cell | budget | env steps | wall s |",
-        "|---|---|---|---|",
+        "| cell | budget | env steps | selection env steps | wall s |",
+        "|---|---|---|---|---|",
     ]
     for algo in algos:
         for env in envs:
@@ -218,7 +219,7 @@ def render_markdown(
             if rs:
                 md.append(
                     f"| {algo}-{env} | {rs[0].budget:,} {rs[0].budget_unit} | {int(np.mean([r.env_steps for r in rs])):,} "
-                    f"| {np.mean([r.wall_s for r in rs]):.0f} |"
+                    f"| {int(np.mean([r.selection_env_steps for r in rs])):,} | {np.mean([r.wall_s for r in rs]):.0f} |"
                 )
     md.append("")
 

@@ -25,6 +25,7 @@ RESULT_COLUMNS = [
     "run_dir",
     "reward_pearson",
     "transfer_score",
+    "selection_env_steps",
 ]
 
 
@@ -53,6 +54,8 @@ class RunRecord:
     transfer_score: float = float("nan")
     """Normalized score of a fresh learner trained on the run's frozen reward
     (`python -m irlkit.transfer`, `transfer/transfer.json`); NaN when not measured."""
+    selection_env_steps: int = 0
+    """Env steps of `algo.select_policy`'s episodes, outside the budget (0 when it was off)."""
 
     @property
     def cell(self) -> str:
@@ -100,6 +103,7 @@ def read_run(run_dir: Path) -> Optional[RunRecord]:
         episodes=int(r.get("episodes") or 0),
         reward_pearson=_num(r.get("reward_pearson")),
         transfer_score=_num(transfer_score),
+        selection_env_steps=int(r.get("selection_env_steps") or 0),
     )
 
 
