@@ -264,9 +264,10 @@ class SQILConfig:
     """The learner for Discrete actions."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=lambda: PolicySelectionConfig(points=10))
     """Keep the policy whose own episodes' states are closest to the demos', at 10 points of the budget:
-    SQIL's policies reach the demonstrator early and often lose it later (its 0 reward for the
-    learner's own transitions pushes Q down once they look like the demos'); on the classic suite
-    this raised SQIL's IQM from 0.87 to 1.00 (BENCHMARKS.md, "Keeping the policy closest to the demos")."""
+    SQIL's policies reach the demonstrator within 10k env steps and often lose it later (probably
+    its 0 reward for the learner's own transitions, which pulls Q down once they look like the
+    demos'); on the classic suite this raised SQIL's IQM from 0.87 to 1.00 and its lowest run from
+    0.14 to 0.90 (BENCHMARKS.md, "Keeping the policy closest to the demos")."""
 
 
 @dataclasses.dataclass
