@@ -37,7 +37,9 @@ def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:
     env_cfg = load_env_config("cartpole")
     demos = Dataset.open(REPO / "demos" / "cartpole_expert")
     demo_obs = np.concatenate([ep.obs for ep in demos.episodes()])
-    selector = DemoMatchSelector(PolicySelectionConfig(points=1, episodes=2), env_cfg, demo_obs, seed=0, budget=1)
+    selector = DemoMatchSelector(
+        PolicySelectionConfig(points=1, episodes=2), env_cfg, demo_obs, seed=0, budget=1, points=1
+    )
     expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
     assert selector.distance(expert) < 0.2 * selector.distance(None)  # None: uniformly random actions
 

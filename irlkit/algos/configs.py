@@ -173,10 +173,10 @@ class PolicySelectionConfig:
     (energy distance; `irlkit.algos.selection`), not merely the last one. Uses the demos only,
     never the env's reward; its episodes are env steps outside the budget, reported in eval.json."""
 
-    points: int = 0
+    points: Optional[int] = None
     """Selection points, spread evenly over the budget (every budget // points env steps, the last at
-    the end); 0 = off, the last policy is kept. SQIL's default is 10, GAIL's and AIRL's 0 (why: their
-    configs' `select_policy`)."""
+    the end); 0 = off, the last policy is kept; None = the algorithm's measured default
+    (`irlkit.algos.selection.DEFAULT_POINTS`: SQIL 10, AIRL 10, GAIL 0)."""
     episodes: int = 3
     """Episodes the policy plays at each selection point (the same start seeds every time)."""
     deterministic: bool = True
@@ -240,10 +240,8 @@ class AdversarialConfig:
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The generator when `learner` is dqn (auto, Discrete actions)."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
-    """Off-policy learners: keep the policy closest to the demos. Off by default: on the classic suite
-    it rescued the runs whose last policy had lost the demonstrator (MountainCarContinuous, CartPole)
-    but on seals MountainCar it kept earlier, worse policies whose states were as close to the demos'
-    (BENCHMARKS.md, "Keeping the policy closest to the demos")."""
+    """Off-policy learners: keep the policy closest to the demos (by default AIRL does, GAIL does
+    not: `irlkit.algos.selection.DEFAULT_POINTS` says why)."""
 
 
 @dataclasses.dataclass
@@ -262,12 +260,9 @@ class SQILConfig:
     """The learner for Box actions."""
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The learner for Discrete actions."""
-    select_policy: PolicySelectionConfig = dataclasses.field(default_factory=lambda: PolicySelectionConfig(points=10))
-    """Keep the policy whose own episodes' states are closest to the demos', at 10 points of the budget:
-    SQIL's policies reach the demonstrator within 10k env steps and often lose it later (probably
-    its 0 reward for the learner's own transitions, which pulls Q down once they look like the
-    demos'); on the classic suite this raised SQIL's IQM from 0.87 to 1.00 and its lowest run from
-    0.14 to 0.90 (BENCHMARKS.md, "Keeping the policy closest to the demos")."""
+    select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
+    """Keep the policy whose own episodes' states are closest to the demos' (on by default:
+    `irlkit.algos.selection.DEFAULT_POINTS` says why)."""
 
 
 @dataclasses.dataclass

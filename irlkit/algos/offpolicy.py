@@ -54,7 +54,7 @@ class OffPolicyTrainer:
     rl: OffPolicyAlgorithm
     _venv: Any
     selector: Optional[Any] = None
-    """A `DemoMatchSelector` when `algo.select_policy.points` > 0."""
+    """A `DemoMatchSelector` when `algo.select_policy.points` resolves to > 0."""
     _candidates: Optional[Path] = None
     """Where every candidate policy is saved (`algo.select_policy.keep_candidates`), else None."""
 
@@ -67,7 +67,7 @@ class OffPolicyTrainer:
     def init_selection(
         self, cfg: PolicySelectionConfig, ctx: Any, demo_obs: np.ndarray, *, budget: int, algo: str
     ) -> None:
-        """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.points` > 0."""
+        """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.points` resolves to > 0."""
         self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo)
         self._candidates = Path(ctx.run_dir) / "selection" if cfg.keep_candidates else None
 
