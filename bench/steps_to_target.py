@@ -75,7 +75,7 @@ class Checkpoints:
     def __init__(
         self, env_cfg: Any, seed: int, episodes: int, demo_return: float, every: int, target: float, clock: Clock
     ) -> None:
-        from irlkit.evaluate import run_episodes
+        from irlkit.envs.episodes import run_episodes
 
         self._run = run_episodes
         self.env_cfg, self.every, self.target, self.clock = env_cfg, every, target, clock

@@ -23,8 +23,9 @@ import numpy as np
 
 from irlkit import __version__
 from irlkit.envs import EnvConfig, detect_horizon, env_spec, extra_hint, make_venv
+from irlkit.envs.episodes import run_episodes
 from irlkit.errors import IrlkitError
-from irlkit.evaluate import EvalConfig, evaluate, print_table, run_episodes, write_eval_json
+from irlkit.evaluate import EvalConfig, evaluate, print_table, write_eval_json
 from irlkit.runconfig import RunConfig, SelectConfig
 from irlkit.store import Dataset, DemoStore
 

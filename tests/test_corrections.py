@@ -351,7 +351,7 @@ def test_hg_dagger_learns_from_any_corrector_handed_down(tmp_path):
     from irlkit.algos.dagger import build
     from irlkit.corrections.config import HumanExpertConfig
     from irlkit.envs import make_venv
-    from irlkit.evaluate import run_episodes
+    from irlkit.envs.episodes import run_episodes
 
     set_random_seed(0)
     threads = torch.get_num_threads()

@@ -10,9 +10,9 @@ import torch as th
 
 from conftest import REPO, run_config
 from irlkit.algos.configs import PolicySelectionConfig
-from irlkit.algos.selection import SELECT_SEED_BASE, DemoMatchSelector, energy_distance
+from irlkit.algos.selection import DemoMatchSelector, energy_distance
 from irlkit.envs import load_env_config
-from irlkit.evaluate import EVAL_SEED_BASE
+from irlkit.evaluate import eval_seeds
 from irlkit.store import Dataset
 from irlkit.train import resume_training, run_training
 
@@ -28,7 +28,11 @@ def test_energy_distance_is_zero_for_one_sample_and_grows_with_a_shift() -> None
 
 
 def test_selection_episodes_never_use_the_evaluators_seeds() -> None:
-    assert SELECT_SEED_BASE - EVAL_SEED_BASE >= 1000 * 1000  # far apart for any seed below 1000
+    demo_obs = np.zeros((4, 2))
+    evaluated = {s for seed in range(1000) for s in eval_seeds(seed, 100)}
+    for seed in (0, 1, 999):
+        selector = DemoMatchSelector(PolicySelectionConfig(episodes=100), None, demo_obs, seed, budget=10, points=1)
+        assert not evaluated & set(selector._seeds)
 
 
 def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:

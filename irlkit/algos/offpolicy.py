@@ -19,7 +19,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import PolicySelectionConfig
 from irlkit.algos.learners import SoftDQN, save_learner
-from irlkit.algos.selection import make_selector
+from irlkit.algos.selection import DemoMatchSelector, make_selector
 
 
 class _StepHook(BaseCallback):
@@ -35,7 +35,7 @@ class _StepHook(BaseCallback):
     def _on_step(self) -> bool:
         n = int(self.model.num_timesteps)
         self.trainer.on_step(n)
-        self.trainer.maybe_select(n, self.budget)
+        self.trainer.maybe_select(n)
         if n - self.reported >= self.every or n >= self.budget:
             self.flush()
         return n < self.budget
@@ -53,7 +53,7 @@ class OffPolicyTrainer:
 
     rl: OffPolicyAlgorithm
     _venv: Any
-    selector: Optional[Any] = None
+    selector: Optional[DemoMatchSelector] = None
     """A `DemoMatchSelector` when `algo.select_policy.points` resolves to > 0."""
     _candidates: Optional[Path] = None
     """Where every candidate policy is saved (`algo.select_policy.keep_candidates`), else None."""
@@ -71,8 +71,8 @@ class OffPolicyTrainer:
         self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo)
         self._candidates = Path(ctx.run_dir) / "selection" if cfg.keep_candidates else None
 
-    def maybe_select(self, step: int, budget_end: int) -> None:
-        if self.selector is not None and self.selector.due(step, budget_end):
+    def maybe_select(self, step: int) -> None:
+        if self.selector is not None and self.selector.due(step):
             self.selector.consider(step, self.rl.policy)
             if self._candidates is not None:
                 folder = self._candidates / f"step-{step}"  # policy.zip + policy.json: `load_policy(folder)`

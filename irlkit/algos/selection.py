@@ -82,8 +82,8 @@ class DemoMatchSelector:
     def __init__(
         self, cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, budget: int, points: int
     ) -> None:
-        self.cfg, self._env_cfg, self.points = cfg, env_cfg, points
-        self.every = max(1, budget // max(1, points))
+        self.cfg, self._env_cfg, self.budget = cfg, env_cfg, budget
+        self.every = max(1, budget // points)
         demo_obs = np.asarray(demo_obs, dtype=np.float64).reshape(len(demo_obs), -1)
         self._mean = demo_obs.mean(axis=0)
         std = demo_obs.std(axis=0)
@@ -97,13 +97,9 @@ class DemoMatchSelector:
         self.history: list[tuple[int, float]] = []
         self.env_steps = 0
 
-    @property
-    def enabled(self) -> bool:
-        return self.points > 0
-
-    def due(self, step: int, budget_end: int) -> bool:
+    def due(self, step: int) -> bool:
         """Selection points: every `self.every` env steps, and the last step of the run."""
-        return self.enabled and (step % self.every == 0 or step == budget_end)
+        return step % self.every == 0 or step == self.budget
 
     def _standardize(self, obs: np.ndarray) -> np.ndarray:
         return (obs.reshape(len(obs), -1) - self._mean) / self._scale
@@ -149,8 +145,6 @@ class DemoMatchSelector:
         self.env_steps = int(meta["env_steps"])
 
     def summary(self) -> dict[str, Any]:
-        if not self.enabled:
-            return {}
         return {
             "selected_step": self.best_step,
             "selected_distance": self.best_distance,

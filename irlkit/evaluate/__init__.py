@@ -26,7 +26,7 @@ from typing import Any, Optional, cast
 import numpy as np
 
 from irlkit.envs import EnvConfig, make_env, render_fps
-from irlkit.envs.episodes import Rollouts, run_episodes  # noqa: F401  (re-exported: scoring plays them)
+from irlkit.envs.episodes import Rollouts, run_episodes
 from irlkit.errors import IrlkitError
 from irlkit.evaluate.config import EvalConfig
 
