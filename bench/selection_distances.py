@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Callable
@@ -28,6 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from irlkit.algos.selection import SELECT_SEED_BASE, _subsample, energy_distance  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from selection_rules import PerRun, rule_tables  # noqa: E402
 
 
 def _episodes(obs: np.ndarray, dones: np.ndarray) -> list[np.ndarray]:
@@ -91,35 +93,16 @@ def main() -> None:
         "transitions": lambda d: min(d["transitions"], key=d["transitions"].__getitem__),
         "pooled + worst": lambda d: min(d["pooled"], key=lambda s: d["pooled"][s] + d["worst episode"][s]),
     }
-    cells: dict[str, dict[str, list[float]]] = {}
-    rows = []
+    per_run: list[PerRun] = []
     runs = sorted(p for p in args.runs.iterdir() if (p / "selection" / "scores.json").is_file() and args.only in p.name)
     for run_dir in runs:
-        scores = {
-            int(s): v for s, v in json.loads((run_dir / "selection" / "scores.json").read_text())["scores"].items()
-        }
+        data = json.loads((run_dir / "selection" / "scores.json").read_text())
+        scores = {int(s): v for s, v in data["scores"].items()}
         d = distances(run_dir, args.episodes)
-        got = {name: (scores[rule(d)], rule(d)) for name, rule in rules.items()}
-        cell = run_dir.name.rsplit("-seed", 1)[0]
-        for name, (v, _) in got.items():
-            cells.setdefault(cell, {}).setdefault(name, []).append(v)
-        rows.append((run_dir.name, max(scores.values()), got))
+        got = {name: (scores[step], step) for name, step in ((n, rule(d)) for n, rule in rules.items())}
+        per_run.append((run_dir.name, data["cell"], max(scores.values()), got))
         print(run_dir.name, {k: f"{v:.2f}@{s // 1000}k" for k, (v, s) in got.items()}, flush=True)
-    lines = ["| cell | runs | " + " | ".join(rules) + " |", "|---|---|" + "---|" * len(rules)]
-    for cell, by in sorted(cells.items()):
-        lines.append(
-            f"| {cell} | {len(by['last'])} | " + " | ".join(f"{statistics.mean(by[r]):.2f}" for r in rules) + " |"
-        )
-    every = {r: [v for by in cells.values() for v in by[r]] for r in rules}
-    lines.append(f"| all | {len(rows)} | " + " | ".join(f"{statistics.mean(every[r]):.2f}" for r in rules) + " |")
-    lows = {r: sum(v < 0.7 for v in every[r]) for r in rules}
-    lines.append("| runs < 0.7 | | " + " | ".join(str(lows[r]) for r in rules) + " |")
-    lines += ["", "| run | best candidate | " + " | ".join(rules) + " |", "|---|---|" + "---|" * len(rules)]
-    for name, best, got in rows:
-        lines.append(
-            f"| {name} | {best:.2f} | " + " | ".join(f"{v:.2f} ({s // 1000}k)" for v, s in got.values()) + " |"
-        )
-    text = "\n".join(lines) + "\n"
+    text = rule_tables(per_run, list(rules))
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -72,42 +72,49 @@ def score_candidates(run_dir: Path) -> Optional[dict[str, Any]]:
     return out
 
 
+PerRun = tuple[str, str, float, dict[str, tuple[float, int]]]
+"""(run folder name, cell, best candidate's score, {rule: (score of the kept candidate, its step)})."""
+
+
+def rule_tables(per_run: list[PerRun], rules: list[str]) -> str:
+    """Markdown: each rule's mean score per cell, over all runs, its runs below 0.7, then per run."""
+    cells: dict[str, dict[str, list[float]]] = {}
+    for _, cell, _, got in per_run:
+        for name, (value, _) in got.items():
+            cells.setdefault(cell, {}).setdefault(name, []).append(value)
+    head = " | ".join(rules)
+    lines = [f"| cell | runs | {head} |", "|---|---|" + "---|" * len(rules)]
+    for cell, by_rule in sorted(cells.items()):
+        n = len(by_rule[rules[0]])
+        lines.append(f"| {cell} | {n} | " + " | ".join(f"{statistics.mean(by_rule[r]):.2f}" for r in rules) + " |")
+    every = {r: [v for by_rule in cells.values() for v in by_rule[r]] for r in rules}
+    lines.append(f"| all | {len(per_run)} | " + " | ".join(f"{statistics.mean(every[r]):.2f}" for r in rules) + " |")
+    lines.append("| runs < 0.7 | | " + " | ".join(str(sum(v < 0.7 for v in every[r])) for r in rules) + " |")
+    lines += ["", f"| run | best candidate | {head} |", "|---|---|" + "---|" * len(rules)]
+    for name, _, best, got in per_run:
+        lines.append(
+            f"| {name} | {best:.2f} | " + " | ".join(f"{got[r][0]:.2f} ({got[r][1] // 1000}k)" for r in rules) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, help="a benchmark output folder (one run folder per cell and seed)")
     parser.add_argument("--out", type=Path, default=None, help="write the table (markdown) here too")
     args = parser.parse_args()
-    rows: dict[str, dict[str, list[float]]] = {}
-    per_run = []
+    per_run: list[PerRun] = []
     for run_dir in sorted(p for p in args.runs.iterdir() if p.is_dir()):
         data = score_candidates(run_dir)
         if data is None:
             continue
         history = [(int(s), float(d)) for s, d in data["history"]]
         picks = {name: rule(history) for name, rule in RULES.items()}
-        got = {name: data["scores"][str(step)] for name, step in picks.items()}
-        per_run.append((run_dir.name, picks, got, max(data["scores"].values())))
-        for name, value in got.items():
-            rows.setdefault(data["cell"], {}).setdefault(name, []).append(value)
+        got = {name: (data["scores"][str(step)], step) for name, step in picks.items()}
+        per_run.append((run_dir.name, data["cell"], max(data["scores"].values()), got))
     if not per_run:
         sys.exit(f"no run in {args.runs} has saved candidates (train with algo.select_policy.keep_candidates=true)")
-    lines = [
-        "| cell | runs | " + " | ".join(RULES) + " |",
-        "|---|---|" + "---|" * len(RULES),
-    ]
-    for cell, by_rule in sorted(rows.items()):
-        n = len(next(iter(by_rule.values())))
-        lines.append(f"| {cell} | {n} | " + " | ".join(f"{statistics.mean(by_rule[r]):.2f}" for r in RULES) + " |")
-    everything = {r: [v for by_rule in rows.values() for v in by_rule[r]] for r in RULES}
-    lines.append(
-        f"| all | {len(per_run)} | " + " | ".join(f"{statistics.mean(everything[r]):.2f}" for r in RULES) + " |"
-    )
-    lines += ["", "| run | best candidate | " + " | ".join(RULES) + " |", "|---|---|" + "---|" * len(RULES)]
-    for name, picks, got, best in per_run:
-        lines.append(
-            f"| {name} | {best:.2f} | " + " | ".join(f"{got[r]:.2f} ({picks[r] // 1000}k)" for r in RULES) + " |"
-        )
-    text = "\n".join(lines) + "\n"
+    text = rule_tables(per_run, list(RULES))
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
