@@ -13,17 +13,17 @@ with `env=pendulum demos=<it>` and nothing else. Prints each run's normalized sc
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runs import REPO, run_irlkit  # noqa: E402
+
 DATASET_ID = "pendulum/heuristic-v0"
 
 
@@ -111,17 +111,13 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run(cmd, check=True, env=env, cwd=REPO)
     for algo in args.algos:
         run = out / f"{algo}-seed{args.seed}"
-        t0 = time.time()
         cmd = [sys.executable, "-m", "irlkit", f"algo={algo}", "env=pendulum", "demos=pend", f"seed={args.seed}"]
-        subprocess.run(
-            [*cmd, "progress=false", f"hydra.run.dir={run}"], check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL
-        )
-        result = json.loads((run / "eval.json").read_text())
+        result, wall, _ = run_irlkit([*cmd, "progress=false", f"hydra.run.dir={run}"], run, env=env, what=f"{algo} run")
         print(
             f"{algo}: normalized {result['normalized_score']:.3f} (return {result['return_mean']:.1f}, "
             f"demos {result['demo_return']:.1f}, random {result['random_return']:.1f}; learner "
             f"{result.get('learner', '-')}; selection env steps {result.get('selection_env_steps', 0)}), "
-            f"{time.time() - t0:.0f} s"
+            f"{wall:.0f} s"
         )
 
 
