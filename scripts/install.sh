@@ -2,7 +2,7 @@
 # Install irlkit into a virtualenv (made if missing).
 #   bash scripts/install.sh                  the toolkit (and what the main job needs), current stack
 #   bash scripts/install.sh test             plus everything the test suite exercises: pytest, ruff,
-#                                            mypy, minari, video, benchmark extras, and (as root, via
+#                                            mypy, minari, video, benchmark, mujoco extras, and (as root, via
 #                                            apt) Xvfb and Chromium for the recorder's X test and the
 #                                            browser tests
 #   --stack current (default)                gymnasium 1.x + stable-baselines3 >= 2.7; imitation 1.0.1
@@ -36,7 +36,7 @@ PIP=("$VENV/bin/python" -m pip install -q)
 if "$VENV/bin/python" -c "import torch" 2>/dev/null; then TORCH=(); else TORCH=("torch==2.13.0"); fi
 EXTRAS=""
 if [ -n "$TEST" ]; then
-  EXTRAS="test,minari,video,bench"
+  EXTRAS="test,minari,video,bench,mujoco"
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && [ -f .ci/apt-packages.txt ]; then
     missing=$(for p in $(grep -v '^#' .ci/apt-packages.txt); do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
     if [ -n "$missing" ]; then

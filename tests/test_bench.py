@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import compose_config, run_cli, run_config
 from irlkit.bench.report import (
     RunRecord,
     aggregate_scores,
@@ -299,3 +299,35 @@ def test_bootstrap_intervals_are_reproducible() -> None:
     for algo in scores:
         np.testing.assert_array_equal(first[algo][1], again[algo][1])
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # the caller's global RNG is left alone
+
+
+# ------------------------------------------------------------------------------------------------
+# every shipped suite: each cell composes into the training config its job would train
+# ------------------------------------------------------------------------------------------------
+def _suite_names() -> list[str]:
+    from irlkit.cli.app import config_dir
+    from irlkit.cli.overrides import group_options
+
+    return group_options(config_dir(), "suite")
+
+
+@pytest.mark.parametrize("suite", _suite_names())
+def test_every_cell_of_a_shipped_suite_composes(suite: str) -> None:
+    """A typo in a suite file (a cell's algo or env, an override key) fails here, not hours into a
+    sweep on a cluster. Composing needs no env packages: mujoco may be absent."""
+    from omegaconf import OmegaConf
+
+    from irlkit.bench.__main__ import cell_names
+    from irlkit.bench.suites import split_cell, training_overrides
+
+    if not OmegaConf.has_resolver("irlkit_bench_cells"):
+        OmegaConf.register_new_resolver("irlkit_bench_cells", cell_names)
+    bench = compose_config("bench", [f"suite={suite}"])
+    assert bench.suite.name == suite and int(bench.suite.seeds) >= 1
+    for name, cell in bench.suite.cells.items():
+        algo, env = split_cell(name)
+        overrides = training_overrides(bench.suite, cell, algo=algo, env=env, seed=0, extra=[])
+        config = run_config(overrides)
+        assert config.algo.name == algo and config.env.name == env, name
+        if int(cell.budget) > 0:
+            assert int(config.algo.budget) == int(cell.budget), name

@@ -245,6 +245,8 @@ SHIPPED = {
     "pendulum_expert": ("Pendulum-v1", -200.0),
     "mountain_car_continuous_expert": ("MountainCarContinuous-v0", 90.0),
     "cliff_world_expert": ("seals/CliffWorld7x4-v0", None),
+    "hopper_expert": ("seals/Hopper-v1", 900.0),
+    "half_cheetah_expert": ("seals/HalfCheetah-v1", 4900.0),
 }
 
 
@@ -269,7 +271,8 @@ def test_shipped_dataset_is_sound_and_expert(name):
 def test_shipped_demos_are_small():
     shipped = shipped_demos_dir()
     total = sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
-    assert total < 8 * 2**20, f"demos/ holds {total / 2**20:.1f} MB"
+    # 12.1 MB today: the two MuJoCo datasets (25 episodes of 1000 float64 steps each) are 7.2 MB of it.
+    assert total < 16 * 2**20, f"demos/ holds {total / 2**20:.1f} MB"
 
 
 @pytest.mark.slow

@@ -263,10 +263,14 @@ def test_zero_evaluation_episodes_are_refused(airl_run: Path, tmp_path: Path) ->
 # ------------------------------------------------------------------------------------------------
 # experts
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["cartpole", "mountain_car", "pendulum", "mountain_car_continuous"])
+@pytest.mark.parametrize(
+    "name", ["cartpole", "mountain_car", "pendulum", "mountain_car_continuous", "hopper", "half_cheetah"]
+)
 def test_shipped_experts_load_without_unpickling_and_act_as_sb3_loads_them(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if name in ("hopper", "half_cheetah"):
+        pytest.importorskip("mujoco", reason="pip install 'irlkit[mujoco]'")
     import cloudpickle
 
     from irlkit.envs import load_env_config

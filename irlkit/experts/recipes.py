@@ -126,7 +126,7 @@ RECIPES: dict[str, ExpertRecipe] = {
         eval_every=50_000,
         source="rl-baselines3-zoo ppo.yml LunarLander-v2",
     ),
-    # Small experts that train in about an hour of one CPU core (the shipped hopper and half_cheetah
+    # Small experts that train in about 25 minutes of one CPU core (the shipped hopper and half_cheetah
     # ones): SAC with rl-zoo's MuJoCo settings but a 128x128 net and 200k steps instead of 1M; the
     # best of the evaluations every 20k steps is kept.
     **{
