@@ -315,13 +315,9 @@ def _suite_names() -> list[str]:
 def test_every_cell_of_a_shipped_suite_composes(suite: str) -> None:
     """A typo in a suite file (a cell's algo or env, an override key) fails here, not hours into a
     sweep on a cluster. Composing needs no env packages: mujoco may be absent."""
-    from omegaconf import OmegaConf
-
-    from irlkit.bench.__main__ import cell_names
+    import irlkit.bench.__main__  # noqa: F401  (registers the cell-list resolver conf/bench.yaml uses)
     from irlkit.bench.suites import split_cell, training_overrides
 
-    if not OmegaConf.has_resolver("irlkit_bench_cells"):
-        OmegaConf.register_new_resolver("irlkit_bench_cells", cell_names)
     bench = compose_config("bench", [f"suite={suite}"])
     assert bench.suite.name == suite and int(bench.suite.seeds) >= 1
     for name, cell in bench.suite.cells.items():
