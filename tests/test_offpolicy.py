@@ -16,7 +16,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from conftest import run_cli
 from irlkit.algos import AdversarialConfig, DQNConfig, SACConfig
 from irlkit.algos.discriminator import reward_fn_of
-from irlkit.algos.learners import SoftDQN, make_learner, policy_log_prob, resolve_learner
+from irlkit.algos.learners import SoftDQN, entropy_temperature, make_learner, policy_log_prob, resolve_learner
 from irlkit.algos.relabel import AbsorbingStates, DemoMixReplayBuffer, RelabelingReplayBuffer, TransitionBatch
 from irlkit.envs import load_env_config
 from irlkit.errors import IrlkitError
@@ -222,6 +222,18 @@ def test_sac_log_prob_matches_sampled_actions() -> None:
         scaled, logp = model.actor.action_log_prob(th.as_tensor(obs))
     acts = model.policy.unscale_action(scaled.numpy())
     np.testing.assert_allclose(policy_log_prob(model, obs, acts).numpy(), logp.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_entropy_temperature_is_each_learners_alpha_now() -> None:
+    sac = make_learner("sac", SACConfig(net_arch=[8]), _venv("Pendulum-v1"), seed=0, budget=1000)
+    assert sac.log_ent_coef is not None  # SB3's default ent_coef "auto": learned from 1.0
+    with th.no_grad():
+        sac.log_ent_coef.fill_(np.log(0.03))
+    assert entropy_temperature(sac) == pytest.approx(0.03)
+    fixed = make_learner("sac", SACConfig(net_arch=[8], ent_coef="0.2"), _venv("Pendulum-v1"), seed=0, budget=1000)
+    assert entropy_temperature(fixed) == pytest.approx(0.2)
+    dqn = make_learner("dqn", DQNConfig(ent_coef="0.5", net_arch=[8]), _venv("CartPole-v1"), seed=0, budget=1000)
+    assert entropy_temperature(dqn) == pytest.approx(0.5)
 
 
 # ---- whole runs ----------------------------------------------------------------------------------

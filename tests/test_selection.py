@@ -42,7 +42,7 @@ def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:
     demos = Dataset.open(REPO / "demos" / "cartpole_expert")
     demo_obs = np.concatenate([ep.obs for ep in demos.episodes()])
     selector = DemoMatchSelector(
-        PolicySelectionConfig(points=1, episodes=2), env_cfg, demo_obs, seed=0, budget=1, points=1
+        PolicySelectionConfig(points=1, episodes=2, max_steps_share=None), env_cfg, demo_obs, seed=0, budget=1, points=1
     )
     expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
     assert selector.distance(expert) < 0.2 * selector.distance(None)  # None: uniformly random actions
@@ -95,3 +95,45 @@ def test_a_stopped_run_keeps_its_selection_when_resumed(tmp_path: Path) -> None:
     result = resume_training(tmp_path)
     assert [step for step, _ in result["selection_history"]] == [500, 1000, 1500]  # none lost, none twice
     assert result["budget_spent"] == 1500
+
+
+def test_run_episodes_cuts_every_episode_at_max_steps() -> None:
+    from irlkit.envs.episodes import run_episodes
+    from irlkit.experts.cache import load_expert, shipped_expert_path
+
+    env_cfg = load_env_config("cartpole")
+    expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy  # balances for 500 steps
+    whole = run_episodes(env_cfg, expert, [11, 12])
+    cut = run_episodes(env_cfg, expert, [11, 12], max_steps=40)
+    assert len(whole.obs) == 1000 and len(cut.obs) == 80
+    assert np.flatnonzero(cut.dones).tolist() == [39, 79]  # each cut episode ends on its 40th step
+    assert np.array_equal(cut.obs[:40], whole.obs[:40])  # the same episode, only shorter
+
+
+def test_selection_episodes_stay_within_their_share_of_the_budget() -> None:
+    from irlkit.algos.selection import episode_step_cap, make_selector, selection_rounds
+    from irlkit.errors import IrlkitError
+    from irlkit.experts.cache import load_expert, shipped_expert_path
+
+    env_cfg = load_env_config("cartpole")
+    expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
+    demo_obs = np.zeros((10, 4))
+    budget, points = 700, 3  # scored at 233, 466, 699 and 700: 4 rounds
+    assert selection_rounds(budget, points) == 4
+    assert episode_step_cap(budget, points, 2, 1.0) == 87
+    for share, most in ((1.0, 700), (0.5, 350), (None, 4 * 2 * 500)):
+        cfg = PolicySelectionConfig(points=points, episodes=2, max_steps_share=share)
+        selector = make_selector(cfg, env_cfg, demo_obs, 0, budget=budget, algo="sqil")
+        assert selector is not None
+        for step in range(1, budget + 1):
+            if selector.due(step):
+                selector.consider(step, expert)
+        assert len(selector.history) == 4
+        # the expert never falls, so every episode runs to the cap (or to CartPole's 500 uncapped)
+        assert most - 4 * 2 < selector.env_steps <= most
+        assert selector.summary()["selection_episode_steps_cap"] == (None if share is None else most // 8)
+    for share in (0.0, 0.001):
+        with pytest.raises(IrlkitError, match="max_steps_share"):
+            make_selector(
+                PolicySelectionConfig(points=3, max_steps_share=share), env_cfg, demo_obs, 0, budget=700, algo="sqil"
+            )

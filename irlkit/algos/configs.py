@@ -181,6 +181,13 @@ class PolicySelectionConfig:
     """Episodes the policy plays at each selection point (the same start seeds every time)."""
     deterministic: bool = True
     """Play those episodes with the policy's deterministic action, as the evaluator does by default."""
+    max_steps_share: Optional[float] = 1.0
+    """Cap on all selection episodes together, as a share of `algo.budget` env steps: each episode
+    is cut at `max_steps_share * budget / (points played * episodes)` steps, the same cut at every
+    point so their distances compare. 1.0 lets selection at most double a run's env steps; it binds
+    only when the env's episodes are long for the budget (Hopper's 1,000 steps at a 2k budget; no
+    cell of the classic or MuJoCo suites, which cut at 1,666 steps or more; smoke's 1k-step cells at
+    31). None = whole episodes whatever they cost."""
     keep_candidates: bool = False
     """Also save the policy at every selection point in the run folder as `selection/step-<N>/`
     (`irlkit.policies.load_policy` opens it), to score each afterwards (`bench/selection_rules.py`)."""
@@ -228,6 +235,10 @@ class AdversarialConfig:
     reward_use_action: bool = True
     """Let the learned reward depend on the action; AIRL's paper recommends a state-only reward
     g(s), which also cannot collapse onto one action."""
+    log_pi_weight: Optional[float] = 1.0
+    """AIRL with an off-policy learner: the weight w of log pi in the logit f - w log pi. 1.0 is the
+    paper's; None = the learner's entropy temperature alpha, the scale at which an entropy-regularised
+    learner's policy is soft-optimal for its reward."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True

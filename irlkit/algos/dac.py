@@ -31,6 +31,7 @@ from irlkit.algos.discriminator import (
 )
 from irlkit.algos.learners import (
     check_budget,
+    entropy_temperature,
     make_learner,
     policy_log_prob,
     pretrain_policy,
@@ -79,7 +80,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         disc_net = make_discriminator_net(cfg, kind, self.absorbing.space, venv.action_space, lcfg.gamma)
         self.generator_net = generator_reward_net(cfg, kind, disc_net)
         self.generator_net.eval()  # the discriminator switches to training for its own steps only
-        log_prob = (lambda obs, acts: policy_log_prob(self.rl, obs, acts)) if kind == "airl" else None
+        log_prob = self._weighted_log_prob if kind == "airl" else None
         self.disc = Discriminator(
             kind,
             disc_net,
@@ -131,6 +132,11 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
         self.generator_net.load_state_dict(ckpt.tensors["disc/net"])
         self.disc._opt.load_state_dict(ckpt.tensors["disc/optimizer"])
         self._rounds = int(ckpt.meta["disc_rounds"])
+
+    def _weighted_log_prob(self, obs: np.ndarray, acts: np.ndarray) -> th.Tensor:
+        """AIRL's policy term: w log pi(a|s), w = `algo.log_pi_weight` or the learner's temperature."""
+        w = self._cfg.log_pi_weight
+        return (entropy_temperature(self.rl) if w is None else w) * policy_log_prob(self.rl, obs, acts)
 
     def _sample_demos(self, n: int) -> Any:
         idx = self._rng.integers(0, len(self._demos.obs), size=n)

@@ -245,6 +245,18 @@ def obs_tensor(model: OffPolicyAlgorithm, obs: np.ndarray) -> th.Tensor:
     return th.as_tensor(np.asarray(obs), dtype=th.float32, device=model.device)
 
 
+def entropy_temperature(model: OffPolicyAlgorithm) -> float:
+    """The learner's entropy temperature alpha now (SAC's ent_coef, soft DQN's alpha): the scale of
+    reward at which its policy is soft-optimal, pi ~ exp(Q / alpha)."""
+    if isinstance(model, SAC):
+        if model.log_ent_coef is not None:
+            return float(model.log_ent_coef.detach().exp())
+        return float(model.ent_coef_tensor)
+    if isinstance(model, SoftDQN):
+        return model.alpha
+    raise TypeError(f"no entropy temperature for {type(model).__name__}")
+
+
 def policy_log_prob(model: OffPolicyAlgorithm, obs: np.ndarray, acts: np.ndarray) -> th.Tensor:
     """log pi(a|s) of the learner's current (exploring) policy, actions in env units, no gradient."""
     with th.no_grad():

@@ -11,7 +11,9 @@ other setting, is zero only for equal distributions, and compares whole state di
 policy that drifts off the demos' track or ends its episodes early scores worse.
 
 These episodes are extra env steps, outside `algo.budget`; eval.json reports them
-(`selection_env_steps`). The learned reward is not selected: the discriminator keeps training.
+(`selection_env_steps`), and `algo.select_policy.max_steps_share` caps them at a share of the
+budget by cutting every selection episode at the same length (an odd budget on an env with long
+episodes, Hopper's 1,000 steps at a 2,345-step budget, had spent 14x the budget on selection). The learned reward is not selected: the discriminator keeps training.
 """
 
 from __future__ import annotations
@@ -73,7 +75,28 @@ def make_selector(
             f"points={points}, episodes={cfg.episodes}: for {algo}, set e.g. algo.select_policy.points=10 "
             "algo.select_policy.episodes=3, or algo.select_policy.points=0 to keep the last policy."
         )
-    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget, points=points) if points > 0 else None
+    if points == 0:
+        return None
+    share = cfg.max_steps_share
+    if share is not None and (not share > 0 or episode_step_cap(budget, points, cfg.episodes, share) < 1):
+        raise IrlkitError(
+            f"algo.select_policy.max_steps_share={share} leaves the selection episodes less than one env step "
+            f"each ({points} points x {cfg.episodes} episodes within {share} x algo.budget={budget}): set a "
+            "share > 0 (1.0: selection costs at most the budget again; null: no cap), or fewer "
+            "algo.select_policy.points or episodes."
+        )
+    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget, points=points)
+
+
+def selection_rounds(budget: int, points: int) -> int:
+    """How many times the policy is scored: at every `budget // points` env steps and at the end."""
+    every = max(1, budget // points)
+    return budget // every + (1 if budget % every else 0)
+
+
+def episode_step_cap(budget: int, points: int, episodes: int, share: float) -> int:
+    """The steps each selection episode may play so that all of them stay within `share * budget`."""
+    return int(share * budget) // (selection_rounds(budget, points) * episodes)
 
 
 class DemoMatchSelector:
@@ -84,6 +107,9 @@ class DemoMatchSelector:
     ) -> None:
         self.cfg, self._env_cfg, self.budget = cfg, env_cfg, budget
         self.every = max(1, budget // points)
+        share = cfg.max_steps_share
+        self.step_cap = None if share is None else episode_step_cap(budget, points, cfg.episodes, share)
+        """Steps each selection episode may play (None: whole episodes); the same at every point."""
         demo_obs = np.asarray(demo_obs, dtype=np.float64).reshape(len(demo_obs), -1)
         self._mean = demo_obs.mean(axis=0)
         std = demo_obs.std(axis=0)
@@ -108,7 +134,9 @@ class DemoMatchSelector:
         """Energy distance between `policy`'s selection episodes and the demos, in demo-std units."""
         from irlkit.envs.episodes import run_episodes
 
-        rollouts = run_episodes(self._env_cfg, policy, self._seeds, deterministic=self.cfg.deterministic)
+        rollouts = run_episodes(
+            self._env_cfg, policy, self._seeds, deterministic=self.cfg.deterministic, max_steps=self.step_cap
+        )
         self.env_steps += len(rollouts.obs)
         visited = _subsample(np.asarray(rollouts.obs, dtype=np.float64), np.random.default_rng(self._seed + 1))
         return energy_distance(self._standardize(visited), self._demo)
@@ -149,5 +177,6 @@ class DemoMatchSelector:
             "selected_step": self.best_step,
             "selected_distance": self.best_distance,
             "selection_env_steps": self.env_steps,
+            "selection_episode_steps_cap": self.step_cap,
             "selection_history": [[s, round(d, 6)] for s, d in self.history],
         }

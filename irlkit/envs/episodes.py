@@ -7,7 +7,7 @@ policy's own behaviour without its reward (`irlkit.algos.selection`) plays them 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, cast
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -33,8 +33,11 @@ def run_episodes(
     *,
     deterministic: bool = True,
     record_frames: int = 0,
+    max_steps: Optional[int] = None,
 ) -> Rollouts:
     """Play one episode per seed; `policy` is an SB3 policy or None for uniformly random actions.
+    `max_steps` cuts every episode after that many steps (its last transition then counts as done),
+    so a caller can bound what the episodes cost whatever the env's time limit.
 
     All episodes run side by side, one env each, so the policy is asked once per step for the
     whole batch (10x fewer forward passes for 10 episodes); each env keeps its own seed, so the
@@ -64,7 +67,7 @@ def run_episodes(
                 next_obs = np.array(next_obs, copy=True)  # an env may hand back the same buffer each step
                 if k < record_frames:
                     frames[k].append(cast(np.ndarray, envs[k].render()))  # rgb_array mode: one frame
-                done = terminated or truncated
+                done = terminated or truncated or (max_steps is not None and len(per_env[k]) + 1 >= max_steps)
                 per_env[k].append(
                     (obs_arr[k].copy(), actions[k], next_obs, done, float(reward))
                 )  # a row view would change
