@@ -1,8 +1,9 @@
 """GAIL's and AIRL's discriminator, trained off-policy with absorbing states and a gradient penalty.
 
 The discriminator classifies transitions as the demonstrator's (label 1) or the generator's (0):
-GAIL's logit is a reward net's output (Ho & Ermon 2016), AIRL's is f(s, a, s') - log pi(a|s) with f
-= g(s, a) + gamma h(s') - h(s) (Fu et al. 2018). Both use imitation's reward nets; what imitation's
+GAIL's logit is a reward net's output (Ho & Ermon 2016), AIRL's is f(s, a, s') - w log pi(a|s) with f
+= g(s, a) + gamma h(s') - h(s) (Fu et al. 2018) and w the learner's entropy temperature by default
+(`algo.log_pi_weight`). Both use imitation's reward nets; what imitation's
 `AdversarialTrainer` cannot give an off-policy generator is done here (DAC, Kostrikov et al. 2019):
 the generator's transitions come from its replay buffer, terminal transitions lead to the absorbing
 state (`irlkit.algos.relabel.AbsorbingStates`) on both sides, and the logit's gradient on
