@@ -181,13 +181,9 @@ class PolicySelectionConfig:
     """Episodes the policy plays at each selection point (the same start seeds every time)."""
     deterministic: bool = True
     """Play those episodes with the policy's deterministic action, as the evaluator does by default."""
-    max_steps_share: Optional[float] = 1.0
-    """Cap on all selection episodes together, as a share of `algo.budget` env steps: each episode
-    is cut at `max_steps_share * budget / (points played * episodes)` steps, the same cut at every
-    point so their distances compare. 1.0 lets selection at most double a run's env steps; it binds
-    only when the env's episodes are long for the budget (Hopper's 1,000 steps at a 2k budget; no
-    cell of the classic or MuJoCo suites, which cut at 1,666 steps or more; smoke's 1k-step cells at
-    31). None = whole episodes whatever they cost."""
+    max_steps_share: Optional[float] = 2.0
+    """Cap on all selection episodes together, as a share of `algo.budget`: each is cut at the same
+    length so they compare. 2.0 binds on no shipped suite cell (BENCHMARKS.md); None = uncut."""
     keep_candidates: bool = False
     """Also save the policy at every selection point in the run folder as `selection/step-<N>/`
     (`irlkit.policies.load_policy` opens it), to score each afterwards (`bench/selection_rules.py`)."""
@@ -236,14 +232,8 @@ class AdversarialConfig:
     """Let the learned reward depend on the action; AIRL's paper recommends a state-only reward
     g(s), which also cannot collapse onto one action."""
     log_pi_weight: Optional[float] = None
-    """AIRL with an off-policy learner: the weight w of log pi in the discriminator's logit
-    f - w log pi. None (the default) = the learner's entropy temperature alpha now: SAC and soft DQN
-    are soft-optimal for reward f at temperature alpha, pi ~ exp(Q / alpha), so alpha log pi is on
-    f's scale, where the paper's w = 1 assumes alpha = 1. With w = 1, SAC's log-density on
-    HalfCheetah's 6 action dimensions (alpha falls to ~0.01-0.1) swamped f: discriminator loss
-    medians 12-14, normalized 0.07 / 0.05; with alpha, loss medians 0.17-0.29 and 0.79 / 0.90,
-    Hopper 1.03 / 0.59 -> 0.99 / 1.02, the classic suite unchanged (BENCHMARKS.md, "AIRL's policy
-    term at the learner's temperature"). 1.0 = the paper's logit."""
+    """AIRL, off-policy: w in the logit f - w log pi; None = the learner's entropy temperature alpha
+    (its policy is soft-optimal at alpha), 1.0 = the paper's (BENCHMARKS.md, "AIRL's policy term")."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True

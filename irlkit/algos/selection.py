@@ -82,7 +82,7 @@ def make_selector(
         raise IrlkitError(
             f"algo.select_policy.max_steps_share={share} leaves the selection episodes less than one env step "
             f"each ({points} points x {cfg.episodes} episodes within {share} x algo.budget={budget}): set a "
-            "share > 0 (1.0: selection costs at most the budget again; null: no cap), or fewer "
+            "share > 0 (2.0: selection costs at most twice the budget; null: no cap), or fewer "
             "algo.select_policy.points or episodes."
         )
     return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget, points=points)
