@@ -8,7 +8,10 @@ Distances (all energy distances in demo-std units, demos only, never the env's r
 - `pooled`: all visited states against all demo states (what `algo.select_policy` does);
 - `worst episode`: the largest of the per-episode distances, so one failed episode counts;
 - `transitions`: (s, s' - s) pairs against the demos' pairs, which sees how the policy moves;
-- `pooled + worst`: their sum.
+- `pooled + worst`: their sum;
+- `states + time`: (s, t) against the demos' (s, t), t the step within its episode (in demo-std
+  units like every feature): the finite-horizon occupancy, which also sees *when* a state is
+  reached, so a policy that gets to the goal late or only sometimes is further off.
 
     .venv/bin/python bench/selection_distances.py RUNS_DIR [--out FILE.md]
 """
@@ -26,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from irlkit.algos.selection import SELECT_SEED_BASE, _subsample, energy_distance  # noqa: E402
+from irlkit.algos.selection import SELECT_SEED_BASE, _subsample, energy_distance, steps_in_episode  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from selection_rules import PerRun, rule_tables  # noqa: E402
@@ -49,7 +52,9 @@ def distances(run_dir: Path, episodes: int = 0) -> dict[str, dict[int, float]]:
     episodes = episodes or config.algo.select_policy.episodes
     cache = run_dir / "selection" / f"distances-{episodes}.json"
     if cache.is_file():
-        return {k: {int(s): v for s, v in d.items()} for k, d in json.loads(cache.read_text()).items()}
+        cached = json.loads(cache.read_text())
+        if "states + time" in cached:
+            return {k: {int(s): v for s, v in d.items()} for k, d in cached.items()}
     dataset = load_demos(config.demos_ref, config.select, root=config.demos_root)
     demos = transitions_of(dataset)
     d_obs = np.asarray(demos.obs, dtype=np.float64).reshape(len(demos.obs), -1)
@@ -62,8 +67,13 @@ def distances(run_dir: Path, episodes: int = 0) -> dict[str, dict[int, float]]:
     demo_s = (_subsample(d_obs, rng) - mean) / scale
     pairs = np.concatenate([(d_obs - mean) / scale, delta / dscale], axis=1)
     demo_pairs = _subsample(pairs, np.random.default_rng(config.seed))
+    d_time = steps_in_episode(dataset.to_transitions(terminal="done").dones).astype(np.float64)[:, None]
+    tscale = max(float(d_time.std()), 1.0)  # as the selector's `with_time`
+    demo_st = _subsample(
+        np.concatenate([(d_obs - mean) / scale, d_time / tscale], axis=1), np.random.default_rng(config.seed)
+    )
     seeds = [SELECT_SEED_BASE + 1000 * config.seed + i for i in range(episodes)]
-    out: dict[str, dict[int, float]] = {"pooled": {}, "worst episode": {}, "transitions": {}}
+    out: dict[str, dict[int, float]] = {"pooled": {}, "worst episode": {}, "transitions": {}, "states + time": {}}
     for cand in sorted((run_dir / "selection").glob("step-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(cand.name.split("-")[1])
         policy = load_policy(cand)
@@ -75,6 +85,8 @@ def distances(run_dir: Path, episodes: int = 0) -> dict[str, dict[int, float]]:
         out["worst episode"][step] = max(energy_distance((ep - mean) / scale, demo_s) for ep in _episodes(obs, r.dones))
         mine = np.concatenate([(obs - mean) / scale, (nxt - obs) / dscale], axis=1)
         out["transitions"][step] = energy_distance(_subsample(mine, np.random.default_rng(config.seed + 1)), demo_pairs)
+        st = np.concatenate([(obs - mean) / scale, steps_in_episode(r.dones)[:, None] / tscale], axis=1)
+        out["states + time"][step] = energy_distance(_subsample(st, np.random.default_rng(config.seed + 1)), demo_st)
     cache.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
@@ -92,6 +104,7 @@ def main() -> None:
         "worst episode": lambda d: min(d["worst episode"], key=d["worst episode"].__getitem__),
         "transitions": lambda d: min(d["transitions"], key=d["transitions"].__getitem__),
         "pooled + worst": lambda d: min(d["pooled"], key=lambda s: d["pooled"][s] + d["worst episode"][s]),
+        "states + time": lambda d: min(d["states + time"], key=d["states + time"].__getitem__),
     }
     per_run: list[PerRun] = []
     runs = sorted(p for p in args.runs.iterdir() if (p / "selection" / "scores.json").is_file() and args.only in p.name)

@@ -10,7 +10,7 @@ import torch as th
 
 from conftest import REPO, run_config
 from irlkit.algos.configs import PolicySelectionConfig
-from irlkit.algos.selection import DemoMatchSelector, energy_distance
+from irlkit.algos.selection import DemoMatchSelector, demo_states, energy_distance
 from irlkit.envs import load_env_config
 from irlkit.evaluate import eval_seeds
 from irlkit.store import Dataset
@@ -31,7 +31,15 @@ def test_selection_episodes_never_use_the_evaluators_seeds() -> None:
     demo_obs = np.zeros((4, 2))
     evaluated = {s for seed in range(1000) for s in eval_seeds(seed, 100)}
     for seed in (0, 1, 999):
-        selector = DemoMatchSelector(PolicySelectionConfig(episodes=100), None, demo_obs, seed, budget=10, points=1)
+        selector = DemoMatchSelector(
+            PolicySelectionConfig(episodes=100, max_steps_share=None),
+            None,
+            demo_obs,
+            seed,
+            budget=10,
+            points=1,
+            demo_steps=np.arange(4),
+        )
         assert not evaluated & set(selector._seeds)
 
 
@@ -40,9 +48,15 @@ def test_the_expert_is_closer_to_its_demos_than_a_random_policy() -> None:
 
     env_cfg = load_env_config("cartpole")
     demos = Dataset.open(REPO / "demos" / "cartpole_expert")
-    demo_obs = np.concatenate([ep.obs for ep in demos.episodes()])
+    demo_obs, demo_steps = demo_states(demos)
     selector = DemoMatchSelector(
-        PolicySelectionConfig(points=1, episodes=2, max_steps_share=None), env_cfg, demo_obs, seed=0, budget=1, points=1
+        PolicySelectionConfig(points=1, episodes=2, max_steps_share=None),
+        env_cfg,
+        demo_obs,
+        seed=0,
+        budget=1,
+        points=1,
+        demo_steps=demo_steps,
     )
     expert = load_expert(shipped_expert_path("cartpole"), env_cfg).policy
     assert selector.distance(expert) < 0.2 * selector.distance(None)  # None: uniformly random actions
@@ -123,7 +137,7 @@ def test_selection_episodes_stay_within_their_share_of_the_budget() -> None:
     assert episode_step_cap(budget, points, 2, 1.0) == 87
     for share, most in ((1.0, 700), (0.5, 350), (None, 4 * 2 * 500)):
         cfg = PolicySelectionConfig(points=points, episodes=2, max_steps_share=share)
-        selector = make_selector(cfg, env_cfg, demo_obs, 0, budget=budget, algo="sqil")
+        selector = make_selector(cfg, env_cfg, demo_obs, 0, budget=budget, algo="sqil", demo_steps=np.arange(10))
         assert selector is not None
         for step in range(1, budget + 1):
             if selector.due(step):
@@ -135,5 +149,59 @@ def test_selection_episodes_stay_within_their_share_of_the_budget() -> None:
     for share in (0.0, 0.001):
         with pytest.raises(IrlkitError, match="max_steps_share"):
             make_selector(
-                PolicySelectionConfig(points=3, max_steps_share=share), env_cfg, demo_obs, 0, budget=700, algo="sqil"
+                PolicySelectionConfig(points=3, max_steps_share=share),
+                env_cfg,
+                demo_obs,
+                0,
+                budget=700,
+                algo="sqil",
+                demo_steps=np.arange(10),
             )
+
+
+def test_steps_in_episode_restart_after_every_episode_end() -> None:
+    from irlkit.algos.selection import steps_in_episode
+
+    assert steps_in_episode(np.array([0, 0, 1, 0, 1, 0, 0], dtype=bool)).tolist() == [0, 1, 2, 0, 1, 0, 1]
+    demos = Dataset.open(REPO / "demos" / "cartpole_expert")
+    obs, steps = demo_states(demos)
+    lengths = [len(ep.acts) for ep in demos.episodes()]
+    assert steps.tolist() == [t for n in lengths for t in range(n)]  # truncated episodes end too
+    assert np.array_equal(obs, np.concatenate([ep.obs[:-1] for ep in demos.episodes()]))
+
+
+def test_cut_selection_episodes_are_compared_with_the_demos_same_stretch() -> None:
+    # the demos sit at 0 for 5 steps, then at 10; selection episodes cut at 5 steps see only the 0s
+    demo_obs = np.array([[0.0] * 5 + [10.0] * 5] * 3).reshape(-1, 1)
+    demo_steps = np.tile(np.arange(10), 3)
+    cfg = PolicySelectionConfig(
+        points=1, episodes=1, max_steps_share=0.5, with_time=False
+    )  # 10-step budget, 1 round: cap 5
+    cut = DemoMatchSelector(cfg, None, demo_obs, 0, budget=10, points=1, demo_steps=demo_steps)
+    assert cut.step_cap == 5 and cut._demo.shape == (15, 1) and np.all(cut._demo == cut._demo[0])
+    whole = DemoMatchSelector(
+        PolicySelectionConfig(points=1, episodes=1, max_steps_share=None, with_time=False),
+        None,
+        demo_obs,
+        0,
+        budget=10,
+        points=1,
+        demo_steps=demo_steps,
+    )
+    assert whole._demo.shape == (30, 1)
+
+
+def test_with_time_the_order_of_the_states_counts() -> None:
+    # demos: 0 for 5 steps then 1; "backwards": the same states, 1 first; pooled states cannot tell
+    demo_obs = np.array([[0.0] * 5 + [1.0] * 5] * 4).reshape(-1, 1)
+    demo_steps = np.tile(np.arange(10), 4)
+    backwards = 1.0 - demo_obs
+    distances = {}
+    for with_time in (False, True):
+        cfg = PolicySelectionConfig(points=1, episodes=1, max_steps_share=None, with_time=with_time)
+        sel = DemoMatchSelector(cfg, None, demo_obs, 0, budget=10, points=1, demo_steps=demo_steps)
+        assert energy_distance(sel._standardize(demo_obs, demo_steps), sel._demo) == pytest.approx(0.0, abs=1e-9)
+        distances[with_time] = energy_distance(sel._standardize(backwards, demo_steps), sel._demo)
+    assert distances[False] == pytest.approx(0.0, abs=1e-9) and distances[True] > 0.5
+    with pytest.raises(ValueError, match="steps within their episodes"):
+        DemoMatchSelector(PolicySelectionConfig(), None, demo_obs, 0, budget=10, points=1, demo_steps=np.arange(3))

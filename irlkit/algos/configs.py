@@ -176,7 +176,7 @@ class PolicySelectionConfig:
     points: Optional[int] = None
     """Selection points, spread evenly over the budget (every budget // points env steps, the last at
     the end); 0 = off, the last policy is kept; None = the algorithm's measured default
-    (`irlkit.algos.selection.DEFAULT_POINTS`: SQIL 10, AIRL 10, GAIL 0)."""
+    (`irlkit.algos.selection.DEFAULT_POINTS`: 10 for SQIL, AIRL and GAIL)."""
     episodes: int = 3
     """Episodes the policy plays at each selection point (the same start seeds every time)."""
     deterministic: bool = True
@@ -184,6 +184,9 @@ class PolicySelectionConfig:
     max_steps_share: Optional[float] = 2.0
     """Cap on all selection episodes together, as a share of `algo.budget`: each is cut at the same
     length so they compare. 2.0 binds on no shipped suite cell (BENCHMARKS.md); None = uncut."""
+    with_time: bool = True
+    """Compare (state, step within its episode) with the demos' rather than states alone: the
+    finite-horizon occupancy, which also sees when a state is reached (BENCHMARKS.md)."""
     keep_candidates: bool = False
     """Also save the policy at every selection point in the run folder as `selection/step-<N>/`
     (`irlkit.policies.load_policy` opens it), to score each afterwards (`bench/selection_rules.py`)."""
@@ -246,8 +249,7 @@ class AdversarialConfig:
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The generator when `learner` is dqn (auto, Discrete actions)."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
-    """Off-policy learners: keep the policy closest to the demos (by default AIRL does, GAIL does
-    not: `irlkit.algos.selection.DEFAULT_POINTS` says why)."""
+    """Off-policy learners: keep the policy closest to the demos (`irlkit.algos.selection`)."""
 
 
 @dataclasses.dataclass

@@ -96,7 +96,7 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
             buffer.set_demos(self._demos)
             buffer.demo_reward_fn = buffer.reward_fn
         pretrain_policy(self.rl, self._demos.obs, self._demos.acts, batches=cfg.bc_warmstart_batches, rng=ctx.rng)
-        self.init_selection(cfg.select_policy, ctx, self._demos.obs, budget=cfg.budget, algo=kind)
+        self.init_selection(cfg.select_policy, ctx, budget=cfg.budget, algo=kind)
         self._logger = ctx.logger
         self._rounds = 0
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -19,7 +18,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from irlkit.algos.checkpoint import Checkpoint
 from irlkit.algos.configs import PolicySelectionConfig
 from irlkit.algos.learners import SoftDQN, save_learner
-from irlkit.algos.selection import DemoMatchSelector, make_selector
+from irlkit.algos.selection import DemoMatchSelector, demo_states, make_selector
 
 
 class _StepHook(BaseCallback):
@@ -64,11 +63,12 @@ class OffPolicyTrainer:
         self._venv = make_venv(ctx.env_cfg, seed=ctx.seed, n_envs=1)
         return self._venv
 
-    def init_selection(
-        self, cfg: PolicySelectionConfig, ctx: Any, demo_obs: np.ndarray, *, budget: int, algo: str
-    ) -> None:
+    def init_selection(self, cfg: PolicySelectionConfig, ctx: Any, *, budget: int, algo: str) -> None:
         """Keep the policy closest to the demos (`irlkit.algos.selection`) when `cfg.points` resolves to > 0."""
-        self.selector = make_selector(cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo)
+        demo_obs, demo_steps = demo_states(ctx.demos)
+        self.selector = make_selector(
+            cfg, ctx.env_cfg, demo_obs, ctx.seed, budget=budget, algo=algo, demo_steps=demo_steps
+        )
         self._candidates = Path(ctx.run_dir) / "selection" if cfg.keep_candidates else None
 
     def maybe_select(self, step: int) -> None:

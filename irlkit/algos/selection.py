@@ -4,11 +4,14 @@ Off-policy imitation learners often reach the demonstrator and then lose it (the
 failed runs scored 1.0 at 10k-30k env steps and 0.0-0.5 at 50k, BENCHMARKS.md), and an imitation
 learner may not peek at the env's reward to pick its best moment. What it may use is the demos:
 at `points` evenly spaced env steps the current policy plays a few episodes (fixed start seeds, apart from the
-evaluator's), and the energy distance (Szekely & Rizzo 2013) between the states it visited and the
-demos' states, each feature scaled by the demos' spread, scores it. The policy with the smallest
-distance so far is kept, and is the run's policy at the end. Energy distance needs no bandwidth or
-other setting, is zero only for equal distributions, and compares whole state distributions, so a
-policy that drifts off the demos' track or ends its episodes early scores worse.
+evaluator's), and the energy distance (Szekely & Rizzo 2013) between the (state, step within the
+episode) pairs it visited and the demos', each feature scaled by the demos' spread, scores it. The
+policy with the smallest distance so far is kept, and is the run's policy at the end. Energy
+distance needs no bandwidth or other setting, is zero only for equal distributions, and compares
+whole distributions, so a policy that drifts off the demos' track or ends its episodes early
+scores worse. The step is there because a finite-horizon policy is its time-indexed occupancy:
+on states alone a car that reaches the flag late, or on some episodes only, visits much the same
+states as the demos (seals MountainCar, BENCHMARKS.md); `with_time: false` drops it.
 
 These episodes are extra env steps, outside `algo.budget`; eval.json reports them
 (`selection_env_steps`), and `algo.select_policy.max_steps_share` caps them at a share of the
@@ -27,7 +30,7 @@ import torch as th
 from irlkit.algos.configs import PolicySelectionConfig
 from irlkit.errors import IrlkitError
 
-DEFAULT_POINTS = {"sqil": 10, "airl": 10, "gail": 0}
+DEFAULT_POINTS = {"sqil": 10, "airl": 10, "gail": 10}
 """`algo.select_policy.points` when it is None, per algorithm (BENCHMARKS.md, "Keeping the policy
 closest to the demos", classic suite, 50k env steps, paired with runs that kept their last policy):
 
@@ -37,10 +40,9 @@ closest to the demos", classic suite, 50k env steps, paired with runs that kept 
 - AIRL 10: it rescued every collapsed run (CartPole seed 0 0.43 -> 0.99, MountainCarContinuous
   -0.14 -> 1.01 and 0.32 -> 1.01); it lost on seals MountainCar seed 2 (0.75 -> 0.49) and
   CartPole seed 3 (1.00 -> 0.93).
-- GAIL 0, for now: selection rescued its MountainCarContinuous collapses (-0.05 -> 1.01 twice)
-  but on seals MountainCar, where a policy that reaches the flag only sometimes visits states as
-  close to the demos' as one that reaches it every time, it kept worse policies (0.95 -> 0.26,
-  0.91 -> 0.67), and it is not yet measured on GAIL's fifth seed.
+- GAIL 10 since the distance sees time (`with_time`): MountainCarContinuous 0.56 -> 1.01 (two
+  collapses to -0.05 rescued), seals MountainCar 0.67 -> 0.81; on states alone it had kept worse
+  MountainCar policies (a car that reaches the flag late looks like one on time: 0.95 -> 0.26).
 """
 
 SELECT_SEED_BASE = 3_000_000
@@ -64,8 +66,30 @@ def _subsample(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x[rng.choice(len(x), size=MAX_SAMPLES, replace=False)]
 
 
+def steps_in_episode(dones: np.ndarray) -> np.ndarray:
+    """Each row's step within its episode, for rows of whole episodes that end where `dones` is set."""
+    dones = np.asarray(dones, dtype=bool)
+    if not len(dones):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.flatnonzero(dones[:-1]) + 1])
+    return np.arange(len(dones)) - np.repeat(starts, np.diff(np.append(starts, len(dones))))
+
+
+def demo_states(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A demos-store dataset's states and each one's step within its episode (the selector's input)."""
+    t = dataset.to_transitions(terminal="done")  # every episode end marked, truncations too
+    return np.asarray(t.obs, dtype=np.float64), steps_in_episode(t.dones)
+
+
 def make_selector(
-    cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, budget: int, algo: str
+    cfg: PolicySelectionConfig,
+    env_cfg: Any,
+    demo_obs: np.ndarray,
+    seed: int,
+    *,
+    budget: int,
+    algo: str,
+    demo_steps: np.ndarray,
 ) -> Optional["DemoMatchSelector"]:
     """The selector `cfg` asks for (None when its points resolve to 0), or a one-paragraph error."""
     points = DEFAULT_POINTS.get(algo, 0) if cfg.points is None else cfg.points
@@ -85,7 +109,7 @@ def make_selector(
             "share > 0 (2.0: selection costs at most twice the budget; null: no cap), or fewer "
             "algo.select_policy.points or episodes."
         )
-    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget, points=points)
+    return DemoMatchSelector(cfg, env_cfg, demo_obs, seed, budget=budget, points=points, demo_steps=demo_steps)
 
 
 def selection_rounds(budget: int, points: int) -> int:
@@ -103,7 +127,15 @@ class DemoMatchSelector:
     """Scores the learner's policy against the demos' states and keeps the closest one seen."""
 
     def __init__(
-        self, cfg: PolicySelectionConfig, env_cfg: Any, demo_obs: np.ndarray, seed: int, *, budget: int, points: int
+        self,
+        cfg: PolicySelectionConfig,
+        env_cfg: Any,
+        demo_obs: np.ndarray,
+        seed: int,
+        *,
+        budget: int,
+        points: int,
+        demo_steps: np.ndarray,
     ) -> None:
         self.cfg, self._env_cfg, self.budget = cfg, env_cfg, budget
         self.every = max(1, budget // points)
@@ -111,10 +143,18 @@ class DemoMatchSelector:
         self.step_cap = None if share is None else episode_step_cap(budget, points, cfg.episodes, share)
         """Steps each selection episode may play (None: whole episodes); the same at every point."""
         demo_obs = np.asarray(demo_obs, dtype=np.float64).reshape(len(demo_obs), -1)
+        demo_steps = np.asarray(demo_steps, dtype=np.float64)
+        if len(demo_steps) != len(demo_obs):
+            raise ValueError(f"{len(demo_obs)} demo states but {len(demo_steps)} steps within their episodes")
+        if self.step_cap is not None and (demo_steps >= self.step_cap).any():
+            keep = demo_steps < self.step_cap  # cut episodes are compared with the demos' same stretch
+            demo_obs, demo_steps = demo_obs[keep], demo_steps[keep]
         self._mean = demo_obs.mean(axis=0)
         std = demo_obs.std(axis=0)
         self._scale = np.where(std > 1e-8, std, 1.0)  # a feature the demos never vary keeps its units
-        self._demo = self._standardize(_subsample(demo_obs, np.random.default_rng(seed)))
+        self._time_scale = max(float(demo_steps.std()), 1.0) if cfg.with_time else 0.0
+        demo = self._standardize(demo_obs, demo_steps)
+        self._demo = _subsample(demo, np.random.default_rng(seed))
         self._seeds = [SELECT_SEED_BASE + 1000 * seed + i for i in range(cfg.episodes)]
         self._seed = seed
         self.best_state: Optional[dict[str, Any]] = None
@@ -127,8 +167,12 @@ class DemoMatchSelector:
         """Selection points: every `self.every` env steps, and the last step of the run."""
         return step % self.every == 0 or step == self.budget
 
-    def _standardize(self, obs: np.ndarray) -> np.ndarray:
-        return (obs.reshape(len(obs), -1) - self._mean) / self._scale
+    def _standardize(self, obs: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """States in demo-std units, with `with_time` their step within the episode as one more feature."""
+        z = (np.asarray(obs, dtype=np.float64).reshape(len(obs), -1) - self._mean) / self._scale
+        if not self._time_scale:
+            return z
+        return np.concatenate([z, np.asarray(steps, dtype=np.float64)[:, None] / self._time_scale], axis=1)
 
     def distance(self, policy: Any) -> float:
         """Energy distance between `policy`'s selection episodes and the demos, in demo-std units."""
@@ -138,8 +182,8 @@ class DemoMatchSelector:
             self._env_cfg, policy, self._seeds, deterministic=self.cfg.deterministic, max_steps=self.step_cap
         )
         self.env_steps += len(rollouts.obs)
-        visited = _subsample(np.asarray(rollouts.obs, dtype=np.float64), np.random.default_rng(self._seed + 1))
-        return energy_distance(self._standardize(visited), self._demo)
+        visited = self._standardize(rollouts.obs, steps_in_episode(rollouts.dones))
+        return energy_distance(_subsample(visited, np.random.default_rng(self._seed + 1)), self._demo)
 
     def consider(self, step: int, policy: Any) -> float:
         """Score `policy` (an SB3 policy module) at env step `step`; keep its weights if closest so far."""

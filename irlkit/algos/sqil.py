@@ -64,7 +64,7 @@ class SQILTrainer(OffPolicyTrainer, RLTrainer):
         buffer.reward_fn = absorbing.learner_reward_fn(_constant(0.0))
         buffer.demo_reward_fn = absorbing.learner_reward_fn(_constant(1.0))
         self._learner = learner
-        self.init_selection(cfg.select_policy, ctx, demos.obs, budget=cfg.budget, algo="sqil")
+        self.init_selection(cfg.select_policy, ctx, budget=cfg.budget, algo="sqil")
 
     def save(self, run_dir: Path) -> dict[str, str]:
         save_learner(self.rl, run_dir / "policy.zip")
