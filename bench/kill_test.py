@@ -293,7 +293,10 @@ class Journaler(Victim):
         ds = _readable(self.path, problems, self.first)
         if ds is None:
             return problems
-        if any((ds.path / "journal").iterdir()):
+        from irlkit.store.journal import JOURNAL_DIR
+
+        journals = ds.path / JOURNAL_DIR  # made with the first journal: a kill before it leaves none
+        if journals.is_dir() and any(journals.iterdir()):
             problems["journals left after recover"] += 1
         eps = ds.select(include_discarded=True).metas
         by_name = Counter(m.notes for m in eps)
