@@ -6,6 +6,7 @@ Runs are real: seals envs, SB3 learners, the simulated teacher answering from th
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -71,9 +72,15 @@ def test_label_schedule_asks_exactly_total_comparisons(total: int, iterations: i
 
 
 def test_queries_are_evenly_spaced_multiples_of_the_learner_step():
-    cfg = PreferenceConfig(total_comparisons=100, num_iterations=4, pretrain_steps=1000, fragment_length=50)
+    cfg = PreferenceConfig(
+        total_comparisons=100, num_iterations=4, pretrain_steps=1000, fragment_length=50, query_span=1.0
+    )
     plan = query_plan(cfg, budget=11_000, n_envs=1, unit=1)
     assert plan.steps == [1000, 3000, 5000, 7000, 9000] and sum(plan.pairs) == 100
+    half = query_plan(dataclasses.replace(cfg, query_span=0.5), budget=11_000, n_envs=1, unit=1)
+    assert half.steps == [1000, 2000, 3000, 4000, 5000]  # the second half of the budget learns the last reward
+    with pytest.raises(IrlkitError, match="query_span"):
+        query_plan(dataclasses.replace(cfg, query_span=0.0), budget=11_000, n_envs=1, unit=1)
     ppo = query_plan(cfg, budget=16 * 1024, n_envs=8, unit=1024)  # PPO: 128 steps x 8 envs per rollout
     assert all(s % 1024 == 0 for s in ppo.steps) and ppo.first == 1024
 
@@ -203,3 +210,76 @@ def test_bad_options_are_one_paragraph(tmp_path: Path):
     assert proc.returncode == 2 and "not a simulated teacher" in proc.stderr
     for p in (proc,):
         assert "Traceback" not in p.stderr
+
+
+def test_reward_inputs_are_scaled_by_the_bulk_of_the_visited_states_not_the_far_ones():
+    """State-entropy exploration pushes seals CartPole's cart to |x| in the hundreds; the reward
+    model's input scale comes from where most visited states lie, so the track's edge at
+    |x| = 2.4 stands apart from its centre, and the far states are squashed, not clipped."""
+    import torch as th
+
+    from irlkit.algos.preference.rewards import FittedNorm
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0.0, 1.0, 9000), rng.uniform(-300, 300, 1000)])  # a tenth far away
+    norm = FittedNorm(1)
+    norm.fit(th.as_tensor(x[:, None], dtype=th.float32))
+    scaled = norm(th.tensor([[0.0], [2.4], [25.0], [260.0]])).reshape(-1).numpy()
+    assert abs(scaled[0]) < 0.1 and scaled[1] > 1.0  # the edge stands apart from the centre
+    assert scaled[1] < scaled[2] < scaled[3] < 7.0  # far states keep their order, squashed
+    norm.train()
+    norm(th.full((5, 1), 1000.0))  # training passes leave the fitted scale alone
+    assert norm(th.tensor([[2.4]])).item() == pytest.approx(scaled[1])
+
+
+def test_queries_draw_from_the_recent_episodes_and_the_recent_ended_ones():
+    from imitation.data.types import TrajectoryWithRew
+
+    from irlkit.algos.preference.trainer import recent_episodes
+
+    def episode(n: int, terminal: bool) -> TrajectoryWithRew:
+        return TrajectoryWithRew(
+            obs=np.zeros((n + 1, 1)), acts=np.zeros(n), infos=None, terminal=terminal, rews=np.zeros(n)
+        )
+
+    eps = [episode(30, True), episode(30, False), episode(5, False), *[episode(30, False) for _ in range(4)]]
+    kept = recent_episodes(eps, 2, 10)
+    index = {id(t): i for i, t in enumerate(eps)}
+    assert [index[id(t)] for t in kept] == [0, 5, 6]  # the last two long enough, and the last one that ended
+
+
+@pytest.mark.parametrize(
+    "env, next_state, padded", [("cartpole", True, False), ("mountain_car_continuous", False, True)]
+)
+def test_a_saved_reward_model_loads_whatever_inputs_it_was_trained_on(env: str, next_state: bool, padded: bool):
+    """The input width tells the loader about the absorbing indicator and the next state, so runs
+    saved before `reward_use_next_state` existed re-evaluate as they were trained."""
+    from irlkit.algos.preference.rewards import EnvSpaceReward, make_reward_model
+    from irlkit.algos.preference.saved import load_reward, reward_uses_action
+    from irlkit.algos.relabel import AbsorbingStates
+    from irlkit.envs.make import make_env
+
+    cfg = PreferenceConfig()
+    made = make_env(load_env_config(env))
+    absorbing = AbsorbingStates(made.observation_space, made.action_space, 0.99) if padded else None
+    net = make_reward_model(
+        absorbing.space if absorbing else made.observation_space,
+        made.action_space,
+        hid_sizes=cfg.reward_net_arch,
+        use_action=reward_uses_action(cfg, made.action_space),
+        use_next_state=next_state,
+        members=3,
+    )
+    loaded = load_reward(cfg, made.observation_space, made.action_space, net.state_dict())
+    assert isinstance(loaded, EnvSpaceReward) == padded
+    model = loaded.model if padded else loaded
+    assert all(m.use_next_state == next_state for m in model.members)
+    obs = np.stack([made.observation_space.sample() for _ in range(4)])
+    acts = np.stack([made.action_space.sample() for _ in range(4)])
+    if padded:
+        expected = net.predict(absorbing.pad(obs), acts, absorbing.pad(obs), np.zeros(4))
+        np.testing.assert_allclose(loaded(obs, acts, obs, np.zeros(4)), expected, rtol=1e-5)
+    else:
+        np.testing.assert_allclose(
+            loaded.predict(obs, acts, obs, np.zeros(4)), net.predict(obs, acts, obs, np.zeros(4))
+        )

@@ -186,6 +186,7 @@ def test_a_stopped_preference_run_resumes_its_labels_and_learner(
             "algo.budget=1500",
             "algo.total_comparisons=20",
             "algo.num_iterations=2",
+            "algo.query_span=1.0",
             "algo.fragment_length=20",
             "algo.pretrain_steps=200",
             f"algo.{learner}.learning_starts=200",
@@ -216,6 +217,8 @@ def test_a_stopped_preference_run_resumes_its_labels_and_learner(
     asked = [int(r.split(",")[0]) for r in rows]
     assert asked == sorted(set(asked)) and len(rows) == 4  # one row before each of the 3 queries, one at the end
     assert asked[-1] == 20
+    candidates = [step for step, _ in result["selection_history"]]  # the kept policy's candidates: none lost or twice
+    assert candidates == sorted(set(candidates)) and candidates[-1] == 1500 and len(candidates) >= 4
 
 
 def test_a_killed_hg_dagger_run_resumes_with_every_correction(tmp_path: Path) -> None:

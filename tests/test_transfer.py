@@ -62,3 +62,32 @@ def test_transfer_mistakes_are_one_paragraph(tmp_path: Path) -> None:
         proc = run_cli(["-m", "irlkit.transfer", *args, "progress=false"])
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
         assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_transfer_takes_a_preference_runs_reward_ensemble(tmp_path: Path) -> None:
+    """Preference learning's reward is an ensemble (imitation's RewardEnsemble has no forward of
+    its own): the fresh learner is trained on the members' mean."""
+    run = tmp_path / "pref"
+    tiny = [
+        "algo=preference",
+        "algo.budget=1200",
+        "algo.pretrain_steps=0",
+        "algo.dqn.learning_starts=200",
+        "algo.dqn.net_arch=[16]",
+        "algo.total_comparisons=10",
+        "algo.num_iterations=1",
+        "algo.fragment_length=20",
+        "algo.label_curve_episodes=0",
+        "algo.select_policy.points=0",
+        "eval.episodes=2",
+        "eval.curve_points=0",
+        "progress=false",
+    ]
+    proc = run_cli(["-m", "irlkit", *tiny, f"hydra.run.dir={run}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_cli(["-m", "irlkit.transfer", f"run={run}", "budget=400", "progress=false"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((run / "transfer" / "transfer.json").read_text())
+    assert result["source_algo"] == "preference" and result["learner"] == "SoftDQN"
+    assert result["env_steps"] == 400

@@ -111,6 +111,12 @@ class DQNConfig:
     epsilon-greedy, plain DQN), or `auto` / `auto_<initial>` (learned, as SAC's alpha)."""
     target_entropy: float = 0.5
     """`auto` ent_coef only: the policy entropy alpha is tuned to keep, as a share of log|A|."""
+    ent_coef_max: Optional[float] = None
+    """`auto` ent_coef only: upper bound of the learned alpha (None: unbounded)."""
+    double_q: bool = False
+    """Soft backup's next-state value from the online network's policy and the target network's
+    values, sum_a pi(a|s') (Q_target(s', a) - alpha log pi(a|s')) (discrete SAC, Christodoulou
+    2019; double Q-learning's decoupling, van Hasselt 2016), instead of the target network's own."""
     exploration_fraction: float = 0.1
     """ent_coef 0 only: share of the budget over which epsilon decays from 1 to its final value."""
     exploration_final_eps: float = 0.05
@@ -237,6 +243,10 @@ class AdversarialConfig:
     log_pi_weight: Optional[float] = None
     """AIRL, off-policy: w in the logit f - w log pi; None = the learner's entropy temperature alpha
     (its policy is soft-optimal at alpha), 1.0 = the paper's (BENCHMARKS.md, "AIRL's policy term")."""
+    log_pi_floor: Optional[float] = None
+    """AIRL, off-policy: lower bound on log pi(a|s) in the logit (None: none). Replayed actions the
+    current policy would almost never take have log pi of tens of units, which the relabelled
+    rewards then carry into the learner's targets."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True
@@ -342,6 +352,10 @@ class PreferenceConfig:
     spaced env steps from the first query on (fewer when there are fewer comparisons than that)."""
     initial_comparison_frac: float = 0.1
     """Share of total_comparisons asked at the first query (at least one pair)."""
+    query_span: float = 0.5
+    """Share of the env steps from the first query to the end of the budget over which the queries
+    are spread; below 1 the last labels come earlier and the learner trains on without new ones
+    (PEBBLE asks all its feedback early in a long run)."""
     query_schedule: str = "hyperbolic"
     """How the other comparisons spread over the later queries: constant, hyperbolic or
     inverse_quadratic (imitation's schedules; hyperbolic asks more early)."""
@@ -355,6 +369,10 @@ class PreferenceConfig:
     """disagreement and entropy: candidate pairs drawn per pair asked (B-Pref's large_batch)."""
     fragment_length: int = 50
     """Steps per fragment of a pair (B-Pref's segment size)."""
+    query_episodes: int = 20
+    """Draw the pairs from the learner's most recent this many episodes (PEBBLE keeps its last 100),
+    so the labels judge what the policy does now, not the pre-training's far-off states; 0 = every
+    episode so far."""
     pretrain_steps: int = 5000
     """Env steps of unsupervised exploration before the first query, rewarded by state entropy
     (PEBBLE's unsupervised pre-training); 0 = none (the learner's reward is 0 until then)."""
@@ -382,6 +400,11 @@ class PreferenceConfig:
     label_curve_episodes: int = 5
     """Evaluation episodes of the policy before each query and at the end, written to labels.csv
     (score against labels, as in B-Pref's curves); 0 = none."""
+    select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
+    """Off-policy learners: keep the policy whose own episodes the current learned reward rates
+    highest (`irlkit.algos.selection.LearnedReturnSelector`; no demos, so `with_time` is unused);
+    points None = a candidate before every query, at the same spacing after the last one, and at
+    the end; N = every budget // N env steps; 0 = off (the last policy)."""
     sac: SACConfig = dataclasses.field(default_factory=lambda: SACConfig(net_arch=[64, 64]))
     """The learner for Box actions (learner auto or sac)."""
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)

@@ -136,7 +136,10 @@ class DACTrainer(OffPolicyTrainer, RLTrainer):
     def _weighted_log_prob(self, obs: np.ndarray, acts: np.ndarray) -> th.Tensor:
         """AIRL's policy term: w log pi(a|s), w = `algo.log_pi_weight` or the learner's temperature."""
         w = self._cfg.log_pi_weight
-        return (entropy_temperature(self.rl) if w is None else w) * policy_log_prob(self.rl, obs, acts)
+        log_pi = policy_log_prob(self.rl, obs, acts)
+        if self._cfg.log_pi_floor is not None:
+            log_pi = log_pi.clamp(min=self._cfg.log_pi_floor)
+        return (entropy_temperature(self.rl) if w is None else w) * log_pi
 
     def _sample_demos(self, n: int) -> Any:
         idx = self._rng.integers(0, len(self._demos.obs), size=n)

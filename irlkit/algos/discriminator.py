@@ -29,6 +29,7 @@ from imitation.rewards.reward_nets import (
     BasicRewardNet,
     BasicShapedRewardNet,
     NormalizedRewardNet,
+    RewardEnsemble,
     RewardNet,
     RewardNetWrapper,
 )
@@ -196,7 +197,11 @@ def reward_fn_of(net: RewardNet) -> RewardFn:
     def fn(obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, dones: np.ndarray) -> np.ndarray:
         assert not net.training, "reward nets must be in eval mode between discriminator steps"
         with th.no_grad():
-            reward = inner(*inner.preprocess(obs, acts, next_obs, dones))
+            inputs = inner.preprocess(obs, acts, next_obs, dones)
+            if isinstance(inner, RewardEnsemble):  # its forward is not defined: the members' mean, as its predict
+                reward = th.stack([m(*inputs) for m in inner.members], dim=-1).mean(dim=-1)
+            else:
+                reward = inner(*inputs)
             if norm is not None:
                 normalized = norm(reward)
                 norm.update_stats(reward)

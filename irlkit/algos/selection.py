@@ -30,7 +30,7 @@ import torch as th
 from irlkit.algos.configs import PolicySelectionConfig
 from irlkit.errors import IrlkitError
 
-DEFAULT_POINTS = {"sqil": 10, "airl": 10, "gail": 10}
+DEFAULT_POINTS = {"sqil": 10, "airl": 10, "gail": 10, "preference": 10}
 """`algo.select_policy.points` when it is None, per algorithm (BENCHMARKS.md, "Keeping the policy
 closest to the demos", classic suite, 50k env steps, paired with runs that kept their last policy):
 
@@ -223,4 +223,145 @@ class DemoMatchSelector:
             "selection_env_steps": self.env_steps,
             "selection_episode_steps_cap": self.step_cap,
             "selection_history": [[s, round(d, 6)] for s, d in self.history],
+        }
+
+
+class LearnedReturnSelector:
+    """Preference learning's selection: it has no demos, so it keeps the policy whose own episodes
+    the *current* learned reward rates highest. At each point the policy plays the selection
+    episodes once and its weights and transitions are kept; every reward update re-scores all the
+    candidates so far (forward passes only, no env steps), so an early policy that the first labels
+    undervalued can still be kept once later labels say what it did was right.
+
+    An episode that terminates continues in the absorbing state to the horizon (the env's time
+    limit, or `step_cap`), as the fragments the labels were given on do, so a policy that ends its
+    episodes early is paid what the labels say ending is worth, not rewarded for a shorter sum.
+
+    :param score: `(obs, acts, next_obs, terminated, horizon_left) -> learned return of each
+        episode` is supplied by the trainer (`set_score`); None until the first reward update, when
+        the candidates are kept but none is preferred (the last one is the run's policy).
+    """
+
+    def __init__(self, cfg: PolicySelectionConfig, env_cfg: Any, seed: int, *, steps: list[int]) -> None:
+        from irlkit.envs.make import episode_limit
+
+        self.cfg, self._env_cfg = cfg, env_cfg
+        self.steps = sorted(set(int(s) for s in steps))
+        """The env steps at which the policy is a candidate."""
+        share = cfg.max_steps_share
+        budget = self.steps[-1]
+        self.step_cap = None if share is None else int(share * budget) // (len(self.steps) * cfg.episodes)
+        if self.step_cap is not None and self.step_cap < 1:
+            raise IrlkitError(
+                f"algo.select_policy.max_steps_share={share} leaves the selection episodes less than one env step "
+                f"each ({len(self.steps)} points x {cfg.episodes} episodes within {share} x algo.budget={budget}): "
+                "set a larger share (null: no cap), fewer algo.select_policy.episodes, or algo.select_policy.points=0."
+            )
+        caps = [c for c in (episode_limit(env_cfg), self.step_cap) if c is not None]
+        self.horizon = min(caps) if caps else None
+        """Steps an episode is scored over (terminated ones continue absorbing up to it); None: as played."""
+        self._seeds = [SELECT_SEED_BASE + 1000 * seed + i for i in range(cfg.episodes)]
+        self.candidates: list[dict[str, Any]] = []
+        self.scores: list[float] = []
+        self.score: Optional[Any] = None
+        self.best_state: Optional[dict[str, Any]] = None
+        self.best_step = -1
+        self.env_steps = 0
+
+    def due(self, step: int) -> bool:
+        return step in self.steps and all(c["step"] != step for c in self.candidates)
+
+    def consider(self, step: int, policy: Any) -> Optional[float]:
+        """Play `policy`'s selection episodes at env step `step`, keep it as a candidate, re-score."""
+        from irlkit.envs.episodes import run_episodes
+
+        r = run_episodes(
+            self._env_cfg, policy, self._seeds, deterministic=self.cfg.deterministic, max_steps=self.step_cap
+        )
+        self.env_steps += len(r.obs)
+        self.candidates.append(
+            {
+                "step": step,
+                "state": copy.deepcopy(policy.state_dict()),
+                "obs": r.obs,
+                "acts": r.acts,
+                "next_obs": r.next_obs,
+                "dones": r.dones,
+                "terminated": r.terminated,
+            }
+        )
+        self.rescore()
+        return self.scores[-1] if self.scores else None
+
+    def set_score(self, score: Any) -> None:
+        """The learned reward changed: re-score every candidate with it."""
+        self.score = score
+        self.rescore()
+
+    def _episode_returns(self, c: dict[str, Any]) -> np.ndarray:
+        assert self.score is not None
+        dones = np.asarray(c["dones"], dtype=bool)
+        ends = np.flatnonzero(dones)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        lengths = ends - starts + 1
+        horizon_left = np.zeros(len(dones), dtype=np.int64)
+        if self.horizon is not None:
+            horizon_left[ends] = np.maximum(self.horizon - lengths, 0)
+        per_step = np.asarray(self.score(c["obs"], c["acts"], c["next_obs"], c["terminated"], horizon_left))
+        return np.add.reduceat(per_step, starts) if len(per_step) else np.zeros(0)
+
+    def rescore(self) -> None:
+        if self.score is None or not self.candidates:
+            if self.candidates:  # no learned reward yet: the newest policy stands
+                self.best_state, self.best_step = self.candidates[-1]["state"], self.candidates[-1]["step"]
+            return
+        self.scores = [float(np.mean(self._episode_returns(c))) for c in self.candidates]
+        best = int(np.argmax(self.scores))
+        self.best_state, self.best_step = self.candidates[best]["state"], self.candidates[best]["step"]
+
+    def restore_best(self, policy: Any) -> None:
+        if self.best_state is not None:
+            policy.load_state_dict(self.best_state)
+
+    def best_policy(self, policy: Any) -> Any:
+        """A copy of `policy` holding the kept weights (the policy the run would end with now)."""
+        if self.best_state is None:
+            return policy
+        kept = copy.deepcopy(policy)
+        kept.load_state_dict(self.best_state)
+        return kept
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(tensors, meta) for a checkpoint: every candidate's weights and episodes."""
+        tensors = {
+            str(i): {
+                "state": c["state"],
+                **{k: th.as_tensor(np.asarray(c[k])) for k in ("obs", "acts", "next_obs", "dones", "terminated")},
+            }
+            for i, c in enumerate(self.candidates)
+        }
+        meta = {"steps": [c["step"] for c in self.candidates], "env_steps": self.env_steps}
+        return tensors, meta
+
+    def load_state(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.candidates = []
+        for i, step in enumerate(meta["steps"]):
+            t = tensors[str(i)]
+            self.candidates.append(
+                {
+                    "step": int(step),
+                    "state": t["state"],
+                    **{k: t[k].numpy() for k in ("obs", "acts", "next_obs", "dones", "terminated")},
+                }
+            )
+        self.env_steps = int(meta["env_steps"])
+        self.rescore()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "selected_step": self.best_step,
+            "selected_learned_return": float(max(self.scores)) if self.scores else None,
+            "selection_env_steps": self.env_steps,
+            "selection_episode_steps_cap": self.step_cap,
+            "selection_history": [[c["step"], round(s, 6)] for c, s in zip(self.candidates, self.scores)],
         }

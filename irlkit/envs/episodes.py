@@ -24,6 +24,8 @@ class Rollouts:
     dones: np.ndarray
     rews: np.ndarray
     frames: list[np.ndarray]
+    terminated: np.ndarray
+    """Per transition: the episode ended there by termination (not a time limit or `max_steps`)."""
 
 
 def run_episodes(
@@ -69,7 +71,7 @@ def run_episodes(
                     frames[k].append(cast(np.ndarray, envs[k].render()))  # rgb_array mode: one frame
                 done = terminated or truncated or (max_steps is not None and len(per_env[k]) + 1 >= max_steps)
                 per_env[k].append(
-                    (obs_arr[k].copy(), actions[k], next_obs, done, float(reward))
+                    (obs_arr[k].copy(), actions[k], next_obs, done, float(reward), bool(terminated))
                 )  # a row view would change
                 returns[k] += float(reward)
                 obs_arr[k] = next_obs
@@ -86,4 +88,5 @@ def run_episodes(
         dones=np.asarray([t[3] for t in steps], dtype=bool),
         rews=np.asarray([t[4] for t in steps], dtype=np.float64),
         frames=[f for episode in frames for f in episode],
+        terminated=np.asarray([t[5] for t in steps], dtype=bool),
     )

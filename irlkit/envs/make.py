@@ -198,6 +198,15 @@ def make_env(cfg: EnvConfig, *, render_mode: Optional[str] = None) -> gym.Env:
     return env
 
 
+def episode_limit(cfg: EnvConfig) -> Optional[int]:
+    """The step at which the env made from `cfg` truncates every episode (its time limit), or None."""
+    env = make_env(cfg)
+    try:
+        return env.spec.max_episode_steps if env.spec is not None else None
+    finally:
+        env.close()
+
+
 def make_venv(cfg: EnvConfig, *, seed: int, n_envs: Optional[int] = None):
     """A vectorized env seeded from `seed`, with imitation's `RolloutInfoWrapper` for its rollouts."""
     from imitation.data.wrappers import RolloutInfoWrapper

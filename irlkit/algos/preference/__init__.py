@@ -6,14 +6,17 @@ One run, for a budget of env steps spent exactly and `total_comparisons` pairs a
 
 1. The learner explores first (`pretrain_steps`, rewarded by state entropy), so the first pairs
    already cover the state space.
-2. At `num_iterations + 1` evenly spaced steps the annotator is asked a share of the comparisons
-   (`query_schedule`), pairs chosen by `query` (uniform, or by the reward ensemble's disagreement
-   or entropy: `queries`); the reward ensemble then retrains on every label so far
-   (`rewards`).
+2. At `num_iterations + 1` evenly spaced steps over the first `query_span` of the budget the
+   annotator is asked a share of the comparisons (`query_schedule`), pairs chosen by `query`
+   (uniform, or by the reward ensemble's disagreement or entropy: `queries`); the reward ensemble
+   then retrains on every label so far (`rewards`). Until some label prefers something (all ties
+   or skips so far) the learner keeps its exploration reward.
 3. The learner, SAC for Box actions and DQN for Discrete ones, samples replay batches whose rewards
    are computed by the *current* reward model (`irlkit.algos.relabel`), so the whole replay buffer
    is relabelled by each update. PPO (`learner=ppo`) trains on the current model's rewards as it
    collects them.
+4. The run keeps the policy the current reward model rates highest among the candidates played
+   before each query and at the end (`irlkit.algos.selection.LearnedReturnSelector`).
 
 The annotator is pluggable through imitation's seam, a `PreferenceGatherer`: a simulated B-Pref
 teacher (`teachers`, for benchmarks), a person in the browser or a saved preference

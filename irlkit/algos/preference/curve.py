@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from irlkit.algos.preference.trainer import PreferenceTrainer
 
 
+CURVE_SEED_BASE = 4_000_000
+"""Start seeds of the curve's episodes: apart from the evaluator's (1,000,000), curve.csv's
+(2,000,000) and the policy selection's (3,000,000), which picks the kept policy on its own starts:
+a curve on those would flatter the policy it measures."""
+
+
 class LabelCurve:
     """The policy's return before each query and at the end, against the labels asked so far
     (`labels.csv`): B-Pref's score-against-feedback curve, measured within one run.
@@ -29,7 +35,7 @@ class LabelCurve:
     def __init__(self, ctx: RunContext, episodes: int, path: Path):
         self.ctx, self.episodes, self.path = ctx, int(episodes), path
         self.enabled = self.episodes > 0
-        self._seed = 3_000_000 + 1000 * ctx.seed
+        self._seed = CURVE_SEED_BASE + 1000 * ctx.seed
         self._t0 = time.time()
         self.rows = 0
         """Rows written (a checkpoint keeps this many; a resumed run drops any written after it)."""
@@ -61,7 +67,7 @@ class LabelCurve:
         venv = make_venv(self.ctx.env_cfg, seed=self._seed, n_envs=self.episodes)
         try:
             trajs = rollout.generate_trajectories(
-                trainer.policy,
+                trainer.kept_policy,
                 venv,
                 rollout.make_min_episodes(self.episodes),
                 rng=np.random.default_rng(self._seed),

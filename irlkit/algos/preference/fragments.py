@@ -47,7 +47,8 @@ class TrajectoryPool:
     model's input space: observations carry the absorbing indicator, and an episode that
     terminated continues for `fragment_length - 1` steps in the absorbing state with true reward 0
     (seals' absorb-after-done), so a fragment may run past the end of an episode and the labels
-    say what ending is worth."""
+    say what ending is worth. (Continuing it to the time limit instead, so that whole fragments of
+    the absorbing state are compared with carrying on, was measured and not adopted: BENCHMARKS.md.)"""
 
     def __init__(
         self, recorder: FragmentRecorder, absorbing: Optional[AbsorbingStates] = None, fragment_length: int = 1

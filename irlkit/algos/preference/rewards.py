@@ -35,8 +35,69 @@ from imitation.util import networks
 from irlkit.algos.preference.queries import fragment_arrays
 
 
+class FittedNorm(networks.BaseNorm):
+    """Input scaling fitted to the bulk of the states the learner has visited, robust to the far
+    ones: centre = median, scale = interquartile range / 1.349 (the standard deviation of a normal
+    law; 1 for a feature that barely varies, such as the absorbing indicator), and the scaled
+    value z then squashed by symlog, sign(z) log(1 + |z|) (DreamerV3, Hafner et al. 2023), which
+    keeps every state apart in order but shrinks the far ones.
+
+    imitation's `RunningNorm` (mean and variance of everything the net has trained on) let seals
+    CartPole's state-entropy pre-training, which pushes the cart to |x| = 260, set the cart
+    position's scale to 78: the out-of-bounds edge at |x| = 2.4 was then 0.03 units from the
+    centre, the reward model grew linearly in x, and the learner balanced the pole while drifting
+    off the track. Clipping z instead of squashing it failed the other way: a learner that stands
+    still on MountainCarContinuous makes the bulk one point, and every state on the way to the
+    flag was clipped to the same value (BENCHMARKS.md, preference section). The buffers are
+    `RunningNorm`'s, so saved reward nets load either way; `fit` sets them, training does not."""
+
+    def update_stats(self, batch: th.Tensor) -> None:
+        """Training does not move the scaling: `fit` sets it."""
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        z = (x - self.running_mean) / th.sqrt(self.running_var + self.eps)
+        return th.sign(z) * th.log1p(z.abs())
+
+    @th.no_grad()
+    def fit(self, x: th.Tensor) -> None:
+        """Set the centre and scale from a sample of inputs, shape (n, features)."""
+        q = th.quantile(x.double(), th.tensor([0.25, 0.5, 0.75], dtype=th.float64), dim=0)
+        scale = (q[2] - q[0]) / 1.349
+        scale = th.where(scale > 1e-6, scale, th.ones_like(scale))
+        self.running_mean.copy_(q[1].to(self.running_mean.dtype))
+        self.running_var.copy_((scale**2).to(self.running_var.dtype))
+        self.count.fill_(len(x))
+
+
+def fit_input_norms(model: RewardNet, sample: tuple[np.ndarray, ...]) -> None:
+    """Fit every member's `FittedNorm` to `sample` = (obs, acts, next_obs, dones) in the model's
+    input space (at most 10,000 rows are used: quantiles of more add nothing)."""
+    obs, acts, next_obs, dones = (np.asarray(x)[:10_000] for x in sample)
+    for net in reward_members(model):
+        norm = getattr(getattr(net, "mlp", None), "normalize_input", None)
+        if not isinstance(norm, FittedNorm):
+            continue
+        state, action, next_state, done = net.preprocess(obs, acts, next_obs, dones)
+        inputs = []
+        if net.use_state:
+            inputs.append(th.flatten(state, 1))
+        if net.use_action:
+            inputs.append(th.flatten(action, 1))
+        if net.use_next_state:
+            inputs.append(th.flatten(next_state, 1))
+        if net.use_done:
+            inputs.append(th.reshape(done, [-1, 1]))
+        norm.fit(th.cat(inputs, dim=1))
+
+
 def make_reward_model(
-    observation_space: Any, action_space: Any, *, hid_sizes: Sequence[int], use_action: bool, members: int
+    observation_space: Any,
+    action_space: Any,
+    *,
+    hid_sizes: Sequence[int],
+    use_action: bool,
+    members: int,
+    use_next_state: bool = False,
 ) -> RewardNet:
     """One `BasicRewardNet` (members=1) or an imitation `RewardEnsemble` of `members` of them."""
 
@@ -45,8 +106,9 @@ def make_reward_model(
             observation_space,
             action_space,
             hid_sizes=tuple(hid_sizes),
-            normalize_input_layer=networks.RunningNorm,
+            normalize_input_layer=FittedNorm,
             use_action=use_action,
+            use_next_state=use_next_state,
         )
 
     if members == 1:

@@ -84,6 +84,10 @@ def query_plan(cfg: PreferenceConfig, *, budget: int, n_envs: int, unit: int) ->
             f"needs at least one step of {unit} after it, so the budget must be at least {minimum}. Raise algo.budget "
             "to that, or lower algo.pretrain_steps / algo.fragment_length."
         )
-    span = budget - first
+    if not 0.0 < cfg.query_span <= 1.0:
+        raise IrlkitError(
+            f"algo.query_span={cfg.query_span} must lie in (0, 1] (1: queries spread to the end of the budget)"
+        )
+    span = int((budget - first) * cfg.query_span)
     steps = [first + (k * span // len(pairs)) // unit * unit for k in range(len(pairs))]
     return QueryPlan(steps=steps, pairs=pairs)

@@ -34,6 +34,7 @@ from irlkit.algos.preference.rewards import (
     PreferenceRewardTrainer,
     StateEntropyBonus,
     StatePool,
+    fit_input_norms,
     make_reward_model,
     reward_members,
 )
@@ -41,6 +42,7 @@ from irlkit.algos.preference.saved import reward_uses_action
 from irlkit.algos.preference.schedule import query_plan
 from irlkit.algos.preference.teachers import make_teacher
 from irlkit.algos.relabel import AbsorbingStates
+from irlkit.algos.selection import LearnedReturnSelector
 from irlkit.errors import IrlkitError
 
 
@@ -161,15 +163,67 @@ class PreferenceTrainer(RLTrainer):
         self.reward_updates = 0
         self.last_reward_accuracy: Optional[float] = None
         self._steps = 0
+        self.selector = self._make_selector(cfg, ctx, budget)
         self._curve = LabelCurve(ctx, cfg.label_curve_episodes, Path(ctx.run_dir) / "labels.csv")
+
+    def _make_selector(self, cfg: PreferenceConfig, ctx: RunContext, budget: int) -> Optional[LearnedReturnSelector]:
+        """The learned-return selection (`algo.select_policy`), or None (off, or the PPO learner)."""
+        points = cfg.select_policy.points
+        if points == 0:
+            return None
+        if self.kind == "ppo":
+            if points is not None:
+                raise IrlkitError(
+                    f"algo.select_policy.points={points}: policy selection needs an off-policy learner (sac or dqn), "
+                    "not algo.learner=ppo; set algo.select_policy.points=0 or choose another learner."
+                )
+            return None
+        if cfg.select_policy.episodes < 1 or (points is not None and not 0 < points <= budget):
+            raise IrlkitError(
+                f"algo.select_policy needs 0 <= points <= algo.budget ({budget}) and episodes >= 1, got "
+                f"points={points}, episodes={cfg.select_policy.episodes}: set e.g. algo.select_policy.episodes=3, "
+                "or algo.select_policy.points=0 to keep the last policy."
+            )
+        if points is None:  # before every query, and on at the same spacing after the last one
+            gap = self.plan.steps[1] - self.plan.steps[0] if len(self.plan.steps) > 1 else budget
+            steps = [*self.plan.steps, *range(self.plan.steps[-1] + max(1, gap), budget, max(1, gap)), budget]
+        else:
+            every = max(1, budget // points)
+            steps = [*range(every, budget + 1, every), budget]
+        return LearnedReturnSelector(cfg.select_policy, ctx.env_cfg, ctx.seed, steps=steps)
+
+    def learned_returns(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray, horizon_left: np.ndarray
+    ) -> np.ndarray:
+        """The reward model's reward of each env transition; where an episode terminated, the
+        absorbing state's reward for the `horizon_left` steps it continues (the selector's score)."""
+        model, ab = self._reward_net, self.absorbing
+        terminated = np.asarray(terminated, dtype=bool)
+        if ab is None:
+            return np.asarray(model.predict(obs, acts, next_obs, np.zeros(len(obs))), dtype=np.float64)
+        padded_next = ab.pad(next_obs)
+        padded_next[terminated] = ab.absorbing(int(terminated.sum()))
+        acts = np.asarray(acts)
+        r = np.asarray(model.predict(ab.pad(obs), acts, padded_next, np.zeros(len(obs))), dtype=np.float64)
+        a0 = ab.absorbing_actions(1).reshape((1, *acts.shape[1:])).astype(acts.dtype)
+        r_abs = float(model.predict(ab.absorbing(1), a0, ab.absorbing(1), np.zeros(1))[0])
+        return r + terminated * np.asarray(horizon_left, dtype=np.float64) * r_abs
+
+    @property
+    def kept_policy(self) -> Any:
+        """The policy the run would end with now: the selected one, else the learner's."""
+        return self.selector.best_policy(self.rl.policy) if self.selector is not None else self.policy
 
     # -- one query -------------------------------------------------------------------------------
     def query(self) -> None:
         k = self.queries_done
         n_pairs = self.plan.pairs[k]
+        self.maybe_select(self.num_timesteps)
         self._curve.measure(self, self.asked)
         trajectories = self.pool.refresh()
         length = self._cfg.fragment_length
+        if self._cfg.query_episodes > 0:
+            trajectories = recent_episodes(trajectories, self._cfg.query_episodes, length) or trajectories
         if self.pool.longest() < length:
             raise IrlkitError(
                 f"no recorded episode is as long as algo.fragment_length={length} steps (the longest so far has "
@@ -189,17 +243,29 @@ class PreferenceTrainer(RLTrainer):
         log = self._ctx.logger
         log.record("preferences/asked", self.asked)
         log.record("preferences/trained_on", len(self.dataset))
-        if len(self.dataset) == 0:
+        if not np.any(np.asarray(self.dataset.preferences) != 0.5):
+            # Every answer so far was "skip" or "equally good": the labels rank nothing yet, and a
+            # reward fitted to ties is noise that standardising would blow up to unit scale. The
+            # learner keeps exploring (PEBBLE's pre-training reward) until a label prefers something.
+            log.record("preferences/strict", 0)
             log.dump(self.num_timesteps)
-            return  # every answer so far was "skip": nothing to learn from yet
+            return
+        visited = self.pool.sample_transitions(10_000, self._ctx.rng)
+        if visited is not None and self.absorbing is not None:  # the env's own transitions, as the learner's replay
+            real = np.asarray(visited[0])[:, -1] < 0.5
+            visited = tuple(np.asarray(x)[real] for x in visited) if real.any() else visited
+        if visited is not None:
+            fit_input_norms(self._reward_net, visited)  # the scale of what the learner visits now
         epochs = self._cfg.reward_epochs * (self._cfg.initial_epoch_multiplier if self.reward_updates == 0 else 1.0)
         result = self.reward_trainer.train(self.dataset, epochs=int(math.ceil(epochs)))
         self.last_reward_accuracy = result.accuracy
         first_update = self.reward_updates == 0
         self.reward_updates += 1
-        mean, std = self.reward.set_learned(self._reward_net, self.pool.sample_transitions(10_000, self._ctx.rng))
+        mean, std = self.reward.set_learned(self._reward_net, visited)
         if first_update and self._cfg.pretrain_steps > 0:
             _reset_critic(self.rl)  # PEBBLE: values of the exploration bonus would mislead the learner
+        if self.selector is not None:
+            self.selector.set_score(self.learned_returns)
         log.record("reward/loss", result.loss)
         log.record("reward/accuracy", result.accuracy)
         log.record("reward/epochs", result.epochs)
@@ -311,6 +377,8 @@ class PreferenceTrainer(RLTrainer):
             if hasattr(self.gatherer, key):
                 setattr(self.gatherer, key, value)
         self._curve.restore(meta["label_curve"])
+        if self.selector is not None and self.reward_updates > 0:
+            self.selector.set_score(self.learned_returns)
 
     def train(self, budget: int, progress: Progress) -> None:
         start = self.num_timesteps  # > 0 when resumed from a checkpoint
@@ -323,7 +391,15 @@ class PreferenceTrainer(RLTrainer):
         while self.queries_done < len(self.plan.steps):  # only when learning stopped early
             self.query()
         self._steps = self.num_timesteps
+        if self.selector is not None:
+            if all(c["step"] != self.num_timesteps for c in self.selector.candidates):
+                self.selector.consider(self.num_timesteps, self.rl.policy)  # the last policy is a candidate too
+            self.selector.restore_best(self.rl.policy)
         self._curve.measure(self, self.asked)
+
+    def maybe_select(self, step: int) -> None:
+        if self.selector is not None and self.kind != "ppo" and self.selector.due(step):
+            self.selector.consider(step, self.rl.policy)
 
     @property
     def reward_net(self) -> RewardNet:
@@ -363,6 +439,8 @@ class PreferenceTrainer(RLTrainer):
         teacher = getattr(self.gatherer, "params", None)
         if teacher is not None:
             out["teacher"] = dataclasses.asdict(teacher)
+        if self.selector is not None:
+            out.update(self.selector.summary())
         return out
 
 
@@ -384,6 +462,7 @@ class _QueryCallback(BaseCallback):
         if now - self.reported >= self.every or now >= self.budget:
             self.progress(now - self.reported)  # before this step's query: a checkpoint here re-asks it on resume
             self.reported = now
+        self.trainer.maybe_select(now)
         self._maybe_query()
         return now < self.budget
 
@@ -391,6 +470,16 @@ class _QueryCallback(BaseCallback):
         t = self.trainer
         while t.queries_done < len(t.plan.steps) and self.model.num_timesteps >= t.plan.steps[t.queries_done]:
             t.query()
+
+
+def recent_episodes(trajectories: list[Any], n: int, length: int) -> list[Any]:
+    """The last `n` episodes at least `length` steps long, and the last `n` that terminated (in
+    order): an episode that ended (MountainCarContinuous' flag) is where the labels learn what
+    ending is worth, and a learner that has stopped reaching it would otherwise see it age out of
+    the window, leaving the absorbing state's reward unpinned by any label."""
+    usable = [t for t in trajectories if len(t) >= length]
+    keep = {id(t) for t in usable[-n:]} | {id(t) for t in [t for t in usable if t.terminal][-n:]}
+    return [t for t in usable if id(t) in keep]
 
 
 def _reset_critic(model: Any) -> None:
