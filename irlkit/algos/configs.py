@@ -111,12 +111,6 @@ class DQNConfig:
     epsilon-greedy, plain DQN), or `auto` / `auto_<initial>` (learned, as SAC's alpha)."""
     target_entropy: float = 0.5
     """`auto` ent_coef only: the policy entropy alpha is tuned to keep, as a share of log|A|."""
-    ent_coef_max: Optional[float] = None
-    """`auto` ent_coef only: upper bound of the learned alpha (None: unbounded)."""
-    double_q: bool = False
-    """Soft backup's next-state value from the online network's policy and the target network's
-    values, sum_a pi(a|s') (Q_target(s', a) - alpha log pi(a|s')) (discrete SAC, Christodoulou
-    2019; double Q-learning's decoupling, van Hasselt 2016), instead of the target network's own."""
     exploration_fraction: float = 0.1
     """ent_coef 0 only: share of the budget over which epsilon decays from 1 to its final value."""
     exploration_final_eps: float = 0.05
@@ -243,10 +237,13 @@ class AdversarialConfig:
     log_pi_weight: Optional[float] = None
     """AIRL, off-policy: w in the logit f - w log pi; None = the learner's entropy temperature alpha
     (its policy is soft-optimal at alpha), 1.0 = the paper's (BENCHMARKS.md, "AIRL's policy term")."""
-    log_pi_floor: Optional[float] = None
-    """AIRL, off-policy: lower bound on log pi(a|s) in the logit (None: none). Replayed actions the
-    current policy would almost never take have log pi of tens of units, which the relabelled
-    rewards then carry into the learner's targets."""
+    log_pi_floor: Optional[float] = -10.0
+    """AIRL, off-policy: lower bound on log pi(a|s) in the discriminator's logit (None: none).
+    Replayed actions that the current, sharper policy would almost never take have log pi of
+    -50 and below; times the temperature they made generator samples look certain to be the
+    demonstrator's, and the discriminator's loss grew from 0.4 to 1,000 within 20k steps on
+    CartPole (BENCHMARKS.md, "AIRL's DQN target network"). -10 (pi = 5e-5) leaves every action a
+    policy takes alone."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True
@@ -256,8 +253,10 @@ class AdversarialConfig:
     """The generator when `learner: ppo`."""
     sac: SACConfig = dataclasses.field(default_factory=SACConfig)
     """The generator when `learner` is sac (auto, Box actions)."""
-    dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
-    """The generator when `learner` is dqn (auto, Discrete actions)."""
+    dqn: DQNConfig = dataclasses.field(default_factory=lambda: DQNConfig(tau=0.01, target_update_interval=1))
+    """The generator when `learner` is dqn (auto, Discrete actions); its target network follows at
+    Polyak rate 0.01 every step (SAC's scheme) rather than a hard copy every 500 steps: AIRL on
+    CartPole reached 0.9 in 10k env steps instead of 16k (BENCHMARKS.md, "AIRL's DQN target network")."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
     """Off-policy learners: keep the policy closest to the demos (`irlkit.algos.selection`)."""
 

@@ -75,18 +75,10 @@ class SoftDQN(DQN):
     temperature then follows the scale of the Q-values whatever the reward's."""
 
     def __init__(
-        self,
-        *args: Any,
-        ent_coef: Union[str, float] = 0.01,
-        target_entropy: float = 0.5,
-        ent_coef_max: Optional[float] = None,
-        double_q: bool = False,
-        **kwargs: Any,
+        self, *args: Any, ent_coef: Union[str, float] = 0.01, target_entropy: float = 0.5, **kwargs: Any
     ) -> None:
         self.ent_coef = ent_coef
         self.target_entropy_share = float(target_entropy)
-        self.ent_coef_max = None if ent_coef_max is None else float(ent_coef_max)
-        self.double_q = bool(double_q)
         super().__init__(*args, **kwargs)
 
     def _setup_model(self) -> None:
@@ -126,12 +118,7 @@ class SoftDQN(DQN):
             discounts = getattr(data, "discounts", None)  # SB3 >= 2.7 (n-step buffers); None otherwise
             gamma = discounts if discounts is not None else self.gamma
             with th.no_grad():
-                q_next = self.q_net_target(data.next_observations)
-                if self.double_q:
-                    log_pi_next = F.log_softmax(self.q_net(data.next_observations) / alpha, dim=1)
-                    next_v = (log_pi_next.exp() * (q_next - alpha * log_pi_next)).sum(dim=1, keepdim=True)
-                else:
-                    next_v = alpha * th.logsumexp(q_next / alpha, dim=1, keepdim=True)
+                next_v = alpha * th.logsumexp(self.q_net_target(data.next_observations) / alpha, dim=1, keepdim=True)
                 target = data.rewards + (1 - data.dones) * gamma * next_v
             q_all = self.q_net(data.observations)
             q = th.gather(q_all, dim=1, index=data.actions.long())
@@ -149,9 +136,6 @@ class SoftDQN(DQN):
                 self.ent_coef_optimizer.zero_grad()  # type: ignore[union-attr]
                 ent_loss.backward()
                 self.ent_coef_optimizer.step()  # type: ignore[union-attr]
-                if self.ent_coef_max is not None:
-                    with th.no_grad():
-                        self.log_ent_coef.clamp_(max=float(np.log(self.ent_coef_max)))
             alphas.append(alpha)
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
@@ -233,8 +217,6 @@ def make_learner(
             venv,
             ent_coef=ent_coef,
             target_entropy=cfg.target_entropy,
-            ent_coef_max=cfg.ent_coef_max,
-            double_q=cfg.double_q,
             target_update_interval=cfg.target_update_interval,
             exploration_fraction=cfg.exploration_fraction,
             exploration_initial_eps=0.0 if soft else 1.0,
