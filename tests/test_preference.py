@@ -235,7 +235,7 @@ def test_reward_inputs_are_scaled_by_the_bulk_of_the_visited_states_not_the_far_
 def test_queries_draw_from_the_recent_episodes_and_the_recent_ended_ones():
     from imitation.data.types import TrajectoryWithRew
 
-    from irlkit.algos.preference.trainer import recent_episodes
+    from irlkit.algos.preference.fragments import recent_episodes
 
     def episode(n: int, terminal: bool) -> TrajectoryWithRew:
         return TrajectoryWithRew(

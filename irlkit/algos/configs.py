@@ -1,8 +1,9 @@
-"""Every algorithm's typed config, in one light module.
+"""Every algorithm's typed config.
 
-Hydra's schemas, `--help` and config errors need only these dataclasses, so they live apart from
-the builders (which import torch, imitation and scikit-learn) and a mistyped key fails in a
-fraction of a second. Names follow the papers and SB3 where they exist.
+Why one module: Hydra's schemas, `--help` and config errors need only these dataclasses, so they
+live together, apart from the builders (which import torch, imitation and scikit-learn), and a
+mistyped key fails in a fraction of a second; the learners' configs are shared by several
+algorithms' configs. Names follow the papers and SB3 where they exist.
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ comparisons (`total_comparisons=8`), and trains only on-policy learners.
 
 Modules: `trainer` (the loop), `schedule` (when, and how many pairs), `fragments` (where pairs
 come from), `queries` (which pairs), `teachers` (B-Pref's simulated annotators), `rewards` (the
-reward ensemble, its training, and what the learner is rewarded with), `curve` (labels.csv),
-`saved` (a finished run's reward model).
+reward ensemble, its training, and what the learner is rewarded with), `selection` (which policy
+the run keeps), `curve` (labels.csv), `resume` (checkpoints), `saved` (a finished run's reward
+model).
 """
 
 from irlkit.algos.preference.fragments import SkippablePreferenceDataset

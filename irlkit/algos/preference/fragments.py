@@ -104,6 +104,16 @@ class TrajectoryPool:
         return obs[idx], trans.acts[idx], next_obs[idx], trans.dones[idx].astype(np.float32)
 
 
+def recent_episodes(trajectories: list[TrajectoryWithRew], n: int, length: int) -> list[TrajectoryWithRew]:
+    """The last `n` episodes at least `length` steps long, and the last `n` that terminated (in
+    order): the pairs judge what the learner does now (`PreferenceConfig.query_episodes`), and an
+    episode that ended (MountainCarContinuous' flag), where labels say what ending is worth, does
+    not age out of the window when the learner no longer reaches it."""
+    usable = [t for t in trajectories if len(t) >= length]
+    keep = {id(t) for t in usable[-n:]} | {id(t) for t in [t for t in usable if t.terminal][-n:]}
+    return [t for t in usable if id(t) in keep]
+
+
 class SkippablePreferenceDataset(pc.PreferenceDataset):
     """imitation's PreferenceDataset that leaves out pairs whose preference is NaN ("no answer")."""
 

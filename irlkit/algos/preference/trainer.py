@@ -24,10 +24,10 @@ from irlkit.algos.preference.fragments import (
     TrajectoryPool,
     env_space_fragment,
     model_space_fragment,
-    pack_trajectories,
-    unpack_trajectories,
+    recent_episodes,
 )
 from irlkit.algos.preference.queries import QUERIES, InformativeFragmenter, member_fragment_returns
+from irlkit.algos.preference.resume import preference_checkpoint, restore_preference
 from irlkit.algos.preference.rewards import (
     EnvSpaceReward,
     LearnerReward,
@@ -40,9 +40,9 @@ from irlkit.algos.preference.rewards import (
 )
 from irlkit.algos.preference.saved import reward_uses_action
 from irlkit.algos.preference.schedule import query_plan
+from irlkit.algos.preference.selection import learned_returns, make_selector
 from irlkit.algos.preference.teachers import make_teacher
 from irlkit.algos.relabel import AbsorbingStates
-from irlkit.algos.selection import LearnedReturnSelector
 from irlkit.errors import IrlkitError
 
 
@@ -53,11 +53,6 @@ def _gatherer(cfg: PreferenceConfig, ctx: RunContext) -> pc.PreferenceGatherer:
         return ctx.human
     feedback = ctx.feedback if isinstance(ctx.feedback, FeedbackConfig) else FeedbackConfig()
     return make_teacher(feedback, cfg.fragment_length, ctx.rng, ctx.logger)
-
-
-_GATHERER_STATE = ("calls", "answered", "skipped", "asked", "equal", "flipped", "low", "high")
-"""Counters of the annotators (irlkit's simulated teacher, irlkit.feedback's human and dataset gatherers)
-that a checkpoint keeps: the teacher's return range and tallies, the gatherers' round number."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -163,51 +158,14 @@ class PreferenceTrainer(RLTrainer):
         self.reward_updates = 0
         self.last_reward_accuracy: Optional[float] = None
         self._steps = 0
-        self.selector = self._make_selector(cfg, ctx, budget)
+        self.selector = make_selector(cfg, ctx, self.plan, budget=budget, learner=self.kind)
         self._curve = LabelCurve(ctx, cfg.label_curve_episodes, Path(ctx.run_dir) / "labels.csv")
-
-    def _make_selector(self, cfg: PreferenceConfig, ctx: RunContext, budget: int) -> Optional[LearnedReturnSelector]:
-        """The learned-return selection (`algo.select_policy`), or None (off, or the PPO learner)."""
-        points = cfg.select_policy.points
-        if points == 0:
-            return None
-        if self.kind == "ppo":
-            if points is not None:
-                raise IrlkitError(
-                    f"algo.select_policy.points={points}: policy selection needs an off-policy learner (sac or dqn), "
-                    "not algo.learner=ppo; set algo.select_policy.points=0 or choose another learner."
-                )
-            return None
-        if cfg.select_policy.episodes < 1 or (points is not None and not 0 < points <= budget):
-            raise IrlkitError(
-                f"algo.select_policy needs 0 <= points <= algo.budget ({budget}) and episodes >= 1, got "
-                f"points={points}, episodes={cfg.select_policy.episodes}: set e.g. algo.select_policy.episodes=3, "
-                "or algo.select_policy.points=0 to keep the last policy."
-            )
-        if points is None:  # before every query, and on at the same spacing after the last one
-            gap = self.plan.steps[1] - self.plan.steps[0] if len(self.plan.steps) > 1 else budget
-            steps = [*self.plan.steps, *range(self.plan.steps[-1] + max(1, gap), budget, max(1, gap)), budget]
-        else:
-            every = max(1, budget // points)
-            steps = [*range(every, budget + 1, every), budget]
-        return LearnedReturnSelector(cfg.select_policy, ctx.env_cfg, ctx.seed, steps=steps)
 
     def learned_returns(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray, horizon_left: np.ndarray
     ) -> np.ndarray:
-        """The reward model's reward of each env transition; where an episode terminated, the
-        absorbing state's reward for the `horizon_left` steps it continues (the selector's score)."""
-        model, ab = self._reward_net, self.absorbing
-        terminated = np.asarray(terminated, dtype=bool)
-        if ab is None:
-            return np.asarray(model.predict(obs, acts, next_obs, np.zeros(len(obs))), dtype=np.float64)
-        padded_next = ab.pad(next_obs)
-        padded_next[terminated] = ab.absorbing(int(terminated.sum()))
-        acts = np.asarray(acts)
-        r = np.asarray(model.predict(ab.pad(obs), acts, padded_next, np.zeros(len(obs))), dtype=np.float64)
-        a0 = ab.absorbing_actions(1).reshape((1, *acts.shape[1:])).astype(acts.dtype)
-        r_abs = float(model.predict(ab.absorbing(1), a0, ab.absorbing(1), np.zeros(1))[0])
-        return r + terminated * np.asarray(horizon_left, dtype=np.float64) * r_abs
+        """The selector's score of env transitions under the current reward model."""
+        return learned_returns(self._reward_net, self.absorbing, obs, acts, next_obs, terminated, horizon_left)
 
     @property
     def kept_policy(self) -> Any:
@@ -292,93 +250,15 @@ class PreferenceTrainer(RLTrainer):
         return None
 
     def checkpoint(self) -> Optional[Checkpoint]:
-        """Everything needed to continue between two env steps (off-policy learners; PPO: None, see
-        `no_checkpoint_reason`). No pickle: tensors, numpy arrays and JSON counters.
-
-        Saved: the learner (nets, optimizers, SB3 counters, the used rows of its replay buffer, soft
-        DQN's temperature and `_n_calls`); the reward ensemble's state dict (RunningNorm statistics
-        included) and each member's AdamW state; every labelled pair (fragments' obs/acts/rews/terminal
-        and the preferences); the fragment pool the queries draw from, with the episodes finished since
-        the last query and the episode in progress cut where it stands; every visited state (the
-        entropy bonus's reference) and the bonus's running std and RNG; the learner reward's mode and
-        standardisation; the counters (asked, queries, reward updates, last accuracy); the annotator's
-        counters (the simulated teacher's return range and tallies, the human / dataset gatherers'
-        round number, so a person is asked the next round, not the first again; their labels are in
-        the preference dataset on disk as before); and how many labels.csv rows were written. The run's
-        own RNG (`ctx.rng`: fragment draws, teacher noise, reward batch order) is saved by irlkit.train.
-
-        Not saved, so a resumed run is not bit-identical to an unkilled one: the env's state (a resumed
-        run starts a fresh episode where the killed one was mid-episode, and the cut episode stays in
-        the pool as a non-terminal piece), the fragments' `infos`, and the global numpy/torch RNG
-        streams SB3 draws its exploration from."""
+        """Everything needed to continue between two env steps (`irlkit.algos.preference.resume`
+        says what is kept and what is not); PPO: None, see `no_checkpoint_reason`."""
         if self.kind == "ppo":
             return None
-        from irlkit.algos.offpolicy import OffPolicyTrainer
-
-        ckpt = OffPolicyTrainer.checkpoint(self)  # type: ignore[arg-type]
-        tensors, arrays, meta = ckpt.tensors, ckpt.arrays, ckpt.meta
-        tensors["pref/reward_net"] = self._reward_net.state_dict()
-        tensors["pref/reward_optimizers"] = [opt.state_dict() for opt in self.reward_trainer.optimizers]
-        firsts, seconds = self.dataset.fragments1, self.dataset.fragments2
-        pack_trajectories(list(firsts), "pref.labels1", arrays)
-        pack_trajectories(list(seconds), "pref.labels2", arrays)
-        arrays["pref.preferences"] = np.asarray(self.dataset.preferences, dtype=np.float32)
-        pack_trajectories(self.pool.snapshot(), "pref.pool", arrays)
-        arrays["pref.states"] = self.states.array()
-        entropy = self.reward.entropy
-        meta["pref"] = {
-            "asked": self.asked,
-            "queries_done": self.queries_done,
-            "reward_updates": self.reward_updates,
-            "last_reward_accuracy": self.last_reward_accuracy,
-            "steps": self._steps,
-            "reward": {"mode": self.reward.mode, "mean": self.reward._mean, "std": self.reward._std},
-            "entropy": entropy.state() if entropy is not None else None,
-            "gatherer": {
-                k: v for k in _GATHERER_STATE if isinstance(v := getattr(self.gatherer, k, None), (int, float))
-            },
-            "label_curve": self._curve.state(),
-        }
-        return ckpt
+        return preference_checkpoint(self)
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Put `checkpoint()`'s state back into this freshly built trainer (same config)."""
-        from irlkit.algos.offpolicy import OffPolicyTrainer
-
-        if self.kind == "ppo" or "pref" not in ckpt.meta:
-            raise IrlkitError(
-                "this checkpoint was not written by an off-policy preference run; remove the run "
-                "folder's checkpoint/ to train it again from the start"
-            )
-        OffPolicyTrainer.restore(self, ckpt)  # type: ignore[arg-type]
-        meta, arrays = ckpt.meta["pref"], ckpt.arrays
-        self._reward_net.load_state_dict(ckpt.tensors["pref/reward_net"])
-        for opt, state in zip(self.reward_trainer.optimizers, ckpt.tensors["pref/reward_optimizers"]):
-            opt.load_state_dict(state)
-        firsts, seconds = unpack_trajectories("pref.labels1", arrays), unpack_trajectories("pref.labels2", arrays)
-        if firsts:  # into the dataset object itself: an attached gatherer (irlkit.feedback) holds it too
-            self.dataset.push(list(zip(firsts, seconds)), np.asarray(arrays["pref.preferences"], dtype=np.float32))
-        self.pool.trajectories = unpack_trajectories("pref.pool", arrays)
-        self.states.load(arrays["pref.states"])
-        if meta["entropy"] is not None and self.reward.entropy is not None:
-            self.reward.entropy.load_state(meta["entropy"])
-        self.asked, self.queries_done = int(meta["asked"]), int(meta["queries_done"])
-        self.reward_updates, self.last_reward_accuracy = int(meta["reward_updates"]), meta["last_reward_accuracy"]
-        self._steps = int(meta["steps"])
-        reward = meta["reward"]
-        self.reward.mode, self.reward._mean, self.reward._std = (
-            reward["mode"],
-            float(reward["mean"]),
-            float(reward["std"]),
-        )
-        if self.reward.mode == "learned":
-            self.reward._model = self._reward_net
-        for key, value in meta["gatherer"].items():
-            if hasattr(self.gatherer, key):
-                setattr(self.gatherer, key, value)
-        self._curve.restore(meta["label_curve"])
-        if self.selector is not None and self.reward_updates > 0:
-            self.selector.set_score(self.learned_returns)
+        restore_preference(self, ckpt)
 
     def train(self, budget: int, progress: Progress) -> None:
         start = self.num_timesteps  # > 0 when resumed from a checkpoint
@@ -398,7 +278,7 @@ class PreferenceTrainer(RLTrainer):
         self._curve.measure(self, self.asked)
 
     def maybe_select(self, step: int) -> None:
-        if self.selector is not None and self.kind != "ppo" and self.selector.due(step):
+        if self.selector is not None and self.selector.due(step):
             self.selector.consider(step, self.rl.policy)
 
     @property
@@ -470,16 +350,6 @@ class _QueryCallback(BaseCallback):
         t = self.trainer
         while t.queries_done < len(t.plan.steps) and self.model.num_timesteps >= t.plan.steps[t.queries_done]:
             t.query()
-
-
-def recent_episodes(trajectories: list[Any], n: int, length: int) -> list[Any]:
-    """The last `n` episodes at least `length` steps long, and the last `n` that terminated (in
-    order): an episode that ended (MountainCarContinuous' flag) is where the labels learn what
-    ending is worth, and a learner that has stopped reaching it would otherwise see it age out of
-    the window, leaving the absorbing state's reward unpinned by any label."""
-    usable = [t for t in trajectories if len(t) >= length]
-    keep = {id(t) for t in usable[-n:]} | {id(t) for t in [t for t in usable if t.terminal][-n:]}
-    return [t for t in usable if id(t) in keep]
 
 
 def _reset_critic(model: Any) -> None:
