@@ -283,3 +283,20 @@ def test_a_saved_reward_model_loads_whatever_inputs_it_was_trained_on(env: str, 
         np.testing.assert_allclose(
             loaded.predict(obs, acts, obs, np.zeros(4)), net.predict(obs, acts, obs, np.zeros(4))
         )
+
+
+@pytest.mark.slow
+def test_pendulum_is_learned_from_100_labels_in_8000_env_steps(tmp_path: Path):
+    """A learning check at a small budget: from a hundred oracle labels, SAC on the learned reward
+    swings Pendulum up (seeds 0-2 scored 0.985 / 0.985 / 1.004 normalized; a random policy 0)."""
+    from irlkit.evaluate import EvalConfig
+
+    cfg = PreferenceConfig(
+        budget=8000, pretrain_steps=1000, total_comparisons=100, num_iterations=4, label_curve_episodes=0
+    )
+    config = RunConfig(
+        algo=cfg, env=load_env_config("pendulum"), seed=0, eval=EvalConfig(episodes=5, curve_points=0), progress=False
+    )
+    out = run_training(config, tmp_path / "run")
+    assert out["comparisons_asked"] == 100 and out["env_steps"] == 8000
+    assert out["normalized_score"] >= 0.8, out["normalized_score"]
