@@ -236,6 +236,23 @@ def test_entropy_temperature_is_each_learners_alpha_now() -> None:
     assert entropy_temperature(dqn) == pytest.approx(0.5)
 
 
+def test_airl_log_pi_floor_bounds_the_policy_term_only_when_set() -> None:
+    from types import SimpleNamespace
+
+    from irlkit.algos.dac import DACTrainer
+
+    dqn = make_learner("dqn", DQNConfig(ent_coef="0.5", net_arch=[8]), _venv("CartPole-v1"), seed=0, budget=1000)
+    obs = np.stack([dqn.observation_space.sample() for _ in range(16)])
+    acts = np.arange(16) % 2
+    log_pi = policy_log_prob(dqn, obs, acts)
+    floor = float(log_pi.max()) + 0.05  # above every log pi here: the floor binds on each row
+    unbounded = DACTrainer._weighted_log_prob(SimpleNamespace(_cfg=AdversarialConfig(), rl=dqn), obs, acts)
+    assert th.allclose(unbounded, 0.5 * log_pi)  # the default: no floor, weighted by the temperature
+    cfg = AdversarialConfig(log_pi_floor=floor, log_pi_weight=2.0)
+    bounded = DACTrainer._weighted_log_prob(SimpleNamespace(_cfg=cfg, rl=dqn), obs, acts)
+    assert th.allclose(bounded, th.full_like(bounded, 2.0 * floor))
+
+
 # ---- whole runs ----------------------------------------------------------------------------------
 
 

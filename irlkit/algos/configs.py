@@ -238,13 +238,13 @@ class AdversarialConfig:
     log_pi_weight: Optional[float] = None
     """AIRL, off-policy: w in the logit f - w log pi; None = the learner's entropy temperature alpha
     (its policy is soft-optimal at alpha), 1.0 = the paper's (BENCHMARKS.md, "AIRL's policy term")."""
-    log_pi_floor: Optional[float] = -10.0
+    log_pi_floor: Optional[float] = None
     """AIRL, off-policy: lower bound on log pi(a|s) in the discriminator's logit (None: none).
     Replayed actions that the current, sharper policy would almost never take have log pi of
-    -50 and below; times the temperature they made generator samples look certain to be the
-    demonstrator's, and the discriminator's loss grew from 0.4 to 1,000 within 20k steps on
-    CartPole (BENCHMARKS.md, "AIRL's DQN target network"). -10 (pi = 5e-5) leaves every action a
-    policy takes alone."""
+    -50 and below; with a fast (Polyak) DQN target they made generator samples look certain to be
+    the demonstrator's, and the discriminator's loss grew from 0.4 to 1,000 within 20k steps on
+    CartPole. -10 (pi = 5e-5) stops that and leaves every action a policy takes alone; with the
+    default hard-copy target it is not needed (BENCHMARKS.md, "AIRL's DQN target network")."""
     normalize_input: bool = True
     """Running normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     normalize_reward: bool = True
@@ -254,10 +254,12 @@ class AdversarialConfig:
     """The generator when `learner: ppo`."""
     sac: SACConfig = dataclasses.field(default_factory=SACConfig)
     """The generator when `learner` is sac (auto, Box actions)."""
-    dqn: DQNConfig = dataclasses.field(default_factory=lambda: DQNConfig(tau=0.01, target_update_interval=1))
-    """The generator when `learner` is dqn (auto, Discrete actions); its target network follows at
-    Polyak rate 0.01 every step (SAC's scheme) rather than a hard copy every 500 steps: AIRL on
-    CartPole reached 0.9 in 10k env steps instead of 16k (BENCHMARKS.md, "AIRL's DQN target network")."""
+    dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
+    """The generator when `learner` is dqn (auto, Discrete actions). Its target network is a hard
+    copy every 500 steps: a Polyak target (tau 0.01 every step) reaches 0.9 sooner on CartPole
+    (AIRL 10k env steps instead of 16k) but its learned temperature runs away after ~30k steps
+    (alpha to 10^3-10^4, the policy falls) on 3 of 5 AIRL and 1 of 1 GAIL runs
+    (BENCHMARKS.md, "AIRL's DQN target network")."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
     """Off-policy learners: keep the policy closest to the demos (`irlkit.algos.selection`)."""
 
