@@ -257,9 +257,9 @@ class AdversarialConfig:
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     """The generator when `learner` is dqn (auto, Discrete actions). Its target network is a hard
     copy every 500 steps: a Polyak target (tau 0.01 every step) reaches 0.9 sooner on CartPole
-    (AIRL 10k env steps instead of 16k) but its learned temperature runs away after ~30k steps
-    (alpha to 10^3-10^4, the policy falls) on 3 of 5 AIRL and 1 of 1 GAIL runs
-    (BENCHMARKS.md, "AIRL's DQN target network")."""
+    (AIRL 10k env steps instead of 16k) but its Q-targets diverge after ~30k steps (Q-loss and
+    learned temperature to 10^3-10^4, the policy falls; with alpha fixed too) on 3 of 5 AIRL and
+    1 of 1 GAIL runs (BENCHMARKS.md, "AIRL's DQN target network")."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
     """Off-policy learners: keep the policy closest to the demos (`irlkit.algos.selection`)."""
 
