@@ -146,9 +146,9 @@ def run_training(
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
     set_random_seed(config.seed)  # python, numpy, torch; the envs are seeded where they are made
 
-    demos = config.demos_ref
+    demos: Optional[str] = config.demos_ref
     env_spec(env_cfg.id)  # an unregistered id (or env=gym without env.id) fails here, before any demos load
-    if not demos:
+    if not demos and spec.needs_demos:
         raise IrlkitError(
             f"env {env_cfg.id!r} has no default dataset (only the shipped env configs have one): pass "
             "demos=<dataset name or path>. Make one "
@@ -156,27 +156,38 @@ def run_training(
             "reuses an SB3 expert), or record one with `python -m irlkit.record env=gym "
             f"env.id={env_cfg.id} demos={env_cfg.name}_teleop operator=<alias>`."
         )
-    if demos == env_cfg.demos and not DemoStore(config.demos_root).exists(demos):
-        raise IrlkitError(
-            f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
-            f"{DemoStore(config.demos_root).root}. Make it with `python -m irlkit.demos generate {env_cfg.name} {demos} "
-            "--episodes 50` (trains or reuses an SB3 expert; needs the env's own package"
-            f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} demos={demos} "
-            "operator=<alias>`, or pass demos=<another dataset> recorded on this env."
-        )
+    if demos and demos == env_cfg.demos and not DemoStore(config.demos_root).exists(demos):
+        if spec.needs_demos:
+            raise IrlkitError(
+                f"env={env_cfg.name} trains by default on the dataset {demos!r}, which is not shipped and not in "
+                f"{DemoStore(config.demos_root).root}. Make it with `python -m irlkit.demos generate {env_cfg.name} "
+                f"{demos} --episodes 50` (trains or reuses an SB3 expert; needs the env's own package"
+                f"{extra_hint(env_cfg.id)}), record it with `python -m irlkit.record env={env_cfg.name} "
+                f"demos={demos} operator=<alias>`, or pass demos=<another dataset> recorded on this env."
+            )
+        demos = None  # learning without demos: their only use here is the score's yardstick
     venv = make_venv(
         env_cfg, seed=config.seed
     )  # before the demos: an env irlkit cannot handle is the first thing to fix
-    dataset = load_demos(demos, config.select, root=config.demos_root)
-    dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
-    if dataset.env_id != env_cfg.id:
+    dataset: Optional[Dataset] = None
+    if demos:
+        dataset = load_demos(demos, config.select, root=config.demos_root)
+        dataset.check_spaces(venv.observation_space, venv.action_space, env_id=env_cfg.id)
+        if dataset.env_id != env_cfg.id:
+            print(
+                f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}",
+                file=sys.stderr,
+            )
+    else:
         print(
-            f"irlkit: note: demos {dataset.name!r} were recorded on {dataset.env_id}, training on {env_cfg.id}",
+            f"irlkit: note: no demos for {env_cfg.id}: algo={config.algo.name} learns without them, and the run is "
+            "scored by its raw return (normalized_score stays empty). Pass demos=<dataset recorded on this env> "
+            "to score it against the demonstrator.",
             file=sys.stderr,
         )
     variable = False
     if config.algo.name in ("gail", "airl", "preference", "density"):  # those whose rollouts imitation length-checks
-        horizon = detect_horizon(env_cfg, dataset.metas, seed=config.seed)
+        horizon = detect_horizon(env_cfg, dataset.metas if dataset is not None else None, seed=config.seed)
         variable = horizon.variable
         # only imitation's own loops leak the episode length: density, and GAIL/AIRL with the PPO generator;
         # the off-policy learners and preference give terminations an absorbing state instead
@@ -199,7 +210,7 @@ def run_training(
     )
     if human_cfg is not None:
         ctx.human = build_human_input(cast(str, spec.human), human_cfg, algo_cfg, ctx)  # a human config: a group
-    demo_return = float(np.mean([m.episode_return for m in dataset.metas]))
+    demo_return = float(np.mean([m.episode_return for m in dataset.metas])) if dataset is not None else None
 
     t0 = time.time()
     trainer = spec.build(algo_cfg, ctx)
@@ -251,9 +262,9 @@ def run_training(
             "algo": config.algo.name,
             "env": env_cfg.name,
             "env_id": env_cfg.id,
-            "demos": str(dataset.path),
-            "demo_episodes": len(dataset),
-            "demo_steps": dataset.num_steps,
+            "demos": str(dataset.path) if dataset is not None else None,
+            "demo_episodes": len(dataset) if dataset is not None else 0,
+            "demo_steps": dataset.num_steps if dataset is not None else 0,
             "seed": config.seed,
             "budget": budget,
             "budget_spent": done,

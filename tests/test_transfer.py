@@ -91,3 +91,53 @@ def test_transfer_takes_a_preference_runs_reward_ensemble(tmp_path: Path) -> Non
     result = json.loads((run / "transfer" / "transfer.json").read_text())
     assert result["source_algo"] == "preference" and result["learner"] == "SoftDQN"
     assert result["env_steps"] == 400
+
+
+@pytest.mark.slow
+def test_preference_runs_without_demos_and_its_absorbing_reward_transfers(tmp_path: Path) -> None:
+    """Preference learning needs no demos: on an env with no dataset it trains, is scored by raw
+    return (no normalization), re-evaluates, and its reward (trained with absorbing states, as
+    CartPole-v1 terminates) trains a fresh DQN and a fresh PPO learner."""
+    run = tmp_path / "pref"
+    tiny = [
+        "algo=preference",
+        "env=gym",
+        "env.id=CartPole-v1",
+        "algo.budget=1200",
+        "algo.pretrain_steps=0",
+        "algo.dqn.learning_starts=200",
+        "algo.dqn.net_arch=[16]",
+        "algo.ppo.n_steps=128",
+        "algo.ppo.batch_size=64",
+        "algo.ppo.n_epochs=1",
+        "algo.total_comparisons=10",
+        "algo.num_iterations=1",
+        "algo.fragment_length=20",
+        "algo.label_curve_episodes=0",
+        "algo.select_policy.points=0",
+        "eval.episodes=2",
+        "eval.curve_points=0",
+        "progress=false",
+    ]
+    proc = run_cli(["-m", "irlkit", *tiny, f"hydra.run.dir={run}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no demos for CartPole-v1" in proc.stderr
+    result = json.loads((run / "eval.json").read_text())
+    assert result["demos"] is None and result["demo_return"] is None and result["normalized_score"] is None
+    assert result["return_mean"] > 0 and result["demo_episodes"] == 0
+    proc = run_cli(["-m", "irlkit.evaluate", f"run={run}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for learner, cls in (("dqn", "SoftDQN"), ("ppo", "PPO")):
+        proc = run_cli(["-m", "irlkit.transfer", f"run={run}", "budget=400", f"learner={learner}", "progress=false"])
+        assert proc.returncode == 0, (learner, proc.stderr[-2000:])
+        transfer = json.loads((run / "transfer" / "transfer.json").read_text())
+        assert transfer["learner"] == cls and transfer["normalized_score"] is None
+        assert transfer["return_mean"] > 0
+
+
+def test_algorithms_that_need_demos_still_ask_for_them_on_an_env_without_a_dataset(tmp_path: Path) -> None:
+    proc = run_cli(
+        ["-m", "irlkit", "algo=bc", "env=gym", "env.id=CartPole-v1", "progress=false", f"hydra.run.dir={tmp_path}"]
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "has no default dataset" in proc.stderr and "demos=" in proc.stderr and "Traceback" not in proc.stderr

@@ -48,6 +48,9 @@ class AlgorithmSpec:
     """The kinds of that group the algorithm can use."""
     default_human: Optional[str] = None
     """The kind used when none is given (None: the algorithm runs without one)."""
+    needs_demos: bool = True
+    """False for algorithms that learn from other feedback (preferences, the env's reward): on an env
+    with no dataset they train without one, and the run is scored by raw return (no normalization)."""
 
     def build(self, cfg: Any, ctx: Any) -> Any:
         return _resolve(self.builder)(cfg, ctx)
@@ -81,11 +84,17 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         human="feedback",
         human_kinds=("synthetic", "human", "dataset"),
         default_human="synthetic",
+        needs_demos=False,
     ),
     "density": AlgorithmSpec(DensityConfig, "irlkit.algos.density:build", learns_reward=True),
     "mce_irl": AlgorithmSpec(MCEIRLConfig, "irlkit.algos.mce_irl:build", learns_reward=True),
     "ppo": AlgorithmSpec(
-        PPOTrainConfig, "irlkit.algos.ppo:build", learns_reward=False, human="feedback", human_kinds=("shaping",)
+        PPOTrainConfig,
+        "irlkit.algos.ppo:build",
+        learns_reward=False,
+        human="feedback",
+        human_kinds=("shaping",),
+        needs_demos=False,
     ),
     "sqil": AlgorithmSpec(SQILConfig, "irlkit.algos.sqil:build", learns_reward=False),
 }

@@ -36,7 +36,8 @@ class RunContext:
     venv: Any
     """SB3 VecEnv (imitation's make_vec_env, with RolloutInfoWrapper)."""
     demos: Any
-    """irlkit.store.Dataset (possibly a selection view)."""
+    """irlkit.store.Dataset (possibly a selection view); None only for algorithms whose spec says
+    `needs_demos=False`, run on an env with no dataset."""
     rng: np.random.Generator
     seed: int
     logger: Any

@@ -57,7 +57,7 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
         finally:
             env.close()
     demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
-    if demo_return is None:
+    if demo_return is None and config.demos_ref and previous.get("demos", "") is not None:
         demos = load_demos(config.demos_ref, config.select, root=config.demos_root)
         demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
     result = evaluate(

@@ -15,7 +15,7 @@ absorbing-state value, as in training. The frozen reward is running-normalised f
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from irlkit.algos.configs import DQNConfig, PPOConfig, SACConfig
 from irlkit.envs import EnvConfig
@@ -49,7 +49,7 @@ def normalized_reward_fn(reward: RewardNet) -> Any:
 
 
 def train_on_frozen_reward(
-    reward: RewardNet,
+    reward: Any,
     env_cfg: EnvConfig,
     *,
     learner: str,
@@ -61,14 +61,25 @@ def train_on_frozen_reward(
     progress: Callable[[int], None] = lambda n: None,
 ) -> Any:
     """A fresh SB3 learner trained for `budget` env steps on `reward` alone (never the env's);
-    `learner` is auto, sac, dqn or ppo. Returns the SB3 model."""
+    `learner` is auto, sac, dqn or ppo. `reward` is what the algorithm's `load_eval_reward` gives: an
+    imitation `RewardNet`, or preference's `EnvSpaceReward` over a net trained with absorbing states.
+    Returns the SB3 model."""
     from irlkit.algos.discriminator import PaddedObsRewardNet
     from irlkit.algos.learners import check_budget, make_learner, resolve_learner
     from irlkit.algos.offpolicy import OffPolicyTrainer
+    from irlkit.algos.preference.rewards import EnvSpaceReward
     from irlkit.algos.relabel import AbsorbingStates
 
-    reward.eval()
-    kind = resolve_learner(learner, reward.action_space, algo="transfer")
+    # A reward trained with absorbing states is scored through a wrapper on the env's own
+    # transitions; the learner needs the net on the padded observations underneath it.
+    padded: Optional[RewardNet] = None
+    if isinstance(reward, PaddedObsRewardNet):
+        padded = reward.base
+    elif isinstance(reward, EnvSpaceReward):
+        padded = reward.model
+    net = padded if padded is not None else cast("RewardNet", reward)
+    net.eval()
+    kind = resolve_learner(learner, net.action_space, algo="transfer")
     if kind == "ppo":
         return _train_ppo(ppo or PPOConfig(), env_cfg, reward, budget, seed, progress)
     lcfg = (sac or SACConfig()) if kind == "sac" else (dqn or DQNConfig())
@@ -76,26 +87,31 @@ def train_on_frozen_reward(
     trainer = OffPolicyTrainer()
     venv = trainer.make_venv(_Ctx(env_cfg, seed))
     model = make_learner(kind, lcfg, venv, seed=seed, budget=budget)
-    if isinstance(reward, PaddedObsRewardNet):  # trained with absorbing states: keep them
+    if padded is not None:  # trained with absorbing states: keep them
         absorbing = AbsorbingStates(venv.observation_space, venv.action_space, lcfg.gamma)
-        model.replay_buffer.reward_fn = absorbing.learner_reward_fn(normalized_reward_fn(reward.base))
+        model.replay_buffer.reward_fn = absorbing.learner_reward_fn(normalized_reward_fn(padded))
     else:
-        model.replay_buffer.reward_fn = normalized_reward_fn(reward)
+        model.replay_buffer.reward_fn = normalized_reward_fn(net)
     trainer.rl = model
     trainer.train(budget, progress)
     return model
 
 
 def _train_ppo(
-    cfg: PPOConfig, env_cfg: EnvConfig, reward: RewardNet, budget: int, seed: int, progress: Callable[[int], None]
+    cfg: PPOConfig, env_cfg: EnvConfig, reward: Any, budget: int, seed: int, progress: Callable[[int], None]
 ) -> Any:
     from imitation.rewards.reward_wrapper import RewardVecEnvWrapper
 
     from irlkit.algos.base import make_ppo
+    from irlkit.algos.preference.rewards import EnvSpaceReward
     from irlkit.envs import make_venv
 
+    if isinstance(reward, EnvSpaceReward):  # padded inputs underneath: normalise the net, keep the padding
+        reward_fn: Any = EnvSpaceReward(reward.model, reward.absorbing, fn=normalized_reward_fn(reward.model))
+    else:
+        reward_fn = normalized_reward_fn(reward)
     venv = make_venv(env_cfg, seed=seed)
-    model = make_ppo(cfg, RewardVecEnvWrapper(venv, normalized_reward_fn(reward)), seed=seed)
+    model = make_ppo(cfg, RewardVecEnvWrapper(venv, reward_fn), seed=seed)
     try:
         model.learn(total_timesteps=budget)
     finally:

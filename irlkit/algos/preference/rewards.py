@@ -266,14 +266,17 @@ class EnvSpaceReward:
     observations get the absorbing indicator 0, and a terminal transition leads to the absorbing
     state (irlkit.evaluate calls it with (obs, acts, next_obs, dones))."""
 
-    def __init__(self, model: RewardNet, absorbing: Any):
+    def __init__(self, model: RewardNet, absorbing: Any, fn: Optional[Callable[..., np.ndarray]] = None):
+        """`fn` (default: `model.predict`) computes the reward on the padded inputs: a normalised
+        view of the same model, say, when a learner trains on it (irlkit.transfer)."""
         self.model, self.absorbing = model, absorbing
+        self._fn = fn if fn is not None else model.predict
 
     def __call__(self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, dones: np.ndarray) -> np.ndarray:
         terminal = np.asarray(dones).reshape(-1) > 0.5
         padded_next = self.absorbing.pad(next_obs)
         padded_next[terminal] = self.absorbing.absorbing(int(terminal.sum()))
-        return np.asarray(self.model.predict(self.absorbing.pad(obs), acts, padded_next, np.zeros(len(obs))))
+        return np.asarray(self._fn(self.absorbing.pad(obs), acts, padded_next, np.zeros(len(obs))))
 
 
 class StateEntropyBonus:
