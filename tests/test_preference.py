@@ -208,8 +208,34 @@ def test_bad_options_are_one_paragraph(tmp_path: Path):
     assert proc.returncode == 2 and "algo.learner=dqn needs Discrete actions" in proc.stderr
     proc = run_cli(["-m", "irlkit", *FAST, "feedback.teacher=grumpy", f"hydra.run.dir={tmp_path / 't'}"])
     assert proc.returncode == 2 and "not a simulated teacher" in proc.stderr
-    for p in (proc,):
-        assert "Traceback" not in p.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.label_noise=1.0", f"hydra.run.dir={tmp_path / 'n'}"])
+    assert proc.returncode == 2 and "algo.label_noise=1.0 must lie in [0, 1)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_label_noise_bounds_what_a_wrong_label_costs():
+    """Without label noise the loss is Bradley-Terry's cross-entropy; with it, a label against a
+    large return difference costs at most -log(e/2), while agreeing labels still cost about
+    -log(1 - e/2), so the gradient of one wrong label vanishes instead of growing."""
+    import torch as th
+    import torch.nn.functional as F
+
+    from irlkit.algos.preference.rewards import preference_loss
+
+    logits = th.tensor([-40.0, -3.0, 0.0, 3.0, 40.0])
+    prefs = th.tensor([1.0, 1.0, 0.5, 0.0, 0.0])  # the first two and last two labels contradict the logits
+    assert th.allclose(preference_loss(logits, prefs), F.binary_cross_entropy_with_logits(logits, prefs))
+    e = 0.1
+    p = e / 2 + (1 - e) * th.sigmoid(logits)
+    expected = -(prefs * th.log(p) + (1 - prefs) * th.log(1 - p)).mean()
+    assert th.allclose(preference_loss(logits, prefs, e), expected, atol=1e-6)
+    wrong = th.tensor([-40.0], requires_grad=True)
+    preference_loss(wrong, th.tensor([1.0]), e).backward()
+    assert float(preference_loss(wrong.detach(), th.tensor([1.0]), e)) <= -np.log(e / 2) + 1e-6
+    assert abs(float(wrong.grad)) < 1e-6  # saturated: one wrong label no longer pulls the reward
+    right = preference_loss(th.tensor([40.0]), th.tensor([1.0]), e)
+    assert abs(float(right) + np.log(1 - e / 2)) < 1e-6
 
 
 def test_reward_inputs_are_scaled_by_the_bulk_of_the_visited_states_not_the_far_ones():
