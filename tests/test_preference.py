@@ -209,12 +209,12 @@ def test_bad_options_are_one_paragraph(tmp_path: Path):
     proc = run_cli(["-m", "irlkit", *FAST, "feedback.teacher=grumpy", f"hydra.run.dir={tmp_path / 't'}"])
     assert proc.returncode == 2 and "not a simulated teacher" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = run_cli(["-m", "irlkit", *FAST, "algo.label_noise=1.0", f"hydra.run.dir={tmp_path / 'n'}"])
-    assert proc.returncode == 2 and "algo.label_noise=1.0 must lie in [0, 1)" in proc.stderr
+    proc = run_cli(["-m", "irlkit", *FAST, "algo.random_label_share=1.0", f"hydra.run.dir={tmp_path / 'n'}"])
+    assert proc.returncode == 2 and "algo.random_label_share=1.0 must lie in [0, 1)" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-def test_label_noise_bounds_what_a_wrong_label_costs():
+def test_random_label_share_bounds_what_a_wrong_label_costs():
     """Without label noise the loss is Bradley-Terry's cross-entropy; with it, a label against a
     large return difference costs at most -log(e/2), while agreeing labels still cost about
     -log(1 - e/2), so the gradient of one wrong label vanishes instead of growing."""

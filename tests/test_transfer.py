@@ -127,6 +127,10 @@ def test_preference_runs_without_demos_and_its_absorbing_reward_transfers(tmp_pa
     assert result["return_mean"] > 0 and result["demo_episodes"] == 0
     proc = run_cli(["-m", "irlkit.evaluate", f"run={run}"])
     assert proc.returncode == 0, proc.stderr[-2000:]
+    (run / "eval.json").unlink()  # as after a kill between training and scoring: still no demos to load
+    proc = run_cli(["-m", "irlkit.evaluate", f"run={run}"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((run / "eval.json").read_text())["normalized_score"] is None
     for learner, cls in (("dqn", "SoftDQN"), ("ppo", "PPO")):
         proc = run_cli(["-m", "irlkit.transfer", f"run={run}", "budget=400", f"learner={learner}", "progress=false"])
         assert proc.returncode == 0, (learner, proc.stderr[-2000:])

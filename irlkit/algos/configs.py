@@ -393,7 +393,7 @@ class PreferenceConfig:
     """Pairs per gradient step of the reward model."""
     reward_lr: float = 1e-3
     """AdamW step size of the reward model."""
-    label_noise: float = 0.0
+    random_label_share: float = 0.0
     """Share of labels the reward model's likelihood takes for coin flips, P(first) = e/2 + (1 - e)
     sigmoid(return difference) (Christiano et al. 2017 assume 0.1): bounds what a wrong label
     costs, for people (or B-Pref's mistake teacher) who sometimes click the wrong clip. 0: plain

@@ -23,6 +23,7 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
     from irlkit.envs import make_env
     from irlkit.evaluate import evaluate, print_table, write_eval_json
     from irlkit.policies import load_policy, load_tensors
+    from irlkit.store import DemoStore
     from irlkit.train import load_demos, read_config
 
     config = read_config(run_dir)
@@ -57,8 +58,11 @@ def evaluate_run(run_dir: Path, episodes: Optional[int], video: bool, determinis
         finally:
             env.close()
     demo_return = previous.get("demo_return")  # the score's yardstick stays the one trained against
-    if demo_return is None and config.demos_ref and previous.get("demos", "") is not None:
-        demos = load_demos(config.demos_ref, config.select, root=config.demos_root)
+    ref = None if "demos" in previous and previous["demos"] is None else config.demos_ref  # None: trained without
+    if ref and not spec.needs_demos and not DemoStore(config.demos_root).exists(ref):
+        ref = None  # learns without demos, and its dataset is gone: raw return only, as training does
+    if demo_return is None and ref:
+        demos = load_demos(ref, config.select, root=config.demos_root)
         demo_return = sum(m.episode_return for m in demos.metas) / len(demos)
     result = evaluate(
         env_cfg,

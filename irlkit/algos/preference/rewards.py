@@ -143,11 +143,11 @@ class PreferenceRewardTrainer:
         batch_size: int,
         rng: np.random.Generator,
         prepare: Optional[Callable[[Any], Any]] = None,
-        label_noise: float = 0.0,
+        random_label_share: float = 0.0,
     ):
-        if not 0.0 <= label_noise < 1.0:
-            raise ValueError(f"label_noise={label_noise}: a probability in [0, 1)")
-        self.label_noise = label_noise
+        if not 0.0 <= random_label_share < 1.0:
+            raise ValueError(f"random_label_share={random_label_share}: a probability in [0, 1)")
+        self.random_label_share = random_label_share
         """The share of labels the likelihood takes for coin flips (Christiano et al. 2017: 0.1)."""
         self.members = reward_members(model)
         self.prepare = prepare
@@ -174,7 +174,7 @@ class PreferenceRewardTrainer:
                 for start in range(0, n, self.batch_size):
                     idx = order[start : start + self.batch_size]
                     logits = _returns(net, first, idx) - _returns(net, second, idx)
-                    loss = preference_loss(logits, prefs[idx], self.label_noise)
+                    loss = preference_loss(logits, prefs[idx], self.random_label_share)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -189,16 +189,16 @@ class PreferenceRewardTrainer:
         return RewardTrainingResult(float(np.mean(losses)), float(np.mean(accs)), max(1, epochs))
 
 
-def preference_loss(logits: th.Tensor, prefs: th.Tensor, label_noise: float = 0.0) -> th.Tensor:
+def preference_loss(logits: th.Tensor, prefs: th.Tensor, random_label_share: float = 0.0) -> th.Tensor:
     """Bradley-Terry cross-entropy of the labels `prefs` (1: the first fragment preferred) given the
-    return differences `logits`. With `label_noise` = e the model says a label is a coin flip with
+    return differences `logits`. With `random_label_share` = e the model says a label is a coin flip with
     probability e, P(first) = e/2 + (1 - e) sigmoid(logit): a wrong label then costs at most
     -log(e/2) instead of growing with the margin the other labels taught, so a few of them cannot
     bend the reward (Christiano et al. 2017 assume 10% random answers)."""
-    if label_noise <= 0.0:
+    if random_label_share <= 0.0:
         return F.binary_cross_entropy_with_logits(logits, prefs)
-    flip = th.log(th.tensor(label_noise / 2, dtype=logits.dtype))
-    keep = th.log(th.tensor(1.0 - label_noise, dtype=logits.dtype))
+    flip = th.log(th.tensor(random_label_share / 2, dtype=logits.dtype))
+    keep = th.log(th.tensor(1.0 - random_label_share, dtype=logits.dtype))
     log_first = th.logaddexp(flip, keep + F.logsigmoid(logits))
     log_second = th.logaddexp(flip, keep + F.logsigmoid(-logits))
     return -(prefs * log_first + (1.0 - prefs) * log_second).mean()

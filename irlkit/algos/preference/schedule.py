@@ -32,9 +32,9 @@ def label_schedule(cfg: PreferenceConfig) -> list[int]:
         )
     if not 0.0 <= cfg.initial_comparison_frac <= 1.0:
         raise IrlkitError(f"algo.initial_comparison_frac={cfg.initial_comparison_frac} must lie in [0, 1]")
-    if not 0.0 <= cfg.label_noise < 1.0:
+    if not 0.0 <= cfg.random_label_share < 1.0:
         raise IrlkitError(
-            f"algo.label_noise={cfg.label_noise} must lie in [0, 1): the share of labels taken for coin flips"
+            f"algo.random_label_share={cfg.random_label_share} must lie in [0, 1): the share of labels taken for coin flips"
         )
     if cfg.query_schedule not in pc.QUERY_SCHEDULES:
         raise IrlkitError(f"algo.query_schedule={cfg.query_schedule!r} is not one of {', '.join(pc.QUERY_SCHEDULES)}")

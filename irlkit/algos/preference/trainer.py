@@ -143,7 +143,7 @@ class PreferenceTrainer(RLTrainer):
             batch_size=cfg.reward_batch_size,
             rng=ctx.rng,
             prepare=partial(model_space_fragment, absorbing=self.absorbing) if self.absorbing else None,
-            label_noise=cfg.label_noise,
+            random_label_share=cfg.random_label_share,
         )
         self.fragmenter = InformativeFragmenter(
             cfg.query, rng=ctx.rng, candidates=cfg.query_candidates, logger=ctx.logger
