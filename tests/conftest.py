@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # A background job of a non-interactive shell (`cmd &` in a script) starts with SIGINT ignored,
+    # and every process it starts inherits that; the tests that stop runs with SIGINT need it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 
