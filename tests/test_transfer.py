@@ -21,6 +21,22 @@ TINY_AIRL = [
     "progress=false",
 ]
 
+TINY_PREFERENCE = [
+    "algo=preference",
+    "algo.budget=1200",
+    "algo.pretrain_steps=0",
+    "algo.dqn.learning_starts=200",
+    "algo.dqn.net_arch=[16]",
+    "algo.total_comparisons=10",
+    "algo.num_iterations=1",
+    "algo.fragment_length=20",
+    "algo.label_curve_episodes=0",
+    "algo.select_policy.points=0",
+    "eval.episodes=2",
+    "eval.curve_points=0",
+    "progress=false",
+]
+
 
 @pytest.mark.slow
 def test_transfer_trains_a_fresh_learner_on_the_frozen_reward_and_scores_it(tmp_path: Path) -> None:
@@ -69,22 +85,7 @@ def test_transfer_takes_a_preference_runs_reward_ensemble(tmp_path: Path) -> Non
     """Preference learning's reward is an ensemble (imitation's RewardEnsemble has no forward of
     its own): the fresh learner is trained on the members' mean."""
     run = tmp_path / "pref"
-    tiny = [
-        "algo=preference",
-        "algo.budget=1200",
-        "algo.pretrain_steps=0",
-        "algo.dqn.learning_starts=200",
-        "algo.dqn.net_arch=[16]",
-        "algo.total_comparisons=10",
-        "algo.num_iterations=1",
-        "algo.fragment_length=20",
-        "algo.label_curve_episodes=0",
-        "algo.select_policy.points=0",
-        "eval.episodes=2",
-        "eval.curve_points=0",
-        "progress=false",
-    ]
-    proc = run_cli(["-m", "irlkit", *tiny, f"hydra.run.dir={run}"])
+    proc = run_cli(["-m", "irlkit", *TINY_PREFERENCE, f"hydra.run.dir={run}"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     proc = run_cli(["-m", "irlkit.transfer", f"run={run}", "budget=400", "progress=false"])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -100,24 +101,12 @@ def test_preference_runs_without_demos_and_its_absorbing_reward_transfers(tmp_pa
     CartPole-v1 terminates) trains a fresh DQN and a fresh PPO learner."""
     run = tmp_path / "pref"
     tiny = [
-        "algo=preference",
+        *TINY_PREFERENCE,
         "env=gym",
         "env.id=CartPole-v1",
-        "algo.budget=1200",
-        "algo.pretrain_steps=0",
-        "algo.dqn.learning_starts=200",
-        "algo.dqn.net_arch=[16]",
         "algo.ppo.n_steps=128",
         "algo.ppo.batch_size=64",
         "algo.ppo.n_epochs=1",
-        "algo.total_comparisons=10",
-        "algo.num_iterations=1",
-        "algo.fragment_length=20",
-        "algo.label_curve_episodes=0",
-        "algo.select_policy.points=0",
-        "eval.episodes=2",
-        "eval.curve_points=0",
-        "progress=false",
     ]
     proc = run_cli(["-m", "irlkit", *tiny, f"hydra.run.dir={run}"])
     assert proc.returncode == 0, proc.stderr[-2000:]

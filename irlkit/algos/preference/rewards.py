@@ -145,10 +145,9 @@ class PreferenceRewardTrainer:
         prepare: Optional[Callable[[Any], Any]] = None,
         random_label_share: float = 0.0,
     ):
-        if not 0.0 <= random_label_share < 1.0:
-            raise ValueError(f"random_label_share={random_label_share}: a probability in [0, 1)")
         self.random_label_share = random_label_share
-        """The share of labels the likelihood takes for coin flips (Christiano et al. 2017: 0.1)."""
+        """The share of labels the likelihood takes for coin flips (Christiano et al. 2017: 0.1);
+        `label_schedule` refuses a value outside [0, 1) with the config's name."""
         self.members = reward_members(model)
         self.prepare = prepare
         """Maps each labelled fragment to the reward model's input space (absorbing states)."""
