@@ -393,15 +393,19 @@ class PreferenceConfig:
     """Pairs per gradient step of the reward model."""
     reward_lr: float = 1e-3
     """AdamW step size of the reward model."""
-    random_label_share: float = 0.0
+    random_label_share: float = 0.1
     """Share of labels the reward model's likelihood takes for coin flips, P(first) = e/2 + (1 - e)
-    sigmoid(return difference) (Christiano et al. 2017 assume 0.1): bounds what a wrong label
-    costs, for people (or B-Pref's mistake teacher) who sometimes click the wrong clip. 0: plain
-    Bradley-Terry."""
-    reward_use_action: Optional[bool] = None
-    """Let the reward model see the action; unset (auto): for Box actions only. Continuous actions
-    need it where the true reward charges for them (MountainCarContinuous' energy cost); a
-    discrete action's reward is learned from the states it leads to, with fewer inputs to fit."""
+    sigmoid(return difference) (Christiano et al. 2017 assume 0.1): a wrong label (a person's
+    slip, B-Pref's mistake teacher) then costs a bounded loss instead of bending the reward, and
+    with correct labels the reward is no longer pushed to certainty on the few pairs it has.
+    0: plain Bradley-Terry. 0.1 is the default since 2026-12-07 (BENCHMARKS.md, preference section)."""
+    reward_use_action: Optional[bool] = False
+    """Let the reward model see the action (None: for Box actions only, the default before
+    2026-12-07, which configs of earlier runs still say). A state-only reward cannot charge for
+    an action before it knows what the action leads to: with the action as input,
+    MountainCarContinuous' reward learned the energy cost before the flag and the learner stood
+    still; state-only, every seed reached the flag (BENCHMARKS.md, preference section). An env
+    whose preferences hinge on the action itself needs `true`."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     """Hidden layers of each reward net."""
     label_curve_episodes: int = 5

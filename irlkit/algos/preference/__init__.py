@@ -9,7 +9,9 @@ One run, for a budget of env steps spent exactly and `total_comparisons` pairs a
 2. At `num_iterations + 1` evenly spaced steps over the first `query_span` of the budget the
    annotator is asked a share of the comparisons (`query_schedule`), pairs chosen by `query`
    (uniform, or by the reward ensemble's disagreement or entropy: `queries`); the reward ensemble
-   then retrains on every label so far (`rewards`). Until some label prefers something (all ties
+   then retrains on every label so far (`rewards`): a reward of the state alone, fitted by a
+   Bradley-Terry likelihood that takes a tenth of the labels for coin flips (`random_label_share`),
+   so a wrong click bends it little. Until some label prefers something (all ties
    or skips so far) the learner keeps its exploration reward.
 3. The learner, SAC for Box actions and DQN for Discrete ones, samples replay batches whose rewards
    are computed by the *current* reward model (`irlkit.algos.relabel`), so the whole replay buffer
