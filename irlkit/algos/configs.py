@@ -408,9 +408,12 @@ class PreferenceConfig:
     whose preferences hinge on the action itself needs `true`."""
     reward_net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     """Hidden layers of each reward net."""
-    label_curve_episodes: int = 5
+    label_curve_episodes: int = 10
     """Evaluation episodes of the policy before each query and at the end, written to labels.csv
-    (score against labels, as in B-Pref's curves); 0 = none."""
+    (score against labels, as in B-Pref's curves); 0 = none. 10, as the final evaluation plays:
+    with 5 (the default before 2026-12-08), seals MountainCar's last point and its final
+    evaluation of the same policy differed by up to 0.2 normalized per seed (start positions
+    decide much of its return)."""
     select_policy: PolicySelectionConfig = dataclasses.field(default_factory=PolicySelectionConfig)
     """Off-policy learners: keep the policy whose own episodes the current learned reward rates
     highest (`irlkit.algos.selection.LearnedReturnSelector`; no demos, so `with_time` is unused);
